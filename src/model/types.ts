@@ -1,0 +1,180 @@
+/**
+ * The two data shapes every layer shares:
+ *  - `LabSpec`: what the user asked for, validated and defaulted by `config/`.
+ *  - `Plan`: every name, address and placement derived from it by `model/`.
+ * Both are plain JSON so the plan can be stored under the run directory and read
+ * back by `down`, `get`, `exec`, `verify` and the agent without the lab file.
+ */
+
+export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';
+export type ProxyMode = 'iptables' | 'nftables';
+export type Protocol = 'TCP' | 'UDP';
+
+/** Where an object came from, for messages that point at the line to fix. */
+export interface SourceRef {
+  file: string;
+  /** 1-based line of the object (or field) in `file`. */
+  line: number;
+  /** 1-based column, when known. */
+  col?: number;
+}
+
+export interface NodeSpec {
+  name: string;
+  labels: Record<string, string>;
+  source: SourceRef;
+}
+
+export interface ContainerPortSpec {
+  name?: string;
+  containerPort: number;
+  protocol: Protocol;
+  /** Carried for later issues (HostPort); refused with a notice until then. */
+  hostPort?: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  ports: ContainerPortSpec[];
+}
+
+export interface PodSpec {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `spec.nodeName`, when the manifest pins the pod. */
+  nodeName?: string;
+  nodeSelector?: Record<string, string>;
+  containers: ContainerSpec[];
+  /** The Deployment that produced this pod, if any. */
+  owner?: { kind: 'Deployment'; name: string };
+  source: SourceRef;
+}
+
+export interface ExternalServerSpec {
+  name: string;
+  address: string;
+  ports: number[];
+}
+
+/** A message about the input that is not an error: ignored kinds, fields with no effect. */
+export interface Notice {
+  source?: SourceRef;
+  message: string;
+}
+
+export interface LabSpec {
+  name: string;
+  source: SourceRef;
+  nodes: NodeSpec[];
+  /** Node network CIDR, e.g. 192.168.56.0/24: router .1, nodes from .11. */
+  nodeNetwork: string;
+  /** MTU of the node network links (node `eth0`); overlays subtract their overhead. */
+  mtu: number;
+  podNetwork: {
+    cidr: string;
+    backend: BackendName;
+    vxlan: { port: number; vni: number };
+    udp: { port: number };
+  };
+  serviceNetwork: { cidr: string; proxyMode: ProxyMode };
+  clusterDomain: string;
+  external: { cidr: string; servers: ExternalServerSpec[] };
+  /** Namespaces in the order declared; `default` is always present. */
+  namespaces: string[];
+  /** Every pod, Deployments already expanded to `<deployment>-<suffix>` pods. */
+  pods: PodSpec[];
+  notices: Notice[];
+  /** Files the spec was read from, for messages and for `up` without `-f`. */
+  files: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+export interface RouterPlan {
+  /** netns of the node-network router/switch. */
+  netns: string;
+  /** Bridge that joins every node's eth0 (the L2 node network). */
+  bridge: string;
+  /** Router address on the node network, CIDR form (e.g. 192.168.56.1/24). */
+  address: string;
+  ip: string;
+  /** Uplink to the internet router: device name and address (CIDR form). */
+  uplink: { device: string; peer: string; address: string; ip: string };
+}
+
+export interface InternetPlan {
+  /** netns of the internet router; it knows node IPs, never pod or service CIDRs. */
+  netns: string;
+  bridge: string;
+  address: string;
+  ip: string;
+  clients: ExternalHostPlan[];
+}
+
+export interface ExternalHostPlan {
+  name: string;
+  netns: string;
+  ip: string;
+  /** Port on the internet bridge, in the internet router netns. */
+  peer: string;
+}
+
+export interface NodePlan {
+  name: string;
+  netns: string;
+  /** Node IP on the node network. */
+  ip: string;
+  /** Node address in CIDR form on eth0. */
+  address: string;
+  /** This node's pod /24 (spec.podCIDR). */
+  podCIDR: string;
+  /** Gateway of the pod /24, held by cbr0 (e.g. 10.244.1.1). */
+  gateway: string;
+  bridge: string;
+  /** MTU of eth0 (node network). */
+  mtu: number;
+  /** MTU of cbr0 and pod eth0 (node MTU minus the backend's overhead). */
+  podMtu: number;
+  /** Port of this node's eth0 on the router bridge. */
+  uplinkPeer: string;
+  /** Stable MAC of the backend's tunnel device (vxlan VTEP), derived from the node name. */
+  vtepMac: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerPlan {
+  name: string;
+  ports: ContainerPortSpec[];
+}
+
+export interface PodPlan {
+  namespace: string;
+  name: string;
+  /** `<namespace>/<name>` */
+  key: string;
+  netns: string;
+  node: string;
+  ip: string;
+  /** Pod IP in CIDR form on eth0. */
+  address: string;
+  gateway: string;
+  /** Node-side veth peer on cbr0 (<= 15 chars). */
+  hostVeth: string;
+  mtu: number;
+  labels: Record<string, string>;
+  containers: ContainerPlan[];
+  owner?: { kind: 'Deployment'; name: string };
+}
+
+export interface Plan {
+  /** Version of this shape; bumped when stored plans must be rebuilt. */
+  version: 1;
+  lab: string;
+  spec: LabSpec;
+  router: RouterPlan;
+  internet: InternetPlan;
+  nodes: NodePlan[];
+  pods: PodPlan[];
+}
