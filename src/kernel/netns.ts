@@ -1,0 +1,76 @@
+/**
+ * Network namespaces and the batches run inside them. Every command is
+ * scoped with `ip -n` or `nsenter --net=`: there is no ambient "current
+ * namespace", and nothing here runs against the root namespace except the
+ * creation and deletion of namespaces themselves.
+ */
+import { readdirSync } from 'node:fs';
+import type { NetnsBatch, Sysctl } from '../render/batch.js';
+import { batchText } from '../render/batch.js';
+import { CommandError } from '../util/errors.js';
+import { mapLimit } from '../util/concurrency.js';
+import { run } from './exec.js';
+
+export const NETNS_DIR = '/run/netns';
+
+export function netnsPath(name: string): string {
+  return `${NETNS_DIR}/${name}`;
+}
+
+/** Names of all network namespaces `ip netns` knows, read without spawning. */
+export function listNamespaces(): string[] {
+  try {
+    return readdirSync(NETNS_DIR);
+  } catch {
+    return [];
+  }
+}
+
+export async function createNamespaces(names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await run(['ip', '-batch', '-'], {
+    context: `create ${names.length} network namespaces`,
+    input: names.map((n) => `netns add ${n}`).join('\n') + '\n',
+  });
+}
+
+/** Deletes namespaces, carrying on past ones already gone (`-force`). */
+export async function deleteNamespaces(names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await run(['ip', '-force', '-batch', '-'], {
+    context: `delete ${names.length} network namespaces`,
+    input: names.map((n) => `netns del ${n}`).join('\n') + '\n',
+    allowFailure: true,
+  });
+}
+
+/** Runs one namespace's batch; a failure names the namespace and the failing line. */
+export async function runBatch(batch: NetnsBatch): Promise<void> {
+  const text = batchText(batch);
+  try {
+    await run(['ip', '-n', batch.netns, '-batch', '-'], { context: `configure ${batch.netns}`, input: text });
+  } catch (err) {
+    if (err instanceof CommandError) {
+      const m = /Command failed -:(\d+)/.exec(err.result.stderr);
+      const line = m ? batch.lines[Number(m[1]) - 1] : undefined;
+      if (line) err.message += `\n  failing line: ip -n ${batch.netns} ${line}`;
+    }
+    throw err;
+  }
+}
+
+export async function runStage(stage: NetnsBatch[], concurrency: number): Promise<void> {
+  await mapLimit(stage, concurrency, runBatch);
+}
+
+export async function applySysctls(sysctls: Sysctl[], concurrency: number): Promise<void> {
+  const byNs = new Map<string, string[]>();
+  for (const s of sysctls) byNs.set(s.netns, [...(byNs.get(s.netns) ?? []), `${s.key}=${s.value}`]);
+  // /proc/sys/net belongs to the reader's network namespace, so entering the
+  // netns alone (no mount namespace) is enough.
+  await mapLimit([...byNs], concurrency, ([netns, settings]) =>
+    run(['nsenter', `--net=${netnsPath(netns)}`, '--', 'sysctl', '-q', '-w', ...settings], {
+      context: `set sysctls in ${netns}`,
+    }),
+  );
+}

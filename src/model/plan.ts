@@ -1,0 +1,197 @@
+/**
+ * LabSpec → Plan: every namespace name, address and placement, decided
+ * without touching the machine. Deterministic: the same spec (and previous
+ * plan) always gives the same plan. Passing the previous plan keeps pods on
+ * their node and IP across rebuilds, as a real cluster keeps running pods.
+ */
+import { ConfigError, type ConfigProblem } from '../util/errors.js';
+import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from './addresses.js';
+import { BACKENDS } from './backends.js';
+import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
+import { placePods } from './placement.js';
+import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types.js';
+
+/** Node-network offsets: the router is .1, nodes start at .11. */
+export const ROUTER_OFFSET = 1;
+export const FIRST_NODE_OFFSET = 11;
+/** Internet-side offsets: its router .1, the node-network router's uplink .2, clients from .10. */
+export const INTERNET_ROUTER_OFFSET = 1;
+export const UPLINK_OFFSET = 2;
+export const FIRST_CLIENT_OFFSET = 10;
+/** Pod addresses in a node /24: .1 is cbr0, pods from .2. */
+const FIRST_POD_OFFSET = 2;
+
+export const EXTERNAL_CLIENTS = ['external'];
+
+export function planLab(spec: LabSpec, previous?: Plan): Plan {
+  const lab = spec.name;
+  const backend = BACKENDS[spec.podNetwork.backend];
+  if (!backend.implemented) {
+    throw new ConfigError([
+      {
+        code: 'bad-value',
+        source: spec.source,
+        message: `podNetwork.backend '${spec.podNetwork.backend}' is not supported by this version; use one of: ${Object.entries(BACKENDS)
+          .filter(([, b]) => b.implemented)
+          .map(([n]) => n)
+          .join(', ')}`,
+      },
+    ]);
+  }
+
+  const nodeNet = cidr(spec.nodeNetwork);
+  const extNet = cidr(spec.external.cidr);
+  const podMtu = spec.mtu - backend.overhead;
+
+  const nodes = planNodes(spec, previous, podMtu);
+  const router = {
+    netns: netnsName.router(lab),
+    bridge: 'br0',
+    ip: nthAddress(nodeNet, ROUTER_OFFSET),
+    address: withPrefix(nthAddress(nodeNet, ROUTER_OFFSET), nodeNet),
+    uplink: {
+      device: 'uplink',
+      peer: portTo('router'),
+      ip: nthAddress(extNet, UPLINK_OFFSET),
+      address: withPrefix(nthAddress(extNet, UPLINK_OFFSET), extNet),
+    },
+  };
+  const clients: ExternalHostPlan[] = EXTERNAL_CLIENTS.map((name, i) => ({
+    name,
+    netns: netnsName.external(lab, name),
+    ip: nthAddress(extNet, FIRST_CLIENT_OFFSET + i),
+    peer: portTo(name),
+  }));
+  const internet = {
+    netns: netnsName.internet(lab),
+    bridge: 'br0',
+    ip: nthAddress(extNet, INTERNET_ROUTER_OFFSET),
+    address: withPrefix(nthAddress(extNet, INTERNET_ROUTER_OFFSET), extNet),
+    clients,
+  };
+
+  const pods = planPods(spec, previous, nodes);
+  return { version: 1, lab, spec, router, internet, nodes, pods };
+}
+
+function planNodes(spec: LabSpec, previous: Plan | undefined, podMtu: number): NodePlan[] {
+  const nodeNet = cidr(spec.nodeNetwork);
+  const podNet = cidr(spec.podNetwork.cidr);
+  const before = new Map(previous?.nodes.map((n) => [n.name, n]) ?? []);
+  // A surviving node keeps its IP and pod /24; new nodes take the lowest free ones.
+  const usedSubnets = new Set<number>();
+  const usedIps = new Set<number>();
+  const kept = new Map<string, { subnet: number; ip: number }>();
+  for (const node of spec.nodes) {
+    const old = before.get(node.name);
+    if (!old) continue;
+    const subnet = offsetIn(podNet, old.podCIDR.split('/')[0]!);
+    const ip = offsetIn(nodeNet, old.ip);
+    if (subnet === undefined || ip === undefined || old.podCIDR.split('/')[1] !== '24') continue;
+    const index = subnet / 256;
+    if (usedSubnets.has(index) || usedIps.has(ip)) continue;
+    usedSubnets.add(index);
+    usedIps.add(ip);
+    kept.set(node.name, { subnet: index, ip });
+  }
+  let nextSubnet = 0;
+  let nextIp = FIRST_NODE_OFFSET;
+  return spec.nodes.map((node) => {
+    let slot = kept.get(node.name);
+    if (!slot) {
+      while (usedSubnets.has(nextSubnet)) nextSubnet++;
+      while (usedIps.has(nextIp)) nextIp++;
+      slot = { subnet: nextSubnet, ip: nextIp };
+      usedSubnets.add(nextSubnet);
+      usedIps.add(nextIp);
+    }
+    const podCIDR = nthSubnet(podNet, 24, slot.subnet);
+    const ip = nthAddress(nodeNet, slot.ip);
+    return {
+      name: node.name,
+      netns: netnsName.node(spec.name, node.name),
+      ip,
+      address: withPrefix(ip, nodeNet),
+      podCIDR: podCIDR.toCidrString(),
+      gateway: nthAddress(podCIDR, 1),
+      bridge: 'cbr0',
+      mtu: spec.mtu,
+      podMtu,
+      uplinkPeer: portTo(node.name),
+      vtepMac: stableMac(`${spec.name}/${node.name}/vtep`),
+      labels: node.labels,
+    };
+  });
+}
+
+function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]): PodPlan[] {
+  const before = new Map(previous?.pods.map((p) => [p.key, p]) ?? []);
+  const placement = placePods(
+    spec.pods,
+    spec.nodes,
+    new Map([...before.values()].map((p) => [p.key, p.node])),
+  );
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const used = new Map(nodes.map((n) => [n.name, new Set<number>()]));
+  const problems: ConfigProblem[] = [];
+
+  // First pass: pods that stay on their node keep their address.
+  const keptIp = new Map<string, number>();
+  for (const pod of spec.pods) {
+    const key = `${pod.namespace}/${pod.name}`;
+    const node = byName.get(placement.get(key)!)!;
+    const old = before.get(key);
+    if (!old || old.node !== node.name) continue;
+    const offset = offsetIn(cidr(node.podCIDR), old.ip);
+    if (offset === undefined || offset < FIRST_POD_OFFSET || used.get(node.name)!.has(offset)) continue;
+    used.get(node.name)!.add(offset);
+    keptIp.set(key, offset);
+  }
+
+  const vethsByNode = new Map(nodes.map((n) => [n.name, new Set<string>()]));
+  const pods: PodPlan[] = [];
+  for (const pod of spec.pods) {
+    const key = `${pod.namespace}/${pod.name}`;
+    const node = byName.get(placement.get(key)!)!;
+    const range = cidr(node.podCIDR);
+    const taken = used.get(node.name)!;
+    let offset = keptIp.get(key);
+    if (offset === undefined) {
+      offset = FIRST_POD_OFFSET;
+      while (taken.has(offset)) offset++;
+      if (offset >= Number(range.getSize()) - 1) {
+        problems.push({
+          code: 'capacity',
+          source: pod.source,
+          message: `node ${node.name} has no free address left in ${node.podCIDR} for pod ${key}; add a node or spread pods with nodeSelector`,
+        });
+        continue;
+      }
+      taken.add(offset);
+    }
+    // Hash collisions between veth names on one node are astronomically rare; salt if one happens.
+    const veths = vethsByNode.get(node.name)!;
+    let salt = 0;
+    let hostVeth = podHostVeth(spec.name, pod.namespace, pod.name);
+    while (veths.has(hostVeth)) hostVeth = podHostVeth(spec.name, pod.namespace, pod.name, ++salt);
+    veths.add(hostVeth);
+    const ip = nthAddress(range, offset);
+    pods.push({
+      namespace: pod.namespace,
+      name: pod.name,
+      key,
+      netns: netnsName.pod(spec.name, pod.namespace, pod.name),
+      node: node.name,
+      ip,
+      address: `${ip}/${prefixLength(range)}`,
+      gateway: node.gateway,
+      hostVeth,
+      mtu: node.podMtu,
+      labels: pod.labels,
+      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports })),
+      ...(pod.owner ? { owner: pod.owner } : {}),
+    });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return pods;
+}

@@ -1,0 +1,32 @@
+/**
+ * Pod-network backends, peers behind one small interface as flannel's are.
+ * A backend adds kernel objects to the router and node namespaces; it never
+ * touches pods, so switching backends leaves pod addresses alone.
+ */
+import type { BackendName, Plan } from '../../model/types.js';
+import type { NetnsBatch } from '../batch.js';
+import { cloudRoutes } from './cloud-routes.js';
+import { hostGw } from './host-gw.js';
+
+export interface BackendObjects {
+  router: NetnsBatch[];
+  nodes: NetnsBatch[];
+}
+
+export interface PodNetworkBackend {
+  name: BackendName;
+  render(plan: Plan): BackendObjects;
+}
+
+const REGISTRY: Partial<Record<BackendName, PodNetworkBackend>> = {
+  'host-gw': hostGw,
+  'cloud-routes': cloudRoutes,
+};
+
+export function podNetworkBackend(name: BackendName): PodNetworkBackend {
+  const backend = REGISTRY[name];
+  if (!backend) {
+    throw new Error(`pod network backend '${name}' is not available; known: ${Object.keys(REGISTRY).sort().join(', ')}`);
+  }
+  return backend;
+}

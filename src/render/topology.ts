@@ -1,0 +1,128 @@
+/**
+ * The lab's wiring, as `ip -batch` text per namespace:
+ *
+ *   external client ── internet (br0) ── router (uplink, br0) ── node eth0 ── cbr0 ── pod eth0
+ *
+ * Every veth is created inside the namespace of one end with its peer sent
+ * straight into the other, so no interface ever appears in the root namespace.
+ */
+import type { Plan } from '../model/types.js';
+import type { NetnsBatch, Sysctl } from './batch.js';
+import { mergeBatches } from './batch.js';
+import { podNetworkBackend } from './pod-network/index.js';
+
+/** Every namespace of the lab, in creation order. */
+export function labNamespaces(plan: Plan): string[] {
+  return [
+    plan.internet.netns,
+    ...plan.internet.clients.map((c) => c.netns),
+    plan.router.netns,
+    ...plan.nodes.map((n) => n.netns),
+    ...plan.pods.map((p) => p.netns),
+  ];
+}
+
+export function renderInternet(plan: Plan): NetnsBatch[] {
+  const net = plan.internet;
+  const lines = [
+    'link set lo up',
+    `link add ${net.bridge} type bridge`,
+    `addr add ${net.address} dev ${net.bridge}`,
+    `link set ${net.bridge} up`,
+  ];
+  for (const c of net.clients) {
+    lines.push(`link add ${c.peer} type veth peer name eth0 netns ${c.netns}`, `link set ${c.peer} master ${net.bridge} up`);
+  }
+  lines.push(
+    `link add ${plan.router.uplink.peer} type veth peer name ${plan.router.uplink.device} netns ${plan.router.netns}`,
+    `link set ${plan.router.uplink.peer} master ${net.bridge} up`,
+    // The internet knows how to reach node IPs (as a cloud's edge does), never pod or service CIDRs.
+    `route add ${plan.spec.nodeNetwork} via ${plan.router.uplink.ip}`,
+  );
+  return [{ netns: net.netns, lines }];
+}
+
+export function renderExternalClients(plan: Plan): NetnsBatch[] {
+  const prefix = plan.internet.address.split('/')[1];
+  return plan.internet.clients.map((c) => ({
+    netns: c.netns,
+    lines: ['link set lo up', `addr add ${c.ip}/${prefix} dev eth0`, 'link set eth0 up', `route add default via ${plan.internet.ip}`],
+  }));
+}
+
+export function renderRouter(plan: Plan): NetnsBatch[] {
+  const r = plan.router;
+  const lines = [
+    'link set lo up',
+    `addr add ${r.uplink.address} dev ${r.uplink.device}`,
+    `link set ${r.uplink.device} up`,
+    `route add default via ${plan.internet.ip}`,
+    `link add ${r.bridge} type bridge`,
+    `link set ${r.bridge} mtu ${plan.spec.mtu}`,
+    `addr add ${r.address} dev ${r.bridge}`,
+    `link set ${r.bridge} up`,
+  ];
+  for (const n of plan.nodes) {
+    lines.push(
+      `link add ${n.uplinkPeer} mtu ${n.mtu} type veth peer name eth0 netns ${n.netns}`,
+      `link set ${n.uplinkPeer} master ${r.bridge} up`,
+    );
+  }
+  return [{ netns: r.netns, lines }];
+}
+
+export function renderNodes(plan: Plan): NetnsBatch[] {
+  return plan.nodes.map((n) => {
+    const lines = [
+      'link set lo up',
+      `addr add ${n.address} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${plan.router.ip}`,
+      `link add ${n.bridge} type bridge`,
+      `link set ${n.bridge} mtu ${n.podMtu}`,
+      `addr add ${n.gateway}/${n.podCIDR.split('/')[1]} dev ${n.bridge}`,
+      `link set ${n.bridge} up`,
+    ];
+    for (const p of plan.pods.filter((p) => p.node === n.name)) {
+      lines.push(
+        `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 netns ${p.netns}`,
+        `link set ${p.hostVeth} master ${n.bridge} up`,
+      );
+    }
+    return { netns: n.netns, lines };
+  });
+}
+
+export function renderPods(plan: Plan): NetnsBatch[] {
+  return plan.pods.map((p) => ({
+    netns: p.netns,
+    lines: ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`],
+  }));
+}
+
+/**
+ * The stages `up` runs in order. The pod network backend adds its objects to
+ * the router and node batches of the stage where those namespaces are set up.
+ */
+export function renderTopology(plan: Plan): NetnsBatch[][] {
+  const backend = podNetworkBackend(plan.spec.podNetwork.backend).render(plan);
+  return [
+    renderInternet(plan),
+    mergeBatches(renderRouter(plan), renderExternalClients(plan), backend.router),
+    mergeBatches(renderNodes(plan), backend.nodes),
+    renderPods(plan),
+  ];
+}
+
+export function renderSysctls(plan: Plan): Sysctl[] {
+  const forward = (netns: string): Sysctl => ({ netns, key: 'net.ipv4.ip_forward', value: '1' });
+  return [
+    forward(plan.internet.netns),
+    forward(plan.router.netns),
+    // A cloud router does not tell nodes to bypass it; without this the
+    // cloud-routes picture would collapse into direct node-to-node hops.
+    { netns: plan.router.netns, key: 'net.ipv4.conf.all.send_redirects', value: '0' },
+    { netns: plan.router.netns, key: `net.ipv4.conf.${plan.router.bridge}.send_redirects`, value: '0' },
+    ...plan.nodes.map((n) => forward(n.netns)),
+  ];
+}

@@ -1,0 +1,32 @@
+/** Builds LabSpecs in code for tests of the pure layers (no YAML involved). */
+import type { LabSpec, PodSpec } from '../../src/model/types.js';
+
+export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {}): PodSpec {
+  return {
+    namespace,
+    name,
+    labels: { app: name },
+    containers: [{ name: 'main', ports: [{ containerPort: 8080, protocol: 'TCP' }] }],
+    source: { file: 'test.yaml', line: 1 },
+    ...extra,
+  };
+}
+
+export function labSpec(overrides: Partial<LabSpec> = {}): LabSpec {
+  return {
+    name: 't',
+    source: { file: 'test.yaml', line: 1 },
+    nodes: ['node1', 'node2', 'node3'].map((name) => ({ name, labels: { 'kubernetes.io/hostname': name }, source: { file: 'test.yaml', line: 1 } })),
+    nodeNetwork: '192.168.56.0/24',
+    mtu: 1500,
+    podNetwork: { cidr: '10.244.0.0/16', backend: 'host-gw', vxlan: { port: 8472, vni: 1 }, udp: { port: 8285 } },
+    serviceNetwork: { cidr: '10.96.0.0/12', proxyMode: 'iptables' },
+    clusterDomain: 'cluster.local',
+    external: { cidr: '203.0.113.0/24', servers: [] },
+    namespaces: ['default'],
+    pods: [],
+    notices: [],
+    files: ['test.yaml'],
+    ...overrides,
+  };
+}

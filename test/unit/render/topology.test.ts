@@ -1,0 +1,99 @@
+import t from 'tap';
+import { planLab } from '../../../src/model/plan.js';
+import { renderFiles } from '../../../src/render/files.js';
+import { labNamespaces, renderSysctls, renderTopology } from '../../../src/render/topology.js';
+import { labSpec, pod } from '../../helpers/spec.js';
+
+const text = (stage: { netns: string; lines: string[] }[]) => stage.map((b) => `# ${b.netns}\n${b.lines.join('\n')}`).join('\n');
+
+t.test('host-gw: every node routes the other pod /24s via their node IP', async (t) => {
+  const plan = planLab(labSpec({ pods: [pod('default', 'a'), pod('default', 'b')] }));
+  const [internet, routerStage, nodes, pods] = renderTopology(plan);
+  t.equal(
+    text(internet!),
+    `# t.internet
+link set lo up
+link add br0 type bridge
+addr add 203.0.113.1/24 dev br0
+link set br0 up
+link add to-external type veth peer name eth0 netns t.ext.external
+link set to-external master br0 up
+link add to-router type veth peer name uplink netns t.router
+link set to-router master br0 up
+route add 192.168.56.0/24 via 203.0.113.2`,
+  );
+  t.equal(
+    text(routerStage!),
+    `# t.router
+link set lo up
+addr add 203.0.113.2/24 dev uplink
+link set uplink up
+route add default via 203.0.113.1
+link add br0 type bridge
+link set br0 mtu 1500
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+link add to-node1 mtu 1500 type veth peer name eth0 netns t.node.node1
+link set to-node1 master br0 up
+link add to-node2 mtu 1500 type veth peer name eth0 netns t.node.node2
+link set to-node2 master br0 up
+link add to-node3 mtu 1500 type veth peer name eth0 netns t.node.node3
+link set to-node3 master br0 up
+# t.ext.external
+link set lo up
+addr add 203.0.113.10/24 dev eth0
+link set eth0 up
+route add default via 203.0.113.1`,
+  );
+  const a = plan.pods[0]!;
+  t.equal(
+    text(nodes!.slice(0, 1)),
+    `# t.node.node1
+link set lo up
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+route add default via 192.168.56.1
+link add cbr0 type bridge
+link set cbr0 mtu 1500
+addr add 10.244.0.1/24 dev cbr0
+link set cbr0 up
+link add ${a.hostVeth} mtu 1500 type veth peer name eth0 netns t.pod.default.a
+link set ${a.hostVeth} master cbr0 up
+route add 10.244.1.0/24 via 192.168.56.12 dev eth0
+route add 10.244.2.0/24 via 192.168.56.13 dev eth0`,
+  );
+  t.equal(
+    text(pods!.slice(0, 1)),
+    `# t.pod.default.a
+link set lo up
+addr add 10.244.0.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.0.1`,
+  );
+});
+
+t.test('cloud-routes: nodes keep only their default route; the router maps each /24 to its node', async (t) => {
+  const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'cloud-routes' } }));
+  const [, routerStage, nodes] = renderTopology(plan);
+  const router = routerStage!.find((b) => b.netns === 't.router')!;
+  t.same(router.lines.filter((l) => l.startsWith('route add 10.244')), [
+    'route add 10.244.0.0/24 via 192.168.56.11 dev br0',
+    'route add 10.244.1.0/24 via 192.168.56.12 dev br0',
+    'route add 10.244.2.0/24 via 192.168.56.13 dev br0',
+  ]);
+  for (const n of nodes!) t.same(n.lines.filter((l) => l.startsWith('route')), ['route add default via 192.168.56.1'], n.netns);
+});
+
+t.test('namespaces all carry the lab prefix; sysctls never target the root namespace', async (t) => {
+  const plan = planLab(labSpec({ pods: [pod('default', 'a')] }));
+  for (const ns of labNamespaces(plan)) t.ok(ns.startsWith('t.'), ns);
+  for (const s of renderSysctls(plan)) t.ok(s.netns.startsWith('t.'), `${s.netns} ${s.key}`);
+  t.ok(renderSysctls(plan).some((s) => s.netns === 't.router' && s.key === 'net.ipv4.conf.all.send_redirects' && s.value === '0'));
+});
+
+t.test('pod files: hosts names the pod, resolv.conf points at the cluster DNS IP', async (t) => {
+  const plan = planLab(labSpec({ pods: [pod('shop', 'api')] }));
+  const files = new Map(renderFiles(plan).map((f) => [f.path, f.content]));
+  t.match(files.get('/etc/netns/t.pod.shop.api/hosts'), /^10\.244\.0\.2\tapi$/m);
+  t.equal(files.get('/etc/netns/t.pod.shop.api/resolv.conf'), 'nameserver 10.96.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+});
