@@ -1,0 +1,170 @@
+/**
+ * Talking to a lab's agent over its control socket (`<runDir>/agent.sock`).
+ * Every call has a timeout, and every failure says what to look at.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { targetsFromPlanText, planDigest } from './plan-targets.js';
+import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from './protocol.js';
+import type { AgentStatus, ContainerStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
+
+export type { AgentStatus, ContainerStatus, KillResult, ReloadResult } from './protocol.js';
+export { planDigest } from './plan-targets.js';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const POLL_MS = 100;
+
+/** The agent answered with an error, or did not answer. `status` is the HTTP status when it answered. */
+export class AgentError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** For waitAgentReady: the containers that were not running. */
+    readonly notRunning: ContainerStatus[] = [],
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+function call<T>(runDir: string, method: string, path: string, timeoutMs: number): Promise<T> {
+  const socketPath = join(runDir, SOCKET_FILE);
+  const what = `${method} ${path} to the agent at ${socketPath}`;
+  return new Promise<T>((resolve, reject) => {
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: { Connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          reject(new AgentError(`${what}: the answer is not JSON (HTTP ${res.statusCode}): ${text.slice(0, 200)}`, res.statusCode));
+          return;
+        }
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(body as T);
+        else reject(new AgentError((body as Partial<ErrorBody>).error ?? `${what}: HTTP ${status}`, status));
+      });
+    });
+    req.on('timeout', () => req.destroy(new AgentError(`${what}: no answer within ${timeoutMs} ms; see ${join(runDir, LOG_FILE)}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof AgentError) reject(err);
+      else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(new AgentError(`the agent of ${runDir} is not running (nothing answers on ${socketPath}); see ${join(runDir, LOG_FILE)}, or run \`up\` again`));
+      } else reject(new AgentError(`${what}: ${err.message}`));
+    });
+    req.end();
+  });
+}
+
+export function agentStatus(runDir: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AgentStatus> {
+  return call<AgentStatus>(runDir, 'GET', '/status', timeoutMs);
+}
+
+/** Kills one container of `pod` (`namespace/name`), or all its containers; they restart after a backoff. */
+export function agentKill(runDir: string, pod: string, container?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<KillResult> {
+  const q = new URLSearchParams({ pod, ...(container !== undefined ? { container } : {}) });
+  return call<KillResult>(runDir, 'POST', `/kill?${q}`, timeoutMs);
+}
+
+/** Makes the agent re-read plan.json: new containers start, removed ones stop, unchanged ones are untouched. */
+export function agentReload(runDir: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ReloadResult> {
+  return call<ReloadResult>(runDir, 'POST', '/reload', timeoutMs);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie still answers signal 0 but serves nothing.
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in agent.pid, if that file was written since `since` (an older one may be a dead predecessor's). */
+function recentPid(runDir: string, since: number): number | undefined {
+  const file = join(runDir, PID_FILE);
+  try {
+    if (statSync(file).mtimeMs < since) return undefined;
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function logTail(runDir: string, lines = 8): string {
+  try {
+    const text = readFileSync(join(runDir, LOG_FILE), 'utf8').trimEnd().split('\n').slice(-lines);
+    return text.length && text[0] !== '' ? `\n  last lines of ${join(runDir, LOG_FILE)}:\n    ${text.join('\n    ')}` : '';
+  } catch {
+    return '';
+  }
+}
+
+function describe(c: ContainerStatus): string {
+  return `${c.pod} ${c.container}: ${c.state}${c.lastError ? ` (${c.lastError})` : ''}`;
+}
+
+/**
+ * Containers of plan.json the status does not show running, and the plan's
+ * version; without a readable plan.json, the agent's own non-running containers.
+ */
+function notRunning(runDir: string, status: AgentStatus): { missing: ContainerStatus[]; planVersion?: string } {
+  let text: string;
+  try {
+    text = readFileSync(join(runDir, PLAN_FILE), 'utf8');
+  } catch {
+    return { missing: status.containers.filter((c) => c.state !== 'running') };
+  }
+  const byKey = new Map(status.containers.map((c) => [`${c.pod}/${c.container}`, c]));
+  const missing = targetsFromPlanText(text, join(runDir, PLAN_FILE)).flatMap((t): ContainerStatus[] => {
+    const c = byKey.get(t.key);
+    if (c?.state === 'running') return [];
+    return [c ?? { pod: t.podKey, container: t.container, state: 'waiting', restartCount: 0, lastError: 'not in the plan the agent runs', netns: t.netns, ports: [] }];
+  });
+  return { missing, planVersion: planDigest(text) };
+}
+
+/**
+ * Resolves when every container of `<runDir>/plan.json` is running in the
+ * agent (and the agent runs that very plan). Rejects with an AgentError
+ * listing the containers that are not, with their last error, when
+ * `timeoutMs` passes; at once if the agent process exits (pass `pid` when
+ * known; otherwise agent.pid is used once the agent has written it).
+ */
+export async function waitAgentReady(runDir: string, timeoutMs: number, options: { pid?: number } = {}): Promise<AgentStatus> {
+  const since = Date.now();
+  const deadline = since + timeoutMs;
+  let problem = 'the agent never answered';
+  let pending: ContainerStatus[] = [];
+  for (;;) {
+    const pid = options.pid ?? recentPid(runDir, since - 1000);
+    try {
+      const status = await agentStatus(runDir, Math.max(200, Math.min(2000, deadline - Date.now())));
+      const { missing, planVersion } = notRunning(runDir, status);
+      pending = missing;
+      if (missing.length === 0 && (planVersion === undefined || planVersion === status.planVersion)) return status;
+      problem =
+        missing.length > 0
+          ? `${missing.length} container(s) not running:\n  ${missing.map(describe).join('\n  ')}`
+          : `the agent runs plan ${status.planVersion}, but plan.json is ${planVersion}; reload it (agentReload)`;
+    } catch (err) {
+      if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
+      else throw err;
+    }
+    if (pid !== undefined && !alive(pid)) {
+      throw new AgentError(`the agent (pid ${pid}) exited before it was ready: ${problem}${logTail(runDir)}`, undefined, pending);
+    }
+    if (Date.now() >= deadline) {
+      throw new AgentError(`the agent of ${runDir} is not ready after ${timeoutMs} ms: ${problem}${logTail(runDir)}`, undefined, pending);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}

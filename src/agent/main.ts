@@ -1,0 +1,127 @@
+/**
+ * The lab agent: `node dist/agent/main.js <runDir>`.
+ *
+ * One process serves every container port of every pod of a lab. Each
+ * listening socket is created inside its pod's network namespace and served
+ * from here, so the lab needs no process per container. The only thing the
+ * agent listens on outside the pods is its control socket, `<runDir>/agent.sock`.
+ *
+ * Files: reads `<runDir>/plan.json`, writes `<runDir>/agent.pid`, logs to stdout.
+ * SIGTERM/SIGINT: close everything and exit 0. SIGHUP: same as POST /reload.
+ */
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { openListeningSocket } from '../kernel/ffi.js';
+import { createControlServer, listenControl } from './control.js';
+import { log } from './log.js';
+import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
+import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.js';
+import { Supervisor } from './supervisor.js';
+
+function readPlan(runDir: string): { targets: ContainerTarget[]; version: string } {
+  const file = join(runDir, PLAN_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}; \`up\` writes it before starting the agent`);
+  }
+  return { targets: targetsFromPlanText(text, file), version: planDigest(text) };
+}
+
+function writePid(file: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${process.pid}\n`);
+  renameSync(tmp, file);
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone.
+  }
+}
+
+let supervisor: Supervisor | undefined;
+let control: Server | undefined;
+let socketFile: string | undefined;
+let pidFile: string | undefined;
+
+/** Closes every socket and removes the files that say the agent is running (only if they are still ours). */
+function cleanup(): void {
+  supervisor?.stopAll();
+  const listening = control?.listening === true;
+  control?.closeAllConnections();
+  control?.close();
+  if (listening && socketFile) unlinkQuietly(socketFile);
+  try {
+    if (pidFile && readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkQuietly(pidFile);
+  } catch {
+    // No pid file.
+  }
+}
+
+function exitWith(code: number, message: string): never {
+  log(message);
+  try {
+    cleanup();
+  } finally {
+    process.exit(code);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.length !== 1 || !argv[0] || argv[0].startsWith('-')) {
+    process.stderr.write('usage: node dist/agent/main.js <runDir>   (the directory holding plan.json)\n');
+    process.exit(2);
+  }
+  const runDir = resolve(argv[0]);
+  socketFile = join(runDir, SOCKET_FILE);
+  const startedAt = new Date().toISOString();
+  // A plan that cannot be used stops us before anything is opened.
+  let plan = readPlan(runDir);
+
+  const sup = new Supervisor({ openSocket: openListeningSocket, log });
+  supervisor = sup;
+  const reload = (): ReloadResult => {
+    const next = readPlan(runDir);
+    const summary = sup.apply(next.targets);
+    plan = next;
+    log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);
+    return { planVersion: next.version, ...summary };
+  };
+  control = createControlServer({
+    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: sup.status() }),
+    kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
+    reload,
+  });
+  // Listening first also proves no other agent serves this run directory,
+  // before agent.pid is taken over.
+  await listenControl(control, socketFile);
+  pidFile = join(runDir, PID_FILE);
+  writePid(pidFile);
+  log(`agent ${process.pid} starting for ${runDir}, plan ${plan.version}, ${plan.targets.length} containers`);
+
+  sup.apply(plan.targets);
+  const running = sup.status().filter((c) => c.state === 'running').length;
+  log(`agent ready: ${running}/${plan.targets.length} containers running, control on ${socketFile}`);
+
+  process.on('SIGTERM', () => exitWith(0, 'SIGTERM: stopping'));
+  process.on('SIGINT', () => exitWith(0, 'SIGINT: stopping'));
+  process.on('SIGHUP', () => {
+    try {
+      reload();
+    } catch (err) {
+      log(`SIGHUP: reload refused, the running containers are unchanged: ${(err as Error).message}`);
+    }
+  });
+}
+
+// A failure to return to our own namespace ends up here too: the process
+// must not go on in a namespace that is not its own.
+process.on('uncaughtException', (err) => exitWith(1, `fatal: ${err.stack ?? err.message}`));
+process.on('unhandledRejection', (err) => exitWith(1, `fatal: ${(err as Error)?.stack ?? String(err)}`));
+
+main(process.argv.slice(2)).catch((err: unknown) => exitWith(1, `cannot start: ${(err as Error)?.message ?? String(err)}`));

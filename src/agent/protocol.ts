@@ -1,0 +1,58 @@
+/**
+ * The agent's files in the run directory and the JSON of its control API,
+ * shared by the agent and its clients.
+ */
+
+export const PLAN_FILE = 'plan.json';
+export const SOCKET_FILE = 'agent.sock';
+export const PID_FILE = 'agent.pid';
+export const LOG_FILE = 'agent.log';
+
+export type ContainerState = 'running' | 'terminated' | 'waiting';
+
+export interface ContainerStatus {
+  /** `<namespace>/<name>` of the pod. */
+  pod: string;
+  container: string;
+  state: ContainerState;
+  restartCount: number;
+  /** Why the container is not running (a socket that could not be opened). */
+  lastError?: string;
+  /** When the running instance started (ISO 8601). */
+  startedAt?: string;
+  netns: string;
+  /** `port/PROTOCOL` of every declared port. */
+  ports: string[];
+}
+
+export interface AgentStatus {
+  pid: number;
+  startedAt: string;
+  /** Digest of the plan.json the agent runs (see `planDigest`), to tell whether a reload took. */
+  planVersion: string;
+  containers: ContainerStatus[];
+}
+
+export interface KilledContainer {
+  pod: string;
+  container: string;
+  /** When the agent starts it again. */
+  restartInMs: number;
+}
+
+export interface KillResult {
+  killed: KilledContainer[];
+}
+
+export interface ReloadResult {
+  planVersion: string;
+  /** `<namespace>/<pod>/<container>` of the containers started, stopped and left alone. */
+  started: string[];
+  stopped: string[];
+  unchanged: number;
+}
+
+/** The body of every non-2xx answer. */
+export interface ErrorBody {
+  error: string;
+}

@@ -1,0 +1,105 @@
+/**
+ * What the test server answers, as pure functions of the request path, the
+ * container it runs for and the peer address the socket saw. Every answer
+ * names the pod and the client address, so a probe can tell which endpoint
+ * it reached and whether the path it took was NATed.
+ */
+
+/** Largest body `/bytes/N` sends: big enough for throughput checks, small enough not to tie up the agent. */
+export const MAX_BYTES = 100 * 1024 * 1024;
+
+/** Who is answering: one container of one pod, on one port. */
+export interface ServeContext {
+  pod: string;
+  namespace: string;
+  container: string;
+  node: string;
+  podIP: string;
+  serverPort: number;
+}
+
+/** The remote end of the connection, as the socket reported it. */
+export interface Peer {
+  address?: string;
+  port?: number;
+}
+
+export interface TextReply {
+  kind: 'text';
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** A body of `length` bytes, streamed by the server rather than built in memory. */
+export interface BytesReply {
+  kind: 'bytes';
+  status: 200;
+  contentType: 'application/octet-stream';
+  length: number;
+}
+
+export type Reply = TextReply | BytesReply;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+export const ROUTES = ['/', '/hostname', '/clientip', '/bytes/N'];
+
+/** IPv4 peers of a dual-stack socket appear as `::ffff:a.b.c.d`; users expect `a.b.c.d`. */
+export function normaliseIP(address: string | undefined): string {
+  if (!address) return '';
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return m ? m[1]! : address;
+}
+
+function json(status: number, value: unknown): TextReply {
+  return { kind: 'text', status, contentType: JSON_TYPE, body: JSON.stringify(value) + '\n' };
+}
+
+function text(body: string): TextReply {
+  return { kind: 'text', status: 200, contentType: TEXT_TYPE, body };
+}
+
+/** The identity document of `GET /`. */
+export function identity(ctx: ServeContext, peer: Peer) {
+  return {
+    pod: ctx.pod,
+    namespace: ctx.namespace,
+    container: ctx.container,
+    node: ctx.node,
+    podIP: ctx.podIP,
+    clientIP: normaliseIP(peer.address),
+    clientPort: peer.port ?? 0,
+    serverPort: ctx.serverPort,
+  };
+}
+
+/**
+ * The reply to a request for `url` (path and optional query). Any method is
+ * answered the same way, so probes through proxies that rewrite the method,
+ * or `curl -d`, still reach the route they name.
+ */
+export function respond(url: string, ctx: ServeContext, peer: Peer): Reply {
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  if (path === '/') return json(200, identity(ctx, peer));
+  if (path === '/hostname') return text(`${ctx.pod}\n`);
+  if (path === '/clientip') return text(`${normaliseIP(peer.address)}\n`);
+  if (path.startsWith('/bytes/')) {
+    const n = path.slice('/bytes/'.length);
+    const length = /^\d{1,9}$/.test(n) ? Number(n) : NaN;
+    if (!(length >= 0 && length <= MAX_BYTES)) {
+      return json(400, { error: `/bytes/N takes a whole number of bytes from 0 to ${MAX_BYTES}, not '${n}'`, path });
+    }
+    return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', length };
+  }
+  return json(404, { error: 'not found', path, routes: ROUTES });
+}
+
+/** A chunk of the repeating pattern `/bytes/N` is made of (printable, so it is safe in a terminal). */
+export function patternChunk(size: number): Buffer {
+  const alphabet = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789\n');
+  const chunk = Buffer.alloc(size);
+  for (let i = 0; i < size; i += alphabet.length) alphabet.copy(chunk, i, 0, Math.min(alphabet.length, size - i));
+  return chunk;
+}

@@ -1,0 +1,274 @@
+/**
+ * The few system calls Node has no API for, called through koffi: entering a
+ * namespace with setns(2) and creating listening sockets there.
+ *
+ * setns(2) moves only the calling thread. Everything here runs synchronously
+ * on Node's main thread, so no other JavaScript can run while the thread is
+ * inside a foreign namespace, and libuv's worker threads never leave home.
+ * A socket belongs to the network namespace it was created in for its whole
+ * life, so once the thread is back home Node can serve the fd like any other.
+ *
+ * koffi is loaded on first use: importing this module costs nothing.
+ */
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { getSystemErrorMap } from 'node:util';
+
+type Koffi = typeof import('koffi');
+
+const CLONE_NEWNET = 0x40000000;
+const CLONE_NEWUTS = 0x04000000;
+
+// Values of the Linux generic ABI (x86-64, arm64); a few other architectures
+// (MIPS, SPARC, PA-RISC) number these differently and are not supported.
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SOCKADDR_IN_SIZE = 16;
+/** What Node itself uses; the kernel clamps it to net.core.somaxconn. */
+const LISTEN_BACKLOG = 511;
+/** HOST_NAME_MAX on Linux. */
+const HOSTNAME_MAX = 64;
+
+const OWN_NET = '/proc/thread-self/ns/net';
+const OWN_UTS = '/proc/thread-self/ns/uts';
+
+export type SocketProtocol = 'TCP' | 'UDP';
+
+interface Libc {
+  errno(): number;
+  setns(fd: number, nstype: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, length: number): number;
+  bind(fd: number, address: Buffer, length: number): number;
+  listen(fd: number, backlog: number): number;
+  close(fd: number): number;
+  sethostname(name: string, length: number): number;
+}
+
+let libc: Libc | undefined;
+
+function sys(): Libc {
+  if (libc) return libc;
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (err) {
+    throw new Error(
+      `cannot load koffi, needed to enter network namespaces: ${(err as Error).message}\n` +
+        `  reinstall the package's dependencies (npm ci) on this machine`,
+    );
+  }
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    errno: () => koffi.errno(),
+    setns: lib.func('int setns(int fd, int nstype)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)'),
+    bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    close: lib.func('int close(int fd)'),
+    sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+  };
+  return libc;
+}
+
+/** A failed system call, with the errno name as `code` (EADDRINUSE, ENOENT, ...). */
+export class SyscallError extends Error {
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SyscallError';
+  }
+}
+
+/**
+ * The thread could not get back into its own namespace. The process must
+ * not go on: anything it opened next could land in a pod or break the host.
+ */
+export class NamespaceEscapeError extends Error {
+  readonly fatal = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NamespaceEscapeError';
+  }
+}
+
+function errnoName(errno: number): { code: string; text: string } {
+  const entry = getSystemErrorMap().get(-errno);
+  return entry ? { code: entry[0], text: entry[1] } : { code: `errno ${errno}`, text: 'unknown error' };
+}
+
+const HINTS: Record<string, string> = {
+  EADDRINUSE:
+    'another socket in that namespace holds the port (two containers of the pod declaring it, or a process started there by hand); free the port or change the containerPort',
+  ENOENT: 'the namespace is gone; rebuild the lab with `up`',
+  EPERM: 'entering a namespace needs root (CAP_SYS_ADMIN); run the lab as root',
+  EACCES: 'entering a namespace needs root (CAP_SYS_ADMIN); run the lab as root',
+  EINVAL: 'the path is not a namespace of the expected type',
+  EMFILE: 'the agent ran out of file descriptors; raise its limit (ulimit -n)',
+  ENFILE: 'the system ran out of file descriptors',
+};
+
+function failure(syscall: string, errno: number, context: string): SyscallError {
+  const { code, text } = errnoName(errno);
+  const hint = HINTS[code];
+  return new SyscallError(syscall, errno, code, `${context}: ${syscall}: ${code} (${text})${hint ? `; ${hint}` : ''}`);
+}
+
+/** Node's fs errors carry the errno negated in `errno`; turn them into ours. */
+function fsFailure(err: unknown, syscall: string, context: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  return typeof e.errno === 'number' ? failure(syscall, Math.abs(e.errno), context) : (err as Error);
+}
+
+function openNamespace(path: string, context: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    throw fsFailure(err, `open ${path}`, context);
+  }
+}
+
+/**
+ * Runs `fn` with the calling thread inside the namespace at `path`, then
+ * returns to the namespace the thread was in and checks that it got there.
+ */
+function withNamespace<T>(kind: 'net' | 'uts', path: string, context: string, fn: () => T): T {
+  const lib = sys();
+  const nstype = kind === 'net' ? CLONE_NEWNET : CLONE_NEWUTS;
+  const ownPath = kind === 'net' ? OWN_NET : OWN_UTS;
+  const home = openNamespace(ownPath, context);
+  try {
+    const target = openNamespace(path, context);
+    try {
+      if (lib.setns(target, nstype) !== 0) throw failure('setns', lib.errno(), context);
+    } finally {
+      closeSync(target);
+    }
+    try {
+      return fn();
+    } finally {
+      returnHome(lib, home, kind, nstype, path);
+    }
+  } finally {
+    closeSync(home);
+  }
+}
+
+function returnHome(lib: Libc, home: number, kind: string, nstype: number, from: string): void {
+  const rc = lib.setns(home, nstype);
+  const errno = rc === 0 ? 0 : lib.errno();
+  const expected = fstatSync(home).ino;
+  const actual = statSync(kind === 'net' ? OWN_NET : OWN_UTS).ino;
+  if (rc !== 0 || actual !== expected) {
+    throw new NamespaceEscapeError(
+      `could not return from ${kind} namespace ${from} to our own (inode ${expected}, now in ${actual}` +
+        `${rc !== 0 ? `, setns: ${errnoName(errno).code}` : ''}); stopping so nothing is opened in the wrong namespace`,
+    );
+  }
+}
+
+/** Runs `fn` synchronously inside the network namespace at `path` (e.g. /run/netns/NAME). */
+export function withNetns<T>(path: string, fn: () => T): T {
+  return withNamespace('net', path, `cannot enter network namespace ${path}`, fn);
+}
+
+/** The inode that identifies the namespace at `path` (a /run/netns file or a /proc/PID/ns link). */
+export function nsInode(path: string): number {
+  return statSync(path).ino;
+}
+
+function sockaddrAny(port: number): Buffer {
+  const addr = Buffer.alloc(SOCKADDR_IN_SIZE);
+  addr.writeUInt16LE(AF_INET, 0);
+  addr.writeUInt16BE(port, 2);
+  // sin_addr 0.0.0.0 and the padding are left zero.
+  return addr;
+}
+
+function checkPort(proto: SocketProtocol, port: number, where: string): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`cannot listen on ${proto} port ${port} in ${where}: the port must be an integer from 1 to 65535`);
+  }
+}
+
+function listeningSocket(proto: SocketProtocol, port: number, context: string): number {
+  const lib = sys();
+  const type = (proto === 'TCP' ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+  const fd = lib.socket(AF_INET, type, 0);
+  if (fd < 0) throw failure('socket', lib.errno(), context);
+  try {
+    if (proto === 'TCP') {
+      // Without it a restarted container could not bind while connections
+      // of its previous instance linger in TIME_WAIT.
+      const one = Buffer.alloc(4);
+      one.writeInt32LE(1, 0);
+      if (lib.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, one.length) !== 0) throw failure('setsockopt', lib.errno(), context);
+    }
+    if (lib.bind(fd, sockaddrAny(port), SOCKADDR_IN_SIZE) !== 0) throw failure('bind', lib.errno(), context);
+    if (proto === 'TCP' && lib.listen(fd, LISTEN_BACKLOG) !== 0) throw failure('listen', lib.errno(), context);
+    return fd;
+  } catch (err) {
+    lib.close(fd);
+    throw err;
+  }
+}
+
+/**
+ * A socket bound to 0.0.0.0:`port` (listening, for TCP) inside the network
+ * namespace at `netnsPath`. Returns the fd, non-blocking and close-on-exec;
+ * the caller owns it (hand it to `net.Server.listen({fd})` or
+ * `dgram.Socket.bind({fd})`, which close it with the server).
+ */
+export function openListeningSocket(netnsPath: string, proto: SocketProtocol, port: number): number {
+  checkPort(proto, port, netnsPath);
+  const context = `cannot listen on ${proto} port ${port} in network namespace ${netnsPath}`;
+  return withNamespace('net', netnsPath, context, () => listeningSocket(proto, port, context));
+}
+
+/** The same socket in the caller's own network namespace (needs no privilege for ports above 1023). */
+export function openListeningSocketHere(proto: SocketProtocol, port: number): number {
+  checkPort(proto, port, 'our own network namespace');
+  return listeningSocket(proto, port, `cannot listen on ${proto} port ${port} in our own network namespace`);
+}
+
+/**
+ * Sets the hostname of the UTS namespace at `utsNsPath` (e.g. /proc/PID/ns/uts
+ * of a process that unshared its UTS namespace). Refuses when that namespace
+ * is our own, so the host's hostname can never be changed by mistake.
+ */
+export function setHostname(utsNsPath: string, name: string): void {
+  const context = `cannot set hostname '${name}' through ${utsNsPath}`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes > HOSTNAME_MAX || !/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(name)) {
+    throw new RangeError(`${context}: a hostname is 1 to ${HOSTNAME_MAX} letters, digits, '-' and '.'`);
+  }
+  let target: number;
+  let own: number;
+  try {
+    target = nsInode(utsNsPath);
+    own = nsInode(OWN_UTS);
+  } catch (err) {
+    throw fsFailure(err, 'stat', context);
+  }
+  if (target === own) {
+    throw new Error(
+      `${context}: it is this process's own UTS namespace (the host's); the target process must unshare its UTS namespace first`,
+    );
+  }
+  withNamespace('uts', utsNsPath, context, () => {
+    const lib = sys();
+    // Checked again inside: the path may have been swapped since the stat above.
+    if (nsInode(OWN_UTS) === own) throw new Error(`${context}: setns left us in our own UTS namespace`);
+    if (lib.sethostname(name, bytes) !== 0) throw failure('sethostname', lib.errno(), context);
+  });
+}

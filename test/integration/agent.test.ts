@@ -1,0 +1,295 @@
+/**
+ * The agent on real namespaces: it serves HTTP and UDP echo inside two pod
+ * namespaces from one process, nothing in the root namespace; kill and
+ * reload through the control socket; it leaves nothing behind.
+ */
+import t from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nsInode, setHostname, withNetns } from '../../src/kernel/ffi.js';
+import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../src/agent/client.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+if (process.getuid?.() !== 0) {
+  t.skip('the agent test needs root: it creates network namespaces and enters them', () => {});
+} else {
+  const tag = process.pid.toString(36);
+  const nsA = `agt${tag}a`;
+  const nsB = `agt${tag}b`;
+  const ipA = '10.77.0.1';
+  const ipB = '10.77.0.2';
+  const work = mkdtempSync(join(tmpdir(), 'kube-netlab-agent-'));
+  const runDir = join(work, 'run');
+  const helpers: ChildProcess[] = [];
+  let agent: ChildProcess | undefined;
+  let agentExit: Promise<number | null> | undefined;
+
+  // Tap's loader hooks must not leak into the processes we start.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+
+  const run = (argv: string[], input?: string) => {
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env, input, timeout: 20_000 });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  };
+  const must = (argv: string[]) => {
+    const r = run(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const inNs = (ns: string, argv: string[]) => run(['ip', 'netns', 'exec', ns, ...argv]);
+  const curl = (ns: string, url: string, ...extra: string[]) => inNs(ns, ['curl', '-sS', '-m', '5', ...extra, url]);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  t.teardown(async () => {
+    for (const h of helpers) h.kill('SIGKILL');
+    if (agent && agent.exitCode === null && agent.signalCode === null) {
+      agent.kill('SIGTERM');
+      const done = await Promise.race([agentExit, sleep(3000).then(() => 'timeout')]);
+      if (done === 'timeout') agent.kill('SIGKILL');
+    }
+    run(['ip', 'netns', 'del', nsA]);
+    run(['ip', 'netns', 'del', nsB]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  // Two pods joined by a veth pair, so a client in one has an address of its own.
+  must(['ip', 'netns', 'add', nsA]);
+  must(['ip', 'netns', 'add', nsB]);
+  must(['ip', '-n', nsA, 'link', 'set', 'lo', 'up']);
+  must(['ip', '-n', nsB, 'link', 'set', 'lo', 'up']);
+  must(['ip', '-n', nsA, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nsB]);
+  must(['ip', '-n', nsA, 'addr', 'add', `${ipA}/24`, 'dev', 'eth0']);
+  must(['ip', '-n', nsB, 'addr', 'add', `${ipB}/24`, 'dev', 'eth0']);
+  must(['ip', '-n', nsA, 'link', 'set', 'eth0', 'up']);
+  must(['ip', '-n', nsB, 'link', 'set', 'eth0', 'up']);
+
+  type PodDef = { namespace: string; name: string; netns: string; node: string; ip: string; containers: Array<{ name: string; ports: Array<{ containerPort: number; protocol: 'TCP' | 'UDP' }> }> };
+  const podDef = (p: PodDef) => ({ ...p, key: `${p.namespace}/${p.name}`, address: `${p.ip}/24` });
+  const web: PodDef = {
+    namespace: 'default', name: 'web', netns: nsA, node: 'node1', ip: ipA,
+    containers: [
+      { name: 'http', ports: [{ containerPort: 8080, protocol: 'TCP' }] },
+      { name: 'echo', ports: [{ containerPort: 9000, protocol: 'UDP' }] },
+    ],
+  };
+  const client: PodDef = { namespace: 'other', name: 'client', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8080, protocol: 'TCP' }] }] };
+  const writePlan = (pods: PodDef[]) => writeFileSync(join(runDir, 'plan.json'), JSON.stringify({ version: 1, lab: 'agt', pods: pods.map(podDef) }, null, 2));
+
+  const udpClient = `
+    const [host, port, payload] = process.argv.slice(1);
+    const s = require('node:dgram').createSocket('udp4');
+    const timer = setTimeout(() => { console.log('NO ECHO'); process.exit(1); }, 3000);
+    s.on('message', (m, r) => { process.stdout.write(m.toString() + ' from ' + r.address + ':' + r.port); clearTimeout(timer); s.close(); });
+    s.send(Buffer.from(payload), Number(port), host);`;
+
+  // Stays connected with keep-alive after one answer, and says when the server drops it.
+  const heldClient = `
+    const s = require('node:net').connect(Number(process.argv[2]), process.argv[1]);
+    s.on('connect', () => s.write('GET /hostname HTTP/1.1\\r\\nHost: x\\r\\nConnection: keep-alive\\r\\n\\r\\n'));
+    s.once('data', () => console.log('answered'));
+    s.on('close', () => { console.log('closed'); process.exit(0); });
+    setTimeout(() => { console.log('still open'); process.exit(1); }, 8000);`;
+
+  const lines = (child: ChildProcess) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    return {
+      text: () => out,
+      waitFor: async (needle: string, ms = 5000) => {
+        const end = Date.now() + ms;
+        while (!out.includes(needle)) {
+          if (Date.now() > end) throw new Error(`no '${needle}' within ${ms} ms; got: ${out}`);
+          await sleep(20);
+        }
+      },
+    };
+  };
+
+  const listeners = (ns: string | undefined, flags: string) => (ns ? inNs(ns, ['ss', flags]) : run(['ss', flags])).stdout;
+  const status = async (pod: string, container: string) => {
+    const s = await agentStatus(runDir);
+    const c = s.containers.find((x) => x.pod === pod && x.container === container);
+    if (!c) throw new Error(`${pod} ${container} not in status: ${JSON.stringify(s)}`);
+    return c;
+  };
+
+  t.test('ffi: enter a namespace and always come back', async (t) => {
+    const home = nsInode('/proc/thread-self/ns/net');
+    t.equal(withNetns(`/run/netns/${nsA}`, () => nsInode('/proc/thread-self/ns/net')), nsInode(`/run/netns/${nsA}`), 'inside the pod namespace');
+    t.equal(nsInode('/proc/thread-self/ns/net'), home, 'back home');
+    t.throws(() => withNetns(`/run/netns/${nsA}`, () => { throw new Error('boom'); }), /boom/);
+    t.equal(nsInode('/proc/thread-self/ns/net'), home, 'back home after a throw');
+    t.throws(() => withNetns(`/run/netns/agt${tag}none`, () => 1), { code: 'ENOENT', message: /cannot enter network namespace \/run\/netns\/agt\w+none: open .*ENOENT.*the namespace is gone/ });
+    t.throws(() => withNetns('/proc/self/ns/uts', () => 1), { code: 'EINVAL', message: /setns: EINVAL/ }, 'a UTS namespace is not a network namespace');
+    t.equal(nsInode('/proc/thread-self/ns/net'), home);
+  });
+
+  t.test('ffi: set the hostname of another UTS namespace, never our own', async (t) => {
+    const hostBefore = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+    const holder = spawn('unshare', ['--uts', '--', 'sleep', '30'], { stdio: 'ignore' });
+    helpers.push(holder);
+    const uts = `/proc/${holder.pid}/ns/uts`;
+    const deadline = Date.now() + 5000;
+    while ((!existsSync(uts) || nsInode(uts) === nsInode('/proc/self/ns/uts') || readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() !== 'sleep') && Date.now() < deadline) await sleep(10);
+    setHostname(uts, 'web-7d9f');
+    t.equal(run(['nsenter', `--uts=${uts}`, 'hostname']).stdout.trim(), 'web-7d9f');
+    t.throws(() => setHostname('/proc/self/ns/uts', 'oops'), /it is this process's own UTS namespace \(the host's\)/);
+    t.throws(() => setHostname(uts, 'bad name'), /a hostname is 1 to 64 letters/);
+    t.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostBefore, 'the host keeps its hostname');
+    holder.kill('SIGKILL');
+  });
+
+  t.test('the agent builds and starts', async (t) => {
+    // The agent runs as built JS, as `up` starts it; only its own module graph is compiled.
+    const out = join(work, 'dist');
+    symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
+    const tsc = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', out, '--rootDir', join(ROOT, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', join(ROOT, 'src/agent/main.ts')],
+      { cwd: ROOT, encoding: 'utf8', env },
+    );
+    t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
+
+    spawnSync('mkdir', ['-p', runDir]);
+    writePlan([web, client]);
+    const log = openSync(join(runDir, 'agent.log'), 'a');
+    agent = spawn(process.execPath, [join(out, 'agent/main.js'), runDir], { stdio: ['ignore', log, log], env });
+    closeSync(log);
+    agentExit = new Promise((resolve) => agent!.once('exit', (code) => resolve(code)));
+    const ready = await waitAgentReady(runDir, 15_000, { pid: agent.pid });
+    t.equal(ready.pid, agent.pid);
+    t.same(ready.containers.map((c) => `${c.pod}/${c.container} ${c.state} ${c.restartCount}`), ['default/web/http running 0', 'default/web/echo running 0', 'other/client/app running 0']);
+    t.equal(readFileSync(join(runDir, 'agent.pid'), 'utf8').trim(), String(agent.pid));
+    t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /^\d{4}-\d\d-\d\dT[\d:.]+Z agent \d+ starting for /m);
+  });
+
+  t.test('HTTP inside the pod namespace answers with the pod and the client it saw', async (t) => {
+    const local = curl(nsA, 'http://127.0.0.1:8080/');
+    t.equal(local.code, 0, local.stderr);
+    t.match(JSON.parse(local.stdout), { pod: 'web', namespace: 'default', container: 'http', node: 'node1', podIP: ipA, clientIP: '127.0.0.1', serverPort: 8080 });
+
+    const remote = curl(nsB, `http://${ipA}:8080/`);
+    t.equal(remote.code, 0, remote.stderr);
+    const body = JSON.parse(remote.stdout);
+    t.equal(body.clientIP, ipB, 'the peer address is the other pod, not NATed');
+    t.ok(body.clientPort > 1023, 'the client port the socket saw');
+    t.equal(curl(nsB, `http://${ipA}:8080/clientip`).stdout, `${ipB}\n`);
+    t.equal(curl(nsA, 'http://127.0.0.1:8080/hostname').stdout, 'web\n');
+    t.equal(JSON.parse(curl(nsA, `http://${ipB}:8080/`).stdout).pod, 'client', 'the other pod answers as itself');
+
+    t.equal(curl(nsB, `http://${ipA}:8080/bytes/65536`, '-o', '/dev/null', '-w', '%{size_download} %{http_code}').stdout, '65536 200');
+    t.equal(curl(nsB, `http://${ipA}:8080/bytes/104857601`, '-o', '/dev/null', '-w', '%{http_code}').stdout, '400');
+    const missing = curl(nsA, 'http://127.0.0.1:8080/nope', '-w', '\n%{http_code}');
+    t.match(missing.stdout, /"error":"not found".*\n404$/s);
+  });
+
+  t.test('UDP ports echo every datagram to its sender', async (t) => {
+    const r = inNs(nsB, [process.execPath, '-e', udpClient, ipA, '9000', 'hello over udp']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `hello over udp from ${ipA}:9000`);
+  });
+
+  t.test('nothing listens in the root namespace; the sockets are in the pods', async (t) => {
+    const mark = `pid=${agent!.pid},`;
+    t.equal(readlinkSync(`/proc/${agent!.pid}/ns/net`), readlinkSync('/proc/self/ns/net'), 'the agent itself stays in the root namespace');
+    for (const flags of ['-ltnupH', '-ltnupHx']) {
+      t.notOk(listeners(undefined, flags).split('\n').some((l) => l.includes(mark) && !l.includes('agent.sock')), `root: no ${flags} listener of the agent but its control socket`);
+    }
+    t.match(listeners(undefined, '-lxpH'), new RegExp(`${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/agent\\.sock .*${mark}`), 'the control socket is the agent\'s');
+    const inA = listeners(nsA, '-ltnupH');
+    t.match(inA, new RegExp(`tcp +LISTEN .*0\\.0\\.0\\.0:8080 .*${mark}`));
+    t.match(inA, new RegExp(`udp +UNCONN .*0\\.0\\.0\\.0:9000 .*${mark}`));
+    t.match(listeners(nsB, '-ltnupH'), new RegExp(`0\\.0\\.0\\.0:8080 .*${mark}`));
+    t.notMatch(listeners(nsB, '-ltnupH'), /:9000 /, 'only the pods that declare a port get it');
+  });
+
+  t.test('kill closes the container and its connections; it comes back in the same namespace', async (t) => {
+    const inodeBefore = statSync(`/run/netns/${nsA}`).ino;
+    const held = spawn('ip', ['netns', 'exec', nsB, process.execPath, '-e', heldClient, ipA, '8080'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    helpers.push(held);
+    const heldOut = lines(held);
+    await heldOut.waitFor('answered');
+
+    const killed = await agentKill(runDir, 'default/web', 'http');
+    t.same(killed, { killed: [{ pod: 'default/web', container: 'http', restartInMs: 1000 }] });
+    await heldOut.waitFor('closed', 3000);
+    t.pass('the open keep-alive connection was dropped');
+    t.equal(curl(nsA, 'http://127.0.0.1:8080/').code, 7, 'connection refused while it is down');
+    t.equal((await status('default/web', 'http')).state, 'terminated');
+    t.equal((await status('default/web', 'echo')).state, 'running', 'the other container of the pod is untouched');
+    t.equal(inNs(nsB, [process.execPath, '-e', udpClient, ipA, '9000', 'still here']).code, 0);
+
+    const killedAt = Date.now();
+    let back = await status('default/web', 'http');
+    while (back.state !== 'running' && Date.now() - killedAt < 3000) {
+      await sleep(100);
+      back = await status('default/web', 'http');
+    }
+    t.match(back, { state: 'running', restartCount: 1, netns: nsA });
+    t.ok(Date.now() - killedAt < 3000, `back after ${Date.now() - killedAt} ms`);
+    t.equal(JSON.parse(curl(nsB, `http://${ipA}:8080/`).stdout).container, 'http');
+    t.equal(statSync(`/run/netns/${nsA}`).ino, inodeBefore, 'the pod namespace is the same one');
+    t.match(listeners(nsA, '-ltnpH'), new RegExp(`0\\.0\\.0\\.0:8080 .*pid=${agent!.pid},`));
+
+    await t.rejects(agentKill(runDir, 'default/nope'), { name: 'AgentError', status: 404, message: /no pod 'default\/nope'/ });
+    await t.rejects(agentKill(runDir, 'default/web', 'nope'), { status: 404, message: /pod 'default\/web' has no container 'nope'; containers: http, echo/ });
+  });
+
+  t.test('reload starts new pods, stops removed ones, leaves the rest alone', async (t) => {
+    const before = await agentStatus(runDir);
+    const webBefore = before.containers.filter((c) => c.pod === 'default/web');
+
+    // A port already taken inside the namespace, as by a process a user started there.
+    const blocker = spawn('ip', ['netns', 'exec', nsB, process.execPath, '-e', "require('node:net').createServer().listen(7000, () => console.log('listening'))"], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    helpers.push(blocker);
+    await lines(blocker).waitFor('listening');
+
+    const late: PodDef = { namespace: 'other', name: 'late', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8081, protocol: 'TCP' }] }] };
+    const blocked: PodDef = { namespace: 'other', name: 'blocked', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 7000, protocol: 'TCP' }] }] };
+    const ghost: PodDef = { namespace: 'default', name: 'ghost', netns: `agt${tag}gone`, node: 'node1', ip: '10.77.0.9', containers: [{ name: 'app', ports: [{ containerPort: 80, protocol: 'TCP' }] }] };
+    writePlan([web, late, blocked, ghost]);
+    const reloaded = await agentReload(runDir);
+    t.same(reloaded.started.sort(), ['default/ghost/app', 'other/blocked/app', 'other/late/app']);
+    t.same(reloaded.stopped, ['other/client/app']);
+    t.equal(reloaded.unchanged, 2);
+    t.not(reloaded.planVersion, before.planVersion);
+
+    const after = await agentStatus(runDir);
+    t.same(after.containers.filter((c) => c.pod === 'default/web'), webBefore, 'unchanged containers keep their start time and restart count');
+    t.equal(curl(nsB, 'http://127.0.0.1:8080/').code, 7, 'the removed pod no longer answers');
+    t.equal(JSON.parse(curl(nsA, `http://${ipB}:8081/`).stdout).pod, 'late', 'the new pod answers');
+
+    const err = (await waitAgentReady(runDir, 1500).catch((e: unknown) => e)) as AgentError;
+    t.type(err, AgentError, 'not ready while containers wait');
+    t.same(err.notRunning.map((c) => `${c.pod} ${c.state}`).sort(), ['default/ghost waiting', 'other/blocked waiting']);
+    t.match(err.message, /other\/blocked app: waiting \(cannot listen on TCP port 7000 in network namespace \/run\/netns\/agt\w+b: bind: EADDRINUSE/);
+    t.match(err.message, /default\/ghost app: waiting \(cannot listen on TCP port 80 in network namespace \/run\/netns\/agt\w+gone: open .*: ENOENT .*the namespace is gone/);
+
+    blocker.kill('SIGKILL');
+    writePlan([web, late, blocked]);
+    const second = await agentReload(runDir);
+    t.same(second, { planVersion: second.planVersion, started: [], stopped: ['default/ghost/app'], unchanged: 4 });
+    const ready: AgentStatus = await waitAgentReady(runDir, 12_000);
+    t.match(ready.containers.find((c) => c.pod === 'other/blocked'), { state: 'running', restartCount: 0 }, 'the waiting container started once the port was free');
+    t.equal(JSON.parse(curl(nsA, `http://${ipB}:7000/`).stdout).pod, 'blocked');
+
+    writeFileSync(join(runDir, 'plan.json'), '{"pods": [');
+    await t.rejects(agentReload(runDir), { status: 400, message: /reload refused, the running containers are unchanged: .*plan\.json: not valid JSON/ });
+    t.equal((await agentStatus(runDir)).containers.length, 4);
+    writePlan([web, late, blocked]);
+  });
+
+  t.test('SIGTERM closes everything and exits 0', async (t) => {
+    agent!.kill('SIGTERM');
+    t.equal(await agentExit, 0);
+    t.notOk(existsSync(join(runDir, 'agent.sock')), 'control socket removed');
+    t.notOk(existsSync(join(runDir, 'agent.pid')), 'pid file removed');
+    t.equal(curl(nsA, 'http://127.0.0.1:8080/').code, 7);
+    t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /SIGTERM: stopping\n$/);
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * The control API and its client over a real Unix socket, with the agent's
+ * containers replaced by a table: no root, no namespaces.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady } from '../../../src/agent/client.js';
+import { createControlServer, listenControl } from '../../../src/agent/control.js';
+import { planDigest } from '../../../src/agent/plan-targets.js';
+import type { AgentStatus, ContainerStatus } from '../../../src/agent/protocol.js';
+import { NotFoundError } from '../../../src/agent/supervisor.js';
+
+const planText = JSON.stringify({
+  pods: [
+    {
+      namespace: 'default', name: 'web', key: 'default/web', netns: 'lab.web', node: 'node1', ip: '10.244.0.2',
+      containers: [{ name: 'http', ports: [{ containerPort: 80, protocol: 'TCP' }] }, { name: 'dns', ports: [{ containerPort: 53, protocol: 'UDP' }] }],
+    },
+  ],
+});
+
+function container(name: string, state: ContainerStatus['state'], lastError?: string): ContainerStatus {
+  return { pod: 'default/web', container: name, state, restartCount: 0, netns: 'lab.web', ports: [], ...(lastError ? { lastError } : {}) };
+}
+
+async function agentIn(t: Test) {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
+  writeFileSync(join(dir, 'plan.json'), planText);
+  const state = {
+    status: { pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', planVersion: planDigest(planText), containers: [container('http', 'running'), container('dns', 'running')] } as AgentStatus,
+    kills: [] as Array<[string, string | undefined]>,
+    reloadError: undefined as string | undefined,
+  };
+  const server = createControlServer({
+    status: () => state.status,
+    kill: (pod, c) => {
+      if (pod !== 'default/web') throw new NotFoundError(`no pod '${pod}'`);
+      state.kills.push([pod, c]);
+      return { killed: [{ pod, container: c ?? 'http', restartInMs: 1000 }] };
+    },
+    reload: () => {
+      if (state.reloadError) throw new Error(state.reloadError);
+      return { planVersion: 'v2', started: ['default/new/c'], stopped: [], unchanged: 2 };
+    },
+  });
+  await listenControl(server, join(dir, 'agent.sock'));
+  t.teardown(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, state, server };
+}
+
+function raw(socketPath: string, method: string, path: string): Promise<{ status: number; body: { error?: string }; allow?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), allow: res.headers.allow }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('status, kill and reload through the client', async (t) => {
+  const { dir, state } = await agentIn(t);
+  t.equal(statSync(join(dir, 'agent.sock')).mode & 0o777, 0o600, 'only root may talk to the agent');
+  t.same(await agentStatus(dir), state.status);
+  t.same(await agentKill(dir, 'default/web', 'dns'), { killed: [{ pod: 'default/web', container: 'dns', restartInMs: 1000 }] });
+  await agentKill(dir, 'default/web');
+  t.same(state.kills, [['default/web', 'dns'], ['default/web', undefined]], 'no container means the whole pod');
+  t.same(await agentReload(dir), { planVersion: 'v2', started: ['default/new/c'], stopped: [], unchanged: 2 });
+});
+
+t.test('errors come back as AgentError with the status and the agent message', async (t) => {
+  const { dir, state } = await agentIn(t);
+  const notFound = await agentKill(dir, 'default/nope').catch((e: unknown) => e);
+  t.type(notFound, AgentError);
+  t.match(notFound, { status: 404, message: "no pod 'default/nope'" });
+  state.reloadError = 'plan.json: not valid JSON';
+  t.match(await agentReload(dir).catch((e: unknown) => e), { status: 400, message: /reload refused, the running containers are unchanged: plan\.json: not valid JSON/ });
+
+  const sock = join(dir, 'agent.sock');
+  t.match(await raw(sock, 'GET', '/nope'), { status: 404, body: { error: /no route \/nope; routes: GET \/status/ } });
+  t.match(await raw(sock, 'GET', '/kill?pod=default/web'), { status: 405, allow: 'POST' });
+  t.match(await raw(sock, 'POST', '/status'), { status: 405, allow: 'GET' });
+  t.match(await raw(sock, 'POST', '/kill'), { status: 400, body: { error: /needs \?pod=NAMESPACE\/NAME/ } });
+  t.same(state.kills, [], 'nothing was killed by the bad requests');
+});
+
+t.test('a second agent on the same run directory is refused', async (t) => {
+  const { dir } = await agentIn(t);
+  const other = createControlServer({ status: () => { throw new Error('unused'); }, kill: () => ({ killed: [] }), reload: () => { throw new Error('unused'); } });
+  await t.rejects(listenControl(other, join(dir, 'agent.sock')), /another agent already answers on .*agent\.sock/);
+  t.ok((await agentStatus(dir)).pid, 'the first agent still answers');
+});
+
+t.test('a socket file left by a dead agent is replaced', async (t) => {
+  const { dir, server } = await agentIn(t);
+  server.close();
+  // Node removes the file on close; leave one like a killed agent would.
+  writeFileSync(join(dir, 'agent.sock'), '');
+  const next = createControlServer({ status: () => ({ pid: 1, startedAt: '', planVersion: '', containers: [] }), kill: () => ({ killed: [] }), reload: () => ({ planVersion: '', started: [], stopped: [], unchanged: 0 }) });
+  await listenControl(next, join(dir, 'agent.sock'));
+  t.teardown(() => next.close());
+  t.equal((await agentStatus(dir)).pid, 1);
+});
+
+t.test('no agent: the client says so and where to look', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-none-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await t.rejects(agentStatus(dir), { name: 'AgentError', message: /the agent of .* is not running \(nothing answers on .*agent\.sock\); see .*agent\.log/ });
+  const started = Date.now();
+  await t.rejects(waitAgentReady(dir, 300), /is not ready after 300 ms: the agent of .* is not running/);
+  t.ok(Date.now() - started < 2000, 'gives up at its timeout');
+});
+
+t.test('waitAgentReady waits for every container of plan.json', async (t) => {
+  const { dir, state } = await agentIn(t);
+  state.status.containers = [container('http', 'running'), container('dns', 'waiting', 'cannot listen on UDP port 53: EADDRINUSE')];
+  const err = (await waitAgentReady(dir, 400).catch((e: unknown) => e)) as AgentError;
+  t.type(err, AgentError);
+  t.match(err.message, /not ready after 400 ms: 1 container\(s\) not running:\n {2}default\/web dns: waiting \(cannot listen on UDP port 53: EADDRINUSE\)/);
+  t.same(err.notRunning.map((c) => c.container), ['dns']);
+
+  state.status.containers = [container('http', 'running')];
+  t.match(await waitAgentReady(dir, 400).catch((e: unknown) => e), { message: /default\/web dns: waiting \(not in the plan the agent runs\)/ }, 'a container missing from the agent counts');
+
+  state.status.containers = [container('http', 'running'), container('dns', 'running')];
+  state.status.planVersion = 'older';
+  t.match(await waitAgentReady(dir, 400).catch((e: unknown) => e), { message: /the agent runs plan older, but plan\.json is [0-9a-f]{16}; reload it/ });
+
+  state.status.planVersion = planDigest(planText);
+  setTimeout(() => (state.status.containers = [container('http', 'running'), container('dns', 'running')]), 200);
+  state.status.containers = [container('http', 'running'), container('dns', 'terminated')];
+  const ready = await waitAgentReady(dir, 3000);
+  t.same(ready.containers.map((c) => c.state), ['running', 'running'], 'resolves once they run');
+});
+
+t.test('waitAgentReady stops at once when the agent process is gone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-dead-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'agent.log'), 'line 1\ncannot start: plan.json: not valid JSON\n');
+  const started = Date.now();
+  // A pid that cannot exist (above pid_max).
+  const err = await waitAgentReady(dir, 10_000, { pid: 2 ** 30 }).catch((e: unknown) => e);
+  t.match(err, { message: /the agent \(pid 1073741824\) exited before it was ready: .*\n {2}last lines of .*agent\.log:\n {4}line 1\n {4}cannot start: plan\.json: not valid JSON/s });
+  t.ok(Date.now() - started < 2000, 'did not wait for the timeout');
+});
