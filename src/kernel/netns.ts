@@ -48,12 +48,13 @@ export async function deleteNamespaces(names: string[]): Promise<void> {
 export async function runBatch(batch: NetnsBatch): Promise<void> {
   const text = batchText(batch);
   try {
-    await run(['ip', '-n', batch.netns, '-batch', '-'], { context: `configure ${batch.netns}`, input: text });
+    const tool = batch.tool ?? 'ip';
+    await run([tool, '-n', batch.netns, '-batch', '-'], { context: `configure ${batch.netns}`, input: text });
   } catch (err) {
     if (err instanceof CommandError) {
       const m = /Command failed -:(\d+)/.exec(err.result.stderr);
       const line = m ? batch.lines[Number(m[1]) - 1] : undefined;
-      if (line) err.message += `\n  failing line: ip -n ${batch.netns} ${line}`;
+      if (line) err.message += `\n  failing line: ${batch.tool ?? 'ip'} -n ${batch.netns} ${line}`;
     }
     throw err;
   }

@@ -17,7 +17,7 @@ export const BACKENDS: Record<BackendName, BackendInfo> = {
   'host-gw': { overhead: 0, via: 'host-gw route', implemented: true },
   'cloud-routes': { overhead: 0, via: 'router pod route', implemented: true },
   // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8, as flannel reserves
-  vxlan: { overhead: 50, via: 'vxlan flannel.1', implemented: false },
+  vxlan: { overhead: 50, via: 'vxlan flannel.1', implemented: true },
   // outer IPv4 20 + UDP 8: the TUN payload is the inner IP packet
   udp: { overhead: 28, via: 'udp flannel0', implemented: false },
 };

@@ -8,6 +8,8 @@
 export interface NetnsBatch {
   netns: string;
   lines: string[];
+  /** The iproute2 program that reads the lines: `ip` (default) or `bridge` (fdb entries). */
+  tool?: 'ip' | 'bridge';
 }
 
 export interface Sysctl {
@@ -23,15 +25,17 @@ export interface RenderedFile {
 
 /** Merges batches of the same namespace, keeping first-seen order of namespaces and lines. */
 export function mergeBatches(...groups: NetnsBatch[][]): NetnsBatch[] {
-  const byNs = new Map<string, string[]>();
+  const byKey = new Map<string, NetnsBatch>();
   for (const group of groups) {
     for (const b of group) {
-      const lines = byNs.get(b.netns) ?? [];
-      lines.push(...b.lines);
-      byNs.set(b.netns, lines);
+      const tool = b.tool ?? 'ip';
+      const key = `${tool} ${b.netns}`;
+      const merged = byKey.get(key) ?? { netns: b.netns, lines: [], ...(tool === 'ip' ? {} : { tool }) };
+      merged.lines.push(...b.lines);
+      byKey.set(key, merged);
     }
   }
-  return [...byNs].filter(([, lines]) => lines.length > 0).map(([netns, lines]) => ({ netns, lines }));
+  return [...byKey.values()].filter((b) => b.lines.length > 0);
 }
 
 /** Text of one batch, as `ip -n <netns> -batch -` reads it. */

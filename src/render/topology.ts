@@ -110,6 +110,7 @@ export function renderTopology(plan: Plan): NetnsBatch[][] {
     renderInternet(plan),
     mergeBatches(renderRouter(plan), renderExternalClients(plan), backend.router),
     mergeBatches(renderNodes(plan), backend.nodes),
+    ...(backend.stages ?? []),
     renderPods(plan),
   ];
 }

@@ -7,10 +7,15 @@ import type { BackendName, Plan } from '../../model/types.js';
 import type { NetnsBatch } from '../batch.js';
 import { cloudRoutes } from './cloud-routes.js';
 import { hostGw } from './host-gw.js';
+import { vxlan } from './vxlan.js';
 
 export interface BackendObjects {
+  /** Added to the router's batch. */
   router: NetnsBatch[];
+  /** Added to each node's batch, after its eth0 and cbr0 exist. */
   nodes: NetnsBatch[];
+  /** Further stages after the nodes', for objects that must come in a fixed order. */
+  stages?: NetnsBatch[][];
 }
 
 export interface PodNetworkBackend {
@@ -21,6 +26,7 @@ export interface PodNetworkBackend {
 const REGISTRY: Partial<Record<BackendName, PodNetworkBackend>> = {
   'host-gw': hostGw,
   'cloud-routes': cloudRoutes,
+  vxlan,
 };
 
 export function podNetworkBackend(name: BackendName): PodNetworkBackend {

@@ -66,5 +66,5 @@ t.test('a node full of pods is a capacity error', async (t) => {
 t.test('backends this version does not build are refused before anything happens', async (t) => {
   const err = t.throws(() => planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'udp' } }))) as unknown as ConfigError;
   t.equal(err.problems[0]!.code, 'bad-value');
-  t.match(err.message, /host-gw, cloud-routes/);
+  t.match(err.message, /host-gw, cloud-routes, vxlan/);
 });
