@@ -18,8 +18,11 @@ import { log } from './log.js';
 import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
 import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.js';
 import { Supervisor } from './supervisor.js';
+import { DaemonSupervisor } from './daemons.js';
+import { daemonsFor, type DaemonSpec } from '../model/daemons.js';
+import type { Plan } from '../model/types.js';
 
-function readPlan(runDir: string): { targets: ContainerTarget[]; version: string } {
+function readPlan(runDir: string): { targets: ContainerTarget[]; daemons: DaemonSpec[]; version: string } {
   const file = join(runDir, PLAN_FILE);
   let text: string;
   try {
@@ -27,7 +30,8 @@ function readPlan(runDir: string): { targets: ContainerTarget[]; version: string
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}; \`up\` writes it before starting the agent`);
   }
-  return { targets: targetsFromPlanText(text, file), version: planDigest(text) };
+  const targets = targetsFromPlanText(text, file);
+  return { targets, daemons: daemonsFor(JSON.parse(text) as Plan), version: planDigest(text) };
 }
 
 function writePid(file: string): void {
@@ -45,6 +49,7 @@ function unlinkQuietly(file: string): void {
 }
 
 let supervisor: Supervisor | undefined;
+let daemons: DaemonSupervisor | undefined;
 let control: Server | undefined;
 let socketFile: string | undefined;
 let pidFile: string | undefined;
@@ -52,6 +57,7 @@ let pidFile: string | undefined;
 /** Closes every socket and removes the files that say the agent is running (only if they are still ours). */
 function cleanup(): void {
   supervisor?.stopAll();
+  daemons?.stopAll();
   const listening = control?.listening === true;
   control?.closeAllConnections();
   control?.close();
@@ -85,15 +91,18 @@ async function main(argv: string[]): Promise<void> {
 
   const sup = new Supervisor({ openSocket: openListeningSocket, log });
   supervisor = sup;
+  const nodeDaemons = new DaemonSupervisor(runDir, log);
+  daemons = nodeDaemons;
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
     const summary = sup.apply(next.targets);
+    nodeDaemons.apply(next.daemons);
     plan = next;
     log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);
     return { planVersion: next.version, ...summary };
   };
   control = createControlServer({
-    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: sup.status() }),
+    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: sup.status(), daemons: nodeDaemons.status() }),
     kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
     reload,
   });
@@ -105,6 +114,7 @@ async function main(argv: string[]): Promise<void> {
   log(`agent ${process.pid} starting for ${runDir}, plan ${plan.version}, ${plan.targets.length} containers`);
 
   sup.apply(plan.targets);
+  nodeDaemons.apply(plan.daemons);
   const running = sup.status().filter((c) => c.state === 'running').length;
   log(`agent ready: ${running}/${plan.targets.length} containers running, control on ${socketFile}`);
 

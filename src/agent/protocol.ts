@@ -3,6 +3,10 @@
  * shared by the agent and its clients.
  */
 
+import type { DaemonStatus } from './daemons.js';
+
+export type { DaemonStatus };
+
 export const PLAN_FILE = 'plan.json';
 export const SOCKET_FILE = 'agent.sock';
 export const PID_FILE = 'agent.pid';
@@ -31,6 +35,8 @@ export interface AgentStatus {
   /** Digest of the plan.json the agent runs (see `planDigest`), to tell whether a reload took. */
   planVersion: string;
   containers: ContainerStatus[];
+  /** Node-level daemons (the udp backend's forwarders); empty for other backends. */
+  daemons: DaemonStatus[];
 }
 
 export interface KilledContainer {

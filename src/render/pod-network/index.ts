@@ -7,6 +7,7 @@ import type { BackendName, Plan } from '../../model/types.js';
 import type { NetnsBatch } from '../batch.js';
 import { cloudRoutes } from './cloud-routes.js';
 import { hostGw } from './host-gw.js';
+import { udp } from './udp.js';
 import { vxlan } from './vxlan.js';
 
 export interface BackendObjects {
@@ -27,6 +28,7 @@ const REGISTRY: Partial<Record<BackendName, PodNetworkBackend>> = {
   'host-gw': hostGw,
   'cloud-routes': cloudRoutes,
   vxlan,
+  udp,
 };
 
 export function podNetworkBackend(name: BackendName): PodNetworkBackend {

@@ -1,0 +1,131 @@
+/**
+ * Supervises the node-level daemons of a plan: each runs as its own process
+ * inside its node's network namespace (`nsenter --net`), is restarted with
+ * the container backoff when it exits, and is stopped with the agent.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DaemonSpec } from '../model/daemons.js';
+import { nextBackoff } from './backoff.js';
+import type { Logger } from './log.js';
+
+export interface DaemonStatus {
+  name: string;
+  netns: string;
+  state: 'running' | 'waiting' | 'stopped';
+  pid?: number;
+  restartCount: number;
+  lastExit?: string;
+}
+
+function entryOf(spec: DaemonSpec): string {
+  return fileURLToPath(new URL(`../${spec.module}/main.js`, import.meta.url));
+}
+
+class Daemon {
+  child?: ChildProcess;
+  restartCount = 0;
+  lastExit?: string;
+  private steps = 0;
+  private startedAt = 0;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    readonly spec: DaemonSpec,
+    private readonly runDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.stopped) return;
+    const logFd = openSync(join(this.runDir, `${this.spec.name.replace(/\//g, '-')}.log`), 'a');
+    try {
+      this.child = spawn(
+        'nsenter',
+        [`--net=/run/netns/${this.spec.netns}`, '--', process.execPath, entryOf(this.spec), this.runDir, ...this.spec.args],
+        { stdio: ['ignore', logFd, logFd], env: process.env },
+      );
+    } finally {
+      closeSync(logFd);
+    }
+    this.startedAt = Date.now();
+    this.log(`daemon ${this.spec.name} started (pid ${this.child.pid}) in ${this.spec.netns}`);
+    const child = this.child;
+    child.on('error', (err) => this.exited(child, `could not start: ${err.message}`));
+    child.on('exit', (code, signal) => this.exited(child, signal ? `killed by ${signal}` : `exited ${code}`));
+  }
+
+  private exited(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.lastExit = why;
+    if (this.stopped) return;
+    const { delayMs, steps } = nextBackoff(this.steps, Date.now() - this.startedAt);
+    this.steps = steps;
+    this.restartCount++;
+    this.log(`daemon ${this.spec.name} ${why}; restarting in ${delayMs} ms`);
+    this.timer = setTimeout(() => this.start(), delayMs);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.child?.kill('SIGTERM');
+  }
+
+  status(): DaemonStatus {
+    return {
+      name: this.spec.name,
+      netns: this.spec.netns,
+      state: this.stopped ? 'stopped' : this.child?.pid ? 'running' : 'waiting',
+      ...(this.child?.pid ? { pid: this.child.pid } : {}),
+      restartCount: this.restartCount,
+      ...(this.lastExit ? { lastExit: this.lastExit } : {}),
+    };
+  }
+}
+
+export class DaemonSupervisor {
+  private daemons = new Map<string, Daemon>();
+
+  constructor(
+    private readonly runDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts new daemons, stops removed ones, and tells unchanged ones to re-read the plan (SIGHUP). */
+  apply(specs: DaemonSpec[]): void {
+    const wanted = new Map(specs.map((s) => [s.name, s]));
+    for (const [name, d] of this.daemons) {
+      const next = wanted.get(name);
+      if (!next || JSON.stringify(next) !== JSON.stringify(d.spec)) {
+        d.stop();
+        this.daemons.delete(name);
+      } else {
+        d.signal('SIGHUP');
+      }
+    }
+    for (const spec of specs) {
+      if (this.daemons.has(spec.name)) continue;
+      const d = new Daemon(spec, this.runDir, this.log);
+      this.daemons.set(spec.name, d);
+      d.start();
+    }
+  }
+
+  status(): DaemonStatus[] {
+    return [...this.daemons.values()].map((d) => d.status());
+  }
+
+  stopAll(): void {
+    for (const d of this.daemons.values()) d.stop();
+    this.daemons.clear();
+  }
+}
