@@ -1,0 +1,90 @@
+/**
+ * Control plane cost: `up`/`down` wall time and lab memory for N pods on 3
+ * nodes, next to the raw kernel work — the same rendered `ip -batch` text
+ * run by a plain shell script, one `ip` per namespace, no planning, no
+ * processes — measured in the same run.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ownerOf } from '../apply/state.js';
+import { deleteNamespaces } from '../kernel/netns.js';
+import { planLab } from '../model/plan.js';
+import { loadLab } from '../config/index.js';
+import { batchText } from '../render/batch.js';
+import { labNamespaces, renderTopology } from '../render/topology.js';
+import { labMemory, runToEnd, timed } from './measure.js';
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export function scaleLabYaml(lab: string, pods: number): string {
+  return `apiVersion: kube-netlab.dev/v1alpha1
+kind: Lab
+metadata: {name: ${lab}}
+spec:
+  podNetwork: {backend: host-gw}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: ${pods}
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: app, ports: [{containerPort: 8080}, {containerPort: 5353, protocol: UDP}]}]
+`;
+}
+
+export interface ScaleRow {
+  pods: number;
+  upMs: number;
+  downMs: number;
+  rawMs: number;
+  processes: number;
+  peakMb: number;
+}
+
+/** Writes a shell script that builds exactly what `up` renders, and nothing else. */
+function rawScript(dir: string, file: string): string {
+  const plan = planLab(loadLab([file]));
+  const lines = ['set -e'];
+  const nsFile = join(dir, 'netns.batch');
+  writeFileSync(nsFile, labNamespaces(plan).map((n) => `netns add ${n}`).join('\n') + '\n');
+  lines.push(`ip -batch ${nsFile}`);
+  renderTopology(plan).forEach((stage, s) =>
+    stage.forEach((b, i) => {
+      const f = join(dir, `s${s}-${i}.batch`);
+      writeFileSync(f, batchText(b));
+      lines.push(`ip -n ${b.netns} -batch ${f}`);
+    }),
+  );
+  const script = join(dir, 'raw.sh');
+  writeFileSync(script, lines.join('\n') + '\n');
+  return script;
+}
+
+export async function measureScale(pods: number): Promise<ScaleRow> {
+  const lab = `bench${pods}`;
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-bench-'));
+  const file = join(dir, 'lab.yaml');
+  writeFileSync(file, scaleLabYaml(lab, pods));
+
+  const script = rawScript(dir, file);
+  const raw = await timed(() => runToEnd(['sh', script]));
+  await deleteNamespaces(labNamespaces(planLab(loadLab([file]))));
+
+  const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
+  const mem = labMemory(ownerOf(lab));
+  const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
+  return { pods, upMs: up.ms, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
+}
+
+export async function measureDefaultLab(file: string): Promise<{ upMs: number; downMs: number }> {
+  const lab = loadLab([file]).name;
+  const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
+  const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
+  return { upMs: up.ms, downMs: down.ms };
+}

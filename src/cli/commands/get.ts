@@ -1,0 +1,174 @@
+/**
+ * `get pods|nodes|svc|ingress|netpol [-n NS] [-o wide|json]`: kubectl-shaped
+ * views of the lab, built from the stored plan plus live state (the agent's
+ * container status, holder processes, namespaces present).
+ */
+import { agentStatus, type AgentStatus } from '../../agent/client.js';
+import { labDir, readHolders, readRecord } from '../../apply/state.js';
+import { listNamespaces } from '../../kernel/netns.js';
+import { isAlive } from '../../kernel/procs.js';
+import type { NodePlan, Plan, PodPlan } from '../../model/types.js';
+import { flag, usageError, type ParsedArgs } from '../args.js';
+import { out, progress } from '../output.js';
+import { requirePlan, resolveLabName } from '../resolve.js';
+import { age, table } from '../table.js';
+
+const KIND_ALIASES: Record<string, string> = {
+  po: 'pods', pod: 'pods', pods: 'pods',
+  no: 'nodes', node: 'nodes', nodes: 'nodes',
+  svc: 'services', service: 'services', services: 'services',
+  ep: 'endpoints', endpoints: 'endpoints',
+  ing: 'ingress', ingress: 'ingress', ingresses: 'ingress',
+  netpol: 'networkpolicies', networkpolicy: 'networkpolicies', networkpolicies: 'networkpolicies',
+};
+
+interface LiveState {
+  plan: Plan;
+  createdAt?: string;
+  agent?: AgentStatus;
+  holders: Record<string, number>;
+  namespaces: Set<string>;
+}
+
+interface PodView {
+  pod: PodPlan;
+  ready: number;
+  total: number;
+  status: string;
+  restarts: number;
+}
+
+function podView(live: LiveState, pod: PodPlan): PodView {
+  const containers = live.agent?.containers.filter((c) => c.pod === pod.key) ?? [];
+  const ready = containers.filter((c) => c.state === 'running').length;
+  const restarts = containers.reduce((sum, c) => sum + c.restartCount, 0);
+  const holder = live.holders[pod.netns];
+  let status = 'Running';
+  if (!live.namespaces.has(pod.netns) || holder === undefined || !isAlive(holder)) status = 'Unknown';
+  else if (!live.agent) status = 'Unknown';
+  else if (containers.some((c) => c.state === 'waiting')) status = 'CrashLoopBackOff';
+  else if (ready < pod.containers.length) status = 'Error';
+  return { pod, ready, total: pod.containers.length, status, restarts };
+}
+
+function nodeReady(live: LiveState, node: NodePlan): boolean {
+  const holder = live.holders[node.netns];
+  return live.namespaces.has(node.netns) && holder !== undefined && isAlive(holder);
+}
+
+function podJson(live: LiveState, v: PodView) {
+  const p = v.pod;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      labels: p.labels,
+      ...(p.owner ? { ownerReferences: [{ kind: p.owner.kind, name: p.owner.name }] } : {}),
+      annotations: { 'kube-netlab.dev/netns': p.netns, 'kube-netlab.dev/host-veth': p.hostVeth },
+      creationTimestamp: live.createdAt,
+    },
+    spec: {
+      nodeName: p.node,
+      containers: p.containers.map((c) => ({
+        name: c.name,
+        ports: c.ports.map((port) => ({ ...(port.name ? { name: port.name } : {}), containerPort: port.containerPort, protocol: port.protocol })),
+      })),
+    },
+    status: {
+      phase: v.status === 'Running' ? 'Running' : 'Unknown',
+      podIP: p.ip,
+      podIPs: [{ ip: p.ip }],
+      hostIP: live.plan.nodes.find((n) => n.name === p.node)?.ip,
+      containerStatuses: p.containers.map((c) => {
+        const s = live.agent?.containers.find((x) => x.pod === p.key && x.container === c.name);
+        return { name: c.name, ready: s?.state === 'running', restartCount: s?.restartCount ?? 0, state: { [s?.state ?? 'unknown']: {} } };
+      }),
+    },
+  };
+}
+
+function nodeJson(live: LiveState, n: NodePlan) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: n.name,
+      labels: n.labels,
+      annotations: { 'kube-netlab.dev/netns': n.netns, 'kube-netlab.dev/backend': live.plan.spec.podNetwork.backend },
+      creationTimestamp: live.createdAt,
+    },
+    spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: n.ip },
+        { type: 'Hostname', address: n.name },
+      ],
+      conditions: [{ type: 'Ready', status: nodeReady(live, n) ? 'True' : 'False' }],
+    },
+  };
+}
+
+export async function getCommand(args: ParsedArgs): Promise<number> {
+  const [what] = args.positionals;
+  const kind = what ? KIND_ALIASES[what] : undefined;
+  if (!kind) throw usageError(`get what? one of: pods, nodes, svc, endpoints, ingress, netpol`);
+  const output = flag(args, 'output');
+  if (output && !['wide', 'json'].includes(output)) throw usageError(`-o ${output}: use -o wide or -o json`);
+  const lab = resolveLabName({ name: flag(args, 'name'), files: [] });
+  const plan = requirePlan(lab);
+  const namespace = flag(args, 'namespace');
+  const live: LiveState = {
+    plan,
+    createdAt: readRecord(lab)?.createdAt,
+    agent: await agentStatus(labDir(lab)).catch(() => undefined),
+    holders: readHolders(lab),
+    namespaces: new Set(listNamespaces()),
+  };
+  if (!live.agent) progress(`the agent of lab ${lab} is not answering; container states are unknown (see ${labDir(lab)}/agent.log)`);
+
+  if (kind === 'pods') {
+    const views = plan.pods.filter((p) => !namespace || p.namespace === namespace).map((p) => podView(live, p));
+    if (output === 'json') return printList(views.map((v) => podJson(live, v)));
+    if (views.length === 0) {
+      progress(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.`);
+      return 0;
+    }
+    const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(output === 'wide' ? ['IP', 'NODE'] : [])];
+    const rows = views.map((v) => [
+      ...(namespace ? [] : [v.pod.namespace]),
+      v.pod.name,
+      `${v.ready}/${v.total}`,
+      v.status,
+      String(v.restarts),
+      age(live.createdAt),
+      ...(output === 'wide' ? [v.pod.ip, v.pod.node] : []),
+    ]);
+    out(table(headers, rows));
+    return 0;
+  }
+  if (kind === 'nodes') {
+    if (output === 'json') return printList(plan.nodes.map((n) => nodeJson(live, n)));
+    const headers = ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(output === 'wide' ? ['INTERNAL-IP', 'POD-CIDR', 'BACKEND'] : [])];
+    const rows = plan.nodes.map((n) => [
+      n.name,
+      nodeReady(live, n) ? 'Ready' : 'NotReady',
+      '<none>',
+      age(live.createdAt),
+      'kube-netlab',
+      ...(output === 'wide' ? [n.ip, n.podCIDR, plan.spec.podNetwork.backend] : []),
+    ]);
+    out(table(headers, rows));
+    return 0;
+  }
+  progress(`${kind} are not supported by this version of kube-netlab yet; objects of that kind in the lab file had no effect.`);
+  if (output === 'json') return printList([]);
+  progress('No resources found.');
+  return 0;
+}
+
+function printList(items: unknown[]): number {
+  out(JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }, null, 2) + '\n');
+  return 0;
+}

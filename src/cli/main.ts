@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * kube-netlab CLI entry: parses the verb, runs it, maps errors to exit codes
+ * (0 ok, 1 a check failed, 2 bad input, 3 environment problem).
+ */
+import { ConfigError, exitCodeOf } from '../util/errors.js';
+import { parseArgs, type FlagSpec } from './args.js';
+import { downCommand } from './commands/down.js';
+import { execCommand } from './commands/exec.js';
+import { faultCommand } from './commands/fault.js';
+import { getCommand } from './commands/get.js';
+import { upCommand } from './commands/up.js';
+import { verifyCommand } from './commands/verify.js';
+
+const COMMON: FlagSpec[] = [{ name: 'name', value: true }, { name: 'help', short: 'h' }];
+
+const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof parseArgs>) => Promise<number>; usage: string }> = {
+  up: { flags: [{ name: 'file', short: 'f', value: true }], run: upCommand, usage: 'up [-f FILE]... [--name N]' },
+  down: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'all' }], run: downCommand, usage: 'down [--name N] [--all]' },
+  get: {
+    flags: [{ name: 'output', short: 'o', value: true }, { name: 'namespace', short: 'n', value: true }],
+    run: getCommand,
+    usage: 'get pods|nodes|svc|ingress|netpol [-n NAMESPACE] [-o wide|json] [--name N]',
+  },
+  exec: { flags: [{ name: 'container', short: 'c', value: true }], run: execCommand, usage: 'exec [--name N] TARGET [-c CONTAINER] -- CMD...' },
+  verify: {
+    flags: [{ name: 'file', short: 'f', value: true }, { name: 'tap' }, { name: 'junit', value: true }, { name: 'output', short: 'o', value: true }],
+    run: verifyCommand,
+    usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json]',
+  },
+  fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: 'fault [--name N] kill-container POD [-c CONTAINER]' },
+};
+
+function usage(): string {
+  return [
+    'usage: kube-netlab <verb> [options]',
+    '',
+    ...Object.values(VERBS).map((v) => `  ${v.usage}`),
+    '',
+    'TARGET for exec: POD, NAMESPACE/POD, node/NAME, external, router, internet',
+    'Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 environment problem',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    process.stdout.write(usage());
+    return verb ? 0 : 2;
+  }
+  const spec = VERBS[verb];
+  if (!spec) {
+    process.stderr.write(`kube-netlab: unknown verb '${verb}'\n${usage()}`);
+    return 2;
+  }
+  const args = parseArgs(rest, [...COMMON, ...spec.flags]);
+  if (args.flags.has('help')) {
+    process.stdout.write(`usage: kube-netlab ${spec.usage}\n`);
+    return 0;
+  }
+  return spec.run(args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const code = exitCodeOf(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const label = err instanceof ConfigError ? 'error' : code === 3 ? 'environment' : 'error';
+    process.stderr.write(`kube-netlab: ${label}: ${message}\n`);
+    if (process.env.KUBE_NETLAB_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = code;
+  },
+);

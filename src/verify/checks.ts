@@ -1,0 +1,172 @@
+/**
+ * The path checks `verify` runs, derived from the plan alone (pure). Each
+ * check is named after the path it proves and the objects it crosses, and
+ * holds the probes that prove it.
+ */
+import { BACKENDS } from '../model/backends.js';
+import type { Plan, PodPlan } from '../model/types.js';
+
+export type PathId = 'P1' | 'P2' | 'P3' | 'P13' | 'NODE';
+
+/** Something a probe runs from: a namespace and how to call it. */
+export interface Endpoint {
+  netns: string;
+  label: string;
+}
+
+export type Probe =
+  /** `ping` must get an answer. */
+  | { kind: 'ping'; from: Endpoint; ip: string }
+  /** HTTP GET / must answer; optional expectations on the JSON the test server returns. */
+  | { kind: 'http'; from: Endpoint; ip: string; port: number; expect: { pod?: string; container?: string; clientIP?: string } }
+  /** Neither ping nor a TCP connection may get through. */
+  | { kind: 'unreachable'; from: Endpoint; ip: string; port?: number }
+  /** No interface of the root namespace leads into one of these namespaces. */
+  | { kind: 'root-isolated'; netns: string[] };
+
+export interface Check {
+  path: PathId;
+  name: string;
+  probes: Probe[];
+}
+
+const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
+
+function firstTcpPort(p: PodPlan): { port: number; container: string } | undefined {
+  for (const c of p.containers) {
+    const port = c.ports.find((x) => x.protocol === 'TCP');
+    if (port) return { port: port.containerPort, container: c.name };
+  }
+  return undefined;
+}
+
+/** ping, and when the target serves HTTP, a request whose answer shows the sender's own pod IP (no NAT). */
+function podToPod(src: PodPlan, dst: PodPlan): Probe[] {
+  const probes: Probe[] = [{ kind: 'ping', from: podEnd(src), ip: dst.ip }];
+  const tcp = firstTcpPort(dst);
+  if (tcp) {
+    probes.push({ kind: 'http', from: podEnd(src), ip: dst.ip, port: tcp.port, expect: { pod: dst.name, container: tcp.container, clientIP: src.ip } });
+  }
+  return probes;
+}
+
+export function containerChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  for (const pod of plan.pods) {
+    if (pod.containers.length < 2) continue;
+    for (const from of pod.containers) {
+      for (const to of pod.containers) {
+        if (from === to) continue;
+        const port = to.ports.find((p) => p.protocol === 'TCP');
+        if (!port) continue;
+        checks.push({
+          path: 'P1',
+          name: `P1 pod ${pod.key}: container ${from.name} -> container ${to.name} via localhost:${port.containerPort}`,
+          probes: [{ kind: 'http', from: podEnd(pod), ip: '127.0.0.1', port: port.containerPort, expect: { pod: pod.name, container: to.name, clientIP: '127.0.0.1' } }],
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+function podsByNode(plan: Plan): Map<string, PodPlan[]> {
+  const map = new Map(plan.nodes.map((n) => [n.name, [] as PodPlan[]]));
+  for (const p of plan.pods) map.get(p.node)?.push(p);
+  return map;
+}
+
+/** Same node: every pod sends to the next one on its node (a ring), so every pod sends and receives once. */
+export function sameNodeChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  for (const [node, pods] of podsByNode(plan)) {
+    if (pods.length < 2) continue;
+    const node0 = plan.nodes.find((n) => n.name === node)!;
+    pods.forEach((src, i) => {
+      const dst = pods[(i + 1) % pods.length]!;
+      checks.push({
+        path: 'P2',
+        name: `P2 pod ${src.key} -> ${dst.key} on ${node} via ${src.hostVeth}/${node0.bridge}/${dst.hostVeth}`,
+        probes: podToPod(src, dst),
+      });
+    });
+  }
+  return checks;
+}
+
+/** Cross node: one pod pair for every ordered pair of nodes that both run pods. */
+export function crossNodeChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  const byNode = podsByNode(plan);
+  const via = BACKENDS[plan.spec.podNetwork.backend].via;
+  let k = 0;
+  for (const a of plan.nodes) {
+    for (const b of plan.nodes) {
+      if (a === b) continue;
+      const srcs = byNode.get(a.name)!;
+      const dsts = byNode.get(b.name)!;
+      if (!srcs.length || !dsts.length) continue;
+      const src = srcs[k % srcs.length]!;
+      const dst = dsts.find((p) => firstTcpPort(p)) ?? dsts[0]!;
+      k++;
+      checks.push({
+        path: 'P3',
+        name: `P3 pod ${src.key} (${a.name}) -> ${dst.key} (${b.name}) via ${via}, source IP kept`,
+        probes: podToPod(src, dst),
+      });
+    }
+  }
+  return checks;
+}
+
+/** Nodes reach pods on themselves and on other nodes; pods reach their node. */
+export function nodeChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  const byNode = podsByNode(plan);
+  plan.nodes.forEach((node, i) => {
+    const local = byNode.get(node.name)![0];
+    const other = plan.nodes.map((_, j) => plan.nodes[(i + 1 + j) % plan.nodes.length]!).find((n) => n !== node && byNode.get(n.name)!.length);
+    const remote = other ? byNode.get(other.name)![0] : undefined;
+    const nodeEnd = { netns: node.netns, label: `node/${node.name}` };
+    if (local) {
+      checks.push({ path: 'NODE', name: `NODE node/${node.name} -> pod ${local.key} via ${node.bridge}`, probes: [{ kind: 'ping', from: nodeEnd, ip: local.ip }] });
+      checks.push({ path: 'NODE', name: `NODE pod ${local.key} -> node/${node.name} (${node.ip}) via its default route`, probes: [{ kind: 'ping', from: podEnd(local), ip: node.ip }] });
+    }
+    if (remote && other) {
+      checks.push({
+        path: 'NODE',
+        name: `NODE node/${node.name} -> pod ${remote.key} (${other.name}) via ${BACKENDS[plan.spec.podNetwork.backend].via}`,
+        probes: [{ kind: 'ping', from: nodeEnd, ip: remote.ip }],
+      });
+    }
+  });
+  return checks;
+}
+
+/** Nothing outside the lab reaches a pod: not the internet side, not the host's own namespace. */
+export function isolationChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  const byNode = podsByNode(plan);
+  for (const client of plan.internet.clients) {
+    for (const node of plan.nodes) {
+      const pod = byNode.get(node.name)![0];
+      if (!pod) continue;
+      const tcp = firstTcpPort(pod);
+      checks.push({
+        path: 'P13',
+        name: `P13 ${client.name} -> pod ${pod.key} (${pod.ip}) is unreachable: pod CIDR not routed outside the cluster`,
+        probes: [{ kind: 'unreachable', from: { netns: client.netns, label: client.name }, ip: pod.ip, ...(tcp ? { port: tcp.port } : {}) }],
+      });
+    }
+  }
+  checks.push({
+    path: 'P13',
+    name: `P13 host root namespace has no interface into the lab's namespaces`,
+    probes: [{ kind: 'root-isolated', netns: [plan.router.netns, plan.internet.netns, ...plan.nodes.map((n) => n.netns), ...plan.pods.map((p) => p.netns)] }],
+  });
+  return checks;
+}
+
+export function allChecks(plan: Plan): Check[] {
+  return [...containerChecks(plan), ...sameNodeChecks(plan), ...crossNodeChecks(plan), ...nodeChecks(plan), ...isolationChecks(plan)];
+}

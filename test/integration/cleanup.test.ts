@@ -1,0 +1,100 @@
+/**
+ * Cleanup under stress: `down` after `kill -9` of `up` half-way, a failed
+ * `up` removing what it made, `down --all`, two labs side by side.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
+import { leftovers } from '../helpers/host.js';
+
+function manyPods(lab: string, pods: number): string {
+  return `apiVersion: kube-netlab.dev/v1alpha1
+kind: Lab
+metadata: {name: ${lab}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: many}
+spec:
+  replicas: ${pods}
+  selector: {matchLabels: {app: many}}
+  template:
+    metadata: {labels: {app: many}}
+    spec:
+      containers: [{name: c, ports: [{containerPort: 80}]}]
+`;
+}
+
+if (!isRoot) {
+  t.skip('integration tests need root (network namespaces)');
+} else {
+  t.test('down cleans up after kill -9 of up half-way', async (t) => {
+    const lab = labName('crash');
+    const file = writeLab(tempDir(), lab, manyPods(lab, 80));
+    t.teardown(() => {
+      cli(['down', '--name', lab]);
+    });
+    const child = spawn(process.execPath, [CLI, 'up', '-f', file], { stdio: 'ignore' });
+    // Kill once namespaces exist, well before the lab can be complete.
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (leftovers(lab).some((l) => l.startsWith('netns'))) break;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    t.ok(leftovers(lab).length > 0, 'the killed up left things behind');
+    const r = cli(['down', '--name', lab]);
+    t.equal(r.code, 0, r.stderr);
+    t.same(leftovers(lab), []);
+  });
+
+  t.test('a failed up removes what it made and says why', async (t) => {
+    const lab = labName('fail');
+    const dir = tempDir();
+    const file = writeLab(dir, lab, smallLab(lab));
+    // An `unshare` that fails: the pause processes cannot start, after
+    // namespaces, links and files already exist.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'unshare'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'unshare'), 0o755);
+    t.teardown(() => {
+      cli(['down', '--name', lab]);
+    });
+    const r = cli(['up', '-f', file], { PATH: `${bin}:${process.env.PATH}` });
+    t.equal(r.code, 1, r.stderr);
+    t.match(r.stderr, /holder process \d+ exited before it was ready/);
+    t.match(r.stderr, /removing what was made/);
+    t.same(leftovers(lab), []);
+  });
+
+  t.test('two labs with the same CIDRs run side by side; down --all removes both', async (t) => {
+    const runDir = tempDir();
+    const env = { KUBE_NETLAB_RUN_DIR: runDir };
+    const a = labName('twoa');
+    const b = labName('twob');
+    const dir = tempDir();
+    t.teardown(() => {
+      cli(['down', '--all'], env);
+    });
+    t.equal(cli(['up', '-f', writeLab(dir, a, smallLab(a))], env).code, 0);
+    t.equal(cli(['up', '-f', writeLab(dir, b, smallLab(b, 'cloud-routes'))], env).code, 0);
+    t.equal(cli(['verify', '--name', a], env).code, 0);
+    t.equal(cli(['verify', '--name', b], env).code, 0);
+    const several = cli(['get', 'pods'], env);
+    t.equal(several.code, 2);
+    t.match(several.stderr, /several labs are up .*choose one with --name/);
+    t.equal(cli(['down', '--name', a], env).code, 0);
+    t.same(leftovers(a, runDir), []);
+    t.equal(cli(['verify', '--name', b], env).code, 0, 'the other lab is untouched');
+    t.equal(cli(['get', 'pods', '-o', 'json'], env).code, 0, 'the only lab left is chosen without --name');
+    t.equal(cli(['up', '-f', writeLab(dir, a, smallLab(a))], env).code, 0);
+    const all = cli(['down', '--all'], env);
+    t.equal(all.code, 0, all.stderr);
+    t.same(leftovers(a, runDir), []);
+    t.same(leftovers(b, runDir), []);
+  });
+}

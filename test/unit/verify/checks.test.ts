@@ -1,0 +1,49 @@
+import t from 'tap';
+import { planLab } from '../../../src/model/plan.js';
+import { allChecks, containerChecks, crossNodeChecks, sameNodeChecks } from '../../../src/verify/checks.js';
+import { labSpec, pod } from '../../helpers/spec.js';
+
+const twoContainers = pod('shop', 'duo', {
+  nodeName: 'node1',
+  containers: [
+    { name: 'a', ports: [{ containerPort: 7001, protocol: 'TCP' }] },
+    { name: 'b', ports: [{ containerPort: 7002, protocol: 'TCP' }] },
+    { name: 'quiet', ports: [] },
+  ],
+});
+
+t.test('P1: every container reaches every other serving container over localhost', async (t) => {
+  const plan = planLab(labSpec({ pods: [twoContainers] }));
+  t.same(containerChecks(plan).map((c) => c.name), [
+    'P1 pod shop/duo: container a -> container b via localhost:7002',
+    'P1 pod shop/duo: container b -> container a via localhost:7001',
+    'P1 pod shop/duo: container quiet -> container a via localhost:7001',
+    'P1 pod shop/duo: container quiet -> container b via localhost:7002',
+  ]);
+});
+
+t.test('P2 is a ring per node; P3 covers every ordered node pair and expects the sender pod IP', async (t) => {
+  const pods = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => pod('default', n));
+  const plan = planLab(labSpec({ pods }));
+  const p2 = sameNodeChecks(plan);
+  t.equal(p2.length, 6, 'two pods per node, both directions');
+  const p3 = crossNodeChecks(plan);
+  t.equal(p3.length, 6, '3 nodes: 6 ordered pairs');
+  t.match(p3[0]!.name, /^P3 pod default\/\w \(node1\) -> default\/\w \(node2\) via host-gw route, source IP kept$/);
+  for (const check of p3) {
+    const http = check.probes.find((p) => p.kind === 'http');
+    const ping = check.probes.find((p) => p.kind === 'ping');
+    t.ok(http && ping, check.name);
+    if (http?.kind === 'http') {
+      const src = plan.pods.find((p) => p.netns === http.from.netns)!;
+      t.equal(http.expect.clientIP, src.ip, 'no NAT: the receiver must see the sender pod IP');
+    }
+  }
+});
+
+t.test('P13 probes from the external client to a pod on every node, and the root namespace', async (t) => {
+  const plan = planLab(labSpec({ pods: ['a', 'b', 'c'].map((n) => pod('default', n)) }));
+  const p13 = allChecks(plan).filter((c) => c.path === 'P13');
+  t.equal(p13.filter((c) => c.probes[0]!.kind === 'unreachable').length, 3);
+  t.equal(p13.filter((c) => c.probes[0]!.kind === 'root-isolated').length, 1);
+});
