@@ -17,6 +17,6 @@ export interface DaemonSpec {
 }
 
 export function daemonsFor(plan: Plan): DaemonSpec[] {
-  if (plan.spec.podNetwork.backend !== 'udp') return [];
+  if (plan.spec?.podNetwork?.backend !== 'udp') return [];
   return plan.nodes.map((n) => ({ name: `overlay-udp/${n.name}`, netns: n.netns, module: 'overlay-udp', args: [n.name] }));
 }

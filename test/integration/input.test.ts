@@ -53,7 +53,9 @@ if (!isRoot) {
   t.test('not root: exit 3 and nothing made', async (t) => {
     const lab = labName('nonroot');
     const file = writeLab(dir, lab, `apiVersion: kube-netlab.dev/v1alpha1\nkind: Lab\nmetadata: {name: ${lab}}\n`);
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'up', '-f', file], { encoding: 'utf8' });
+    // The test runner's loader (NODE_OPTIONS) writes to the repository, which nobody may not.
+    const { NODE_OPTIONS: _loader, ...env } = process.env;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'up', '-f', file], { encoding: 'utf8', env });
     t.equal(r.status, 3, r.stderr);
     t.match(r.stderr, /must run as root/);
     t.same(leftovers(lab), []);

@@ -1,10 +1,12 @@
 import { loadLab } from '../../config/index.js';
+import { checkEnvironment } from '../../apply/environment.js';
 import { upLab } from '../../apply/up.js';
 import { flag, flagList, type ParsedArgs } from '../args.js';
 import { filesFor } from '../resolve.js';
 import { printNotices, progress } from '../output.js';
 
 export async function upCommand(args: ParsedArgs): Promise<number> {
+  checkEnvironment();
   const name = flag(args, 'name');
   const files = filesFor({ files: flagList(args, 'file'), name });
   const spec = loadLab(files, name ? { name } : {});
