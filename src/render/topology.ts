@@ -64,7 +64,7 @@ export function renderRouter(plan: Plan): NetnsBatch[] {
   ];
   for (const n of plan.nodes) {
     lines.push(
-      `link add ${n.uplinkPeer} mtu ${n.mtu} type veth peer name eth0 netns ${n.netns}`,
+      `link add ${n.uplinkPeer} mtu ${n.mtu} type veth peer name eth0 mtu ${n.mtu} netns ${n.netns}`,
       `link set ${n.uplinkPeer} master ${r.bridge} up`,
     );
   }
@@ -85,7 +85,7 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
     ];
     for (const p of plan.pods.filter((p) => p.node === n.name)) {
       lines.push(
-        `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 netns ${p.netns}`,
+        `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 mtu ${p.mtu} netns ${p.netns}`,
         `link set ${p.hostVeth} master ${n.bridge} up`,
       );
     }

@@ -6,7 +6,7 @@
 import { BACKENDS } from '../model/backends.js';
 import type { Plan, PodPlan } from '../model/types.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P13' | 'NODE';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P13' | 'NODE' | 'MTU';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {
@@ -22,7 +22,20 @@ export type Probe =
   /** Neither ping nor a TCP connection may get through. */
   | { kind: 'unreachable'; from: Endpoint; ip: string; port?: number }
   /** No interface of the root namespace leads into one of these namespaces. */
-  | { kind: 'root-isolated'; netns: string[] };
+  | { kind: 'root-isolated'; netns: string[] }
+  /** A ping from `from` to `ip`, captured on the sender node's eth0, must travel as `expect` says. */
+  | {
+      kind: 'encapsulation';
+      from: Endpoint;
+      srcIp: string;
+      ip: string;
+      node: Endpoint;
+      expect: { kind: 'vxlan'; port: number; vni: number } | { kind: 'udp'; port: number } | { kind: 'plain' };
+    }
+  /** With DF set, an ICMP payload of `fits` bytes crosses; `tooBig` is refused locally with "message too long". */
+  | { kind: 'mtu'; from: Endpoint; ip: string; fits: number; tooBig: number }
+  /** GET /bytes/N returns exactly N bytes. */
+  | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number };
 
 export interface Check {
   path: PathId;
@@ -98,7 +111,7 @@ export function sameNodeChecks(plan: Plan): Check[] {
 export function crossNodeChecks(plan: Plan): Check[] {
   const checks: Check[] = [];
   const byNode = podsByNode(plan);
-  const via = BACKENDS[plan.spec.podNetwork.backend].via;
+  const via = BACKENDS[plan.spec.podNetwork.backend].via(plan.spec);
   let k = 0;
   for (const a of plan.nodes) {
     for (const b of plan.nodes) {
@@ -135,7 +148,7 @@ export function nodeChecks(plan: Plan): Check[] {
     if (remote && other) {
       checks.push({
         path: 'NODE',
-        name: `NODE node/${node.name} -> pod ${remote.key} (${other.name}) via ${BACKENDS[plan.spec.podNetwork.backend].via}`,
+        name: `NODE node/${node.name} -> pod ${remote.key} (${other.name}) via ${BACKENDS[plan.spec.podNetwork.backend].via(plan.spec)}`,
         probes: [{ kind: 'ping', from: nodeEnd, ip: remote.ip }],
       });
     }
@@ -167,6 +180,85 @@ export function isolationChecks(plan: Plan): Check[] {
   return checks;
 }
 
+/** The first pair of pods on two different nodes, preferring a receiver that serves HTTP. */
+function crossNodePair(plan: Plan): { src: PodPlan; dst: PodPlan } | undefined {
+  const byNode = podsByNode(plan);
+  for (const a of plan.nodes) {
+    for (const b of plan.nodes) {
+      if (a === b) continue;
+      const src = byNode.get(a.name)![0];
+      const dsts = byNode.get(b.name)!;
+      const dst = dsts.find((p) => firstTcpPort(p)) ?? dsts[0];
+      if (src && dst) return { src, dst };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * How a cross-node packet looks on the wire of the sending node: inside
+ * VXLAN (flannel.1), inside a UDP datagram (flannel0 + daemon), or bare
+ * with the pod IPs in its only IP header (routed backends).
+ */
+export function encapsulationChecks(plan: Plan): Check[] {
+  const pair = crossNodePair(plan);
+  if (!pair) return [];
+  const { src, dst } = pair;
+  const node = plan.nodes.find((n) => n.name === src.node)!;
+  const pn = plan.spec.podNetwork;
+  const expect =
+    pn.backend === 'vxlan'
+      ? ({ kind: 'vxlan', port: pn.vxlan.port, vni: pn.vxlan.vni } as const)
+      : pn.backend === 'udp'
+        ? ({ kind: 'udp', port: pn.udp.port } as const)
+        : ({ kind: 'plain' } as const);
+  const how =
+    expect.kind === 'vxlan'
+      ? `inside VXLAN (UDP ${expect.port}, VNI ${expect.vni})`
+      : expect.kind === 'udp'
+        ? `inside a UDP ${expect.port} datagram`
+        : 'un-encapsulated, pod IPs on the wire';
+  return [
+    {
+      path: expect.kind === 'plain' ? 'P3' : 'P4',
+      name: `${expect.kind === 'plain' ? 'P3' : 'P4'} pod ${src.key} (${src.node}) -> ${dst.key} (${dst.node}) crosses ${src.node} eth0 ${how}`,
+      probes: [{ kind: 'encapsulation', from: podEnd(src), srcIp: src.ip, ip: dst.ip, node: { netns: node.netns, label: `node/${node.name}` }, expect }],
+    },
+  ];
+}
+
+/** The pod MTU matches the path: the largest unfragmentable ping crosses, one byte more is refused at once. */
+export function mtuChecks(plan: Plan): Check[] {
+  const pair = crossNodePair(plan);
+  if (!pair) return [];
+  const { src, dst } = pair;
+  const fits = src.mtu - 28; // IPv4 20 + ICMP 8
+  const checks: Check[] = [
+    {
+      path: 'MTU',
+      name: `MTU pod ${src.key} (${src.node}) -> ${dst.key} (${dst.node}): ${fits}-byte DF ping crosses, ${fits + 1} is refused (pod MTU ${src.mtu})`,
+      probes: [{ kind: 'mtu', from: podEnd(src), ip: dst.ip, fits, tooBig: fits + 1 }],
+    },
+  ];
+  const tcp = firstTcpPort(dst);
+  if (tcp) {
+    checks.push({
+      path: 'MTU',
+      name: `MTU pod ${src.key} (${src.node}) -> ${dst.key} (${dst.node}): a 64 KiB HTTP response arrives whole`,
+      probes: [{ kind: 'bytes', from: podEnd(src), ip: dst.ip, port: tcp.port, size: 65536 }],
+    });
+  }
+  return checks;
+}
+
 export function allChecks(plan: Plan): Check[] {
-  return [...containerChecks(plan), ...sameNodeChecks(plan), ...crossNodeChecks(plan), ...nodeChecks(plan), ...isolationChecks(plan)];
+  return [
+    ...containerChecks(plan),
+    ...sameNodeChecks(plan),
+    ...crossNodeChecks(plan),
+    ...encapsulationChecks(plan),
+    ...mtuChecks(plan),
+    ...nodeChecks(plan),
+    ...isolationChecks(plan),
+  ];
 }

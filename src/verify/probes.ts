@@ -5,7 +5,9 @@
  */
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
+import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
+import { classifyFrame, pcapFrames } from './pcap.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -67,7 +69,75 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     case 'root-isolated': {
       return rootIsolated(probe.netns);
     }
+    case 'encapsulation':
+      return encapsulation(probe);
+    case 'mtu': {
+      const args = (size: number) => inNetns(probe.from.netns, ['ping', '-n', '-c', '1', '-W', '2', '-M', 'do', '-s', String(size), probe.ip]);
+      const [fits, tooBig] = await Promise.all([
+        run(args(probe.fits), { context: `DF ping ${probe.ip}`, allowFailure: true }),
+        run(args(probe.tooBig), { context: `DF ping ${probe.ip}`, allowFailure: true }),
+      ]);
+      if (fits.exitCode !== 0) return { ok: false, detail: `ping -M do -s ${probe.fits} ${probe.ip} failed: ${firstLine(fits.stdout.split('\n').slice(1).join('\n') + fits.stderr)}` };
+      const said = tooBig.stdout + tooBig.stderr;
+      if (tooBig.exitCode === 0 || !/message too long/i.test(said)) {
+        return { ok: false, detail: `ping -M do -s ${probe.tooBig} ${probe.ip} should be refused with "message too long", got exit ${tooBig.exitCode}: ${firstLine(said)}` };
+      }
+      return { ok: true, detail: `-s ${probe.fits} answered; -s ${probe.tooBig}: ${firstLine(said.split('\n').find((l) => /too long/i.test(l)) ?? '')}` };
+    }
+    case 'bytes': {
+      const url = `http://${probe.ip}:${probe.port}/bytes/${probe.size}`;
+      const r = await run(inNetns(probe.from.netns, ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{size_download}', url]), {
+        context: `curl ${url}`,
+        allowFailure: true,
+      });
+      const got = Number(r.stdout.trim());
+      return r.exitCode === 0 && got === probe.size
+        ? { ok: true, detail: `GET ${url}: ${got} bytes` }
+        : { ok: false, detail: `GET ${url} from ${probe.from.label}: ${r.exitCode === 0 ? `${got} bytes, expected ${probe.size}` : firstLine(r.stderr)}` };
+    }
   }
+}
+
+/** A 32-bit big-endian value of a dotted address, for tcpdump byte-offset filters. */
+function hex(ip: string): string {
+  return '0x' + ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+}
+
+async function encapsulation(probe: Extract<Probe, { kind: 'encapsulation' }>): Promise<ProbeResult> {
+  const { expect } = probe;
+  // Match exactly this probe's packets, so other checks' traffic on the same wire cannot be mistaken for it.
+  const filter =
+    expect.kind === 'vxlan'
+      ? ['udp', 'dst', 'port', String(expect.port), 'and', `udp[42:4]=${hex(probe.srcIp)}`, 'and', `udp[46:4]=${hex(probe.ip)}`]
+      : expect.kind === 'udp'
+        ? ['udp', 'dst', 'port', String(expect.port), 'and', `udp[20:4]=${hex(probe.srcIp)}`, 'and', `udp[24:4]=${hex(probe.ip)}`]
+        : ['icmp', 'and', 'src', 'host', probe.srcIp, 'and', 'dst', 'host', probe.ip];
+  let pcap: Buffer;
+  try {
+    pcap = await captureWhile({ netns: probe.node.netns, device: 'eth0', filter, count: 1, timeoutMs: 3000 }, () =>
+      ping(probe.from.netns, probe.ip, 2),
+    );
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+  const frames = pcapFrames(pcap);
+  const seen = frames.map((f) => classifyFrame(f, { vxlan: expect.kind === 'vxlan' ? expect.port : -1, udp: expect.kind === 'udp' ? expect.port : -1 }));
+  const first = seen[0];
+  if (!first) return { ok: false, detail: `tcpdump on ${probe.node.label} eth0 (${filter.join(' ')}) saw no packet of the probe` };
+  const where = `${probe.node.label} eth0`;
+  if (first.kind !== expect.kind) return { ok: false, detail: `${where}: the probe travelled as ${first.kind}, expected ${expect.kind}` };
+  if (first.kind === 'plain') {
+    return first.outer.src === probe.srcIp && first.outer.dst === probe.ip
+      ? { ok: true, detail: `${where}: IPv4 ${first.outer.src} > ${first.outer.dst}, no outer header` }
+      : { ok: false, detail: `${where}: IPv4 ${first.outer.src} > ${first.outer.dst}, expected the pod IPs` };
+  }
+  const innerOk = first.inner.src === probe.srcIp && first.inner.dst === probe.ip;
+  const vniOk = first.kind !== 'vxlan' || (expect.kind === 'vxlan' && first.vni === expect.vni);
+  const outer = `${first.outer.src}:${first.srcPort} > ${first.outer.dst}:${first.dstPort}`;
+  const vni = first.kind === 'vxlan' ? ` VNI ${first.vni}` : '';
+  return innerOk && vniOk
+    ? { ok: true, detail: `${where}: UDP ${outer}${vni} carrying ${first.inner.src} > ${first.inner.dst}` }
+    : { ok: false, detail: `${where}: UDP ${outer}${vni} carrying ${first.inner.src} > ${first.inner.dst}; expected inner ${probe.srcIp} > ${probe.ip}${expect.kind === 'vxlan' ? ` VNI ${expect.vni}` : ''}` };
 }
 
 /**

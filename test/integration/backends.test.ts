@@ -1,8 +1,11 @@
 /**
- * The routed backends on real namespaces: verify passes on each, and the
- * kernel holds the routes each one promises (host-gw: node routes to peer
- * nodes; cloud-routes: only the router knows the pod /24s, so a packet takes
- * one more routed hop and arrives with a lower TTL).
+ * Every pod-network backend on real namespaces: verify passes on each
+ * (including the capture that shows how a cross-node packet travels and
+ * the MTU checks), and the kernel holds the objects each one promises.
+ *  - host-gw: node routes to peer nodes; packets bare on the wire.
+ *  - cloud-routes: only the router knows the pod /24s, so a packet takes one
+ *    more routed hop and arrives with a lower TTL.
+ *  - vxlan: flannel.1 with a neighbour, fdb entry and onlink route per peer.
  */
 import t from 'tap';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
@@ -16,9 +19,10 @@ const ttlSeen = (lab: string, from: string, ip: string) => {
 if (!isRoot) {
   t.skip('integration tests need root (network namespaces)');
 } else {
-  for (const backend of ['host-gw', 'cloud-routes']) {
+  const tags: Record<string, string> = { 'host-gw': 'hgw', 'cloud-routes': 'cr', vxlan: 'vx' };
+  for (const backend of Object.keys(tags)) {
     t.test(backend, async (t) => {
-      const lab = labName(backend === 'host-gw' ? 'hgw' : 'cr');
+      const lab = labName(tags[backend]!);
       const file = writeLab(tempDir(), lab, smallLab(lab, backend));
       t.teardown(() => {
         cli(['down', '--name', lab]);
@@ -27,7 +31,11 @@ if (!isRoot) {
       t.equal(up.code, 0, up.stderr);
       const v = cli(['verify', '--name', lab, '--tap']);
       t.equal(v.code, 0, v.stdout);
-      t.match(v.stdout, backend === 'host-gw' ? /via host-gw route/ : /via router pod route/);
+      t.match(v.stdout, { 'host-gw': /via host-gw route/, 'cloud-routes': /via router pod route/, vxlan: /via vxlan flannel\.1/ }[backend]!);
+      t.match(v.stdout, backend === 'vxlan' ? /^ok \d+ - P4 .* crosses node\d eth0 inside VXLAN \(UDP 8472, VNI 1\)$/m : /^ok \d+ - P3 .* crosses node\d eth0 un-encapsulated/m);
+      const mtu = backend === 'vxlan' ? 1450 : 1500;
+      t.match(v.stdout, new RegExp(`^ok \\d+ - MTU .*: ${mtu - 28}-byte DF ping crosses, ${mtu - 27} is refused`, 'm'));
+      t.match(v.stdout, /^ok \d+ - MTU .*a 64 KiB HTTP response arrives whole$/m);
 
       const nodeRoutes = cli(['exec', '--name', lab, 'node/node1', '--', 'ip', 'route']).stdout;
       const routerRoutes = cli(['exec', '--name', lab, 'router', '--', 'ip', 'route']).stdout;
@@ -35,7 +43,18 @@ if (!isRoot) {
       const on = (node: string) => pods.find((p) => p.spec.nodeName === node)!;
       const src = `${on('node1').metadata.namespace}/${on('node1').metadata.name}`;
       const ttl = ttlSeen(lab, src, on('node2').status.podIP);
-      if (backend === 'host-gw') {
+      if (backend === 'vxlan') {
+        const link = cli(['exec', '--name', lab, 'node/node1', '--', 'ip', '-d', 'link', 'show', 'flannel.1']).stdout;
+        t.match(link, /mtu 1450 /);
+        t.match(link, /vxlan id 1 local 192\.168\.56\.11 dev eth0 .*dstport 8472 nolearning/);
+        const fdb = cli(['exec', '--name', lab, 'node/node1', '--', 'bridge', 'fdb', 'show', 'dev', 'flannel.1']).stdout;
+        t.match(fdb, /dst 192\.168\.56\.12 self permanent/);
+        t.match(fdb, /dst 192\.168\.56\.13 self permanent/);
+        const neigh = cli(['exec', '--name', lab, 'node/node1', '--', 'ip', 'neigh', 'show', 'dev', 'flannel.1']).stdout;
+        t.match(neigh, /^10\.244\.1\.0 lladdr \S+ PERMANENT/m);
+        t.match(nodeRoutes, /^10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/m);
+        t.equal(ttl, 62, 'the overlay hides the node network: two routed hops');
+      } else if (backend === 'host-gw') {
         t.match(nodeRoutes, /^10\.244\.1\.0\/24 via 192\.168\.56\.12 dev eth0/m);
         t.match(nodeRoutes, /^10\.244\.2\.0\/24 via 192\.168\.56\.13 dev eth0/m);
         t.notMatch(routerRoutes, /10\.244\./);

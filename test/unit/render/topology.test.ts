@@ -33,11 +33,11 @@ link add br0 type bridge
 link set br0 mtu 1500
 addr add 192.168.56.1/24 dev br0
 link set br0 up
-link add to-node1 mtu 1500 type veth peer name eth0 netns t.node.node1
+link add to-node1 mtu 1500 type veth peer name eth0 mtu 1500 netns t.node.node1
 link set to-node1 master br0 up
-link add to-node2 mtu 1500 type veth peer name eth0 netns t.node.node2
+link add to-node2 mtu 1500 type veth peer name eth0 mtu 1500 netns t.node.node2
 link set to-node2 master br0 up
-link add to-node3 mtu 1500 type veth peer name eth0 netns t.node.node3
+link add to-node3 mtu 1500 type veth peer name eth0 mtu 1500 netns t.node.node3
 link set to-node3 master br0 up
 # t.ext.external
 link set lo up
@@ -57,7 +57,7 @@ link add cbr0 type bridge
 link set cbr0 mtu 1500
 addr add 10.244.0.1/24 dev cbr0
 link set cbr0 up
-link add ${a.hostVeth} mtu 1500 type veth peer name eth0 netns t.pod.default.a
+link add ${a.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.default.a
 link set ${a.hostVeth} master cbr0 up
 route add 10.244.1.0/24 via 192.168.56.12 dev eth0
 route add 10.244.2.0/24 via 192.168.56.13 dev eth0`,

@@ -40,3 +40,9 @@ t.test('vxlan port and VNI come from the lab file', async (t) => {
   const nodes = renderTopology(planLab(spec))[2]!;
   t.match(nodes[0]!.lines.join('\n'), /link add flannel\.42 address \S+ type vxlan id 42 local 192\.168\.56\.11 dev eth0 dstport 4789 nolearning/);
 });
+
+t.test('the pod end of each veth gets the overlay MTU too, not the 1500 default', async (t) => {
+  const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'vxlan' }, pods: [pod('default', 'a')] }));
+  const node1 = renderTopology(plan)[2]!.find((b) => b.netns === 't.node.node1')!;
+  t.match(node1.lines.join('\n'), /link add veth[0-9a-f]{8} mtu 1450 type veth peer name eth0 mtu 1450 netns t\.pod\.default\.a/);
+});
