@@ -6,10 +6,8 @@ export function progress(line: string): void {
 }
 
 export function printNotices(notices: Notice[]): void {
-  for (const n of notices) {
-    const where = n.source ? `${n.source.file}:${n.source.line}: ` : '';
-    process.stderr.write(`notice: ${where}${n.message}\n`);
-  }
+  // Each message already names its file:line where it has one.
+  for (const n of notices) process.stderr.write(`notice: ${n.message}\n`);
 }
 
 export function out(text: string): void {

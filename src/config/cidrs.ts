@@ -1,44 +1,92 @@
-/** CIDR checks for the Lab document, all through ip-num. */
-import { IPv4, IPv4CidrRange } from 'ip-num';
+/** CIDR and address checks for the Lab document; all address math goes through ip-num. */
+import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
+import type { SourceRef } from '../model/types.js';
+import type { ConfigProblem } from '../util/errors.js';
 
-export function parseCidr(text: unknown): { range?: IPv4CidrRange; problem?: string } {
-  if (typeof text !== 'string' || !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(text)) {
-    return { problem: `'${String(text)}' is not an IPv4 CIDR like 10.244.0.0/16` };
+/** Ranges a lab network cannot use: the kernel or the host treats them specially. */
+const SPECIAL = [
+  { cidr: '0.0.0.0/8', why: '"this network"' },
+  { cidr: '127.0.0.0/8', why: 'loopback' },
+  { cidr: '169.254.0.0/16', why: 'link-local' },
+  { cidr: '224.0.0.0/3', why: 'multicast and reserved' },
+].map((s) => ({ ...s, range: IPv4CidrRange.fromCidr(s.cidr) }));
+
+export type CidrResult = { range: IPv4CidrRange; problem?: undefined } | { range?: undefined; problem: string };
+
+/** Parses an IPv4 network in CIDR form; host bits must be zero. */
+export function parseCidr(text: unknown): CidrResult {
+  const example = 'write an IPv4 network such as 10.244.0.0/16';
+  if (typeof text !== 'string') return { problem: `${JSON.stringify(text)} is not a CIDR; ${example}` };
+  const [ok] = Validator.isValidIPv4CidrNotation(text);
+  if (!ok) return { problem: `'${text}' is not an IPv4 CIDR; ${example}` };
+  const range = IPv4CidrRange.fromCidr(text);
+  const [isNetwork] = Validator.isValidIPv4CidrRange(text);
+  if (!isNetwork) {
+    return { problem: `'${text}' has host bits set; write its network address ${range.getFirst().toString()}/${prefixOf(range)} instead` };
   }
-  let range: IPv4CidrRange;
-  try {
-    range = IPv4CidrRange.fromCidr(text);
-  } catch {
-    return { problem: `'${text}' is not an IPv4 CIDR like 10.244.0.0/16` };
-  }
-  const [address] = text.split('/');
-  if (range.getFirst().toString() !== address) {
-    return { problem: `'${text}' has host bits set; write the network address ${range.getFirst().toString()}/${range.getPrefix().getValue()}` };
-  }
+  const special = SPECIAL.find((s) => s.range.isOverlapping(range));
+  if (special) return { problem: `'${text}' overlaps ${special.cidr} (${special.why}), which the kernel handles specially; use a private range such as 10.0.0.0/8 or 192.168.0.0/16` };
   return { range };
 }
 
-export function parseIp(text: unknown): IPv4 | undefined {
-  if (typeof text !== 'string' || !/^\d+\.\d+\.\d+\.\d+$/.test(text)) return undefined;
-  try {
-    return IPv4.fromString(text);
-  } catch {
-    return undefined;
-  }
+export function parseIPv4(text: unknown): IPv4 | undefined {
+  if (typeof text !== 'string' || !Validator.isValidIPv4String(text)[0]) return undefined;
+  return IPv4.fromString(text);
 }
 
 export function prefixOf(range: IPv4CidrRange): number {
   return Number(range.getPrefix().getValue());
 }
 
-/** How many /24 subnets a range holds. */
-export function count24(range: IPv4CidrRange): number {
-  const prefix = prefixOf(range);
-  return prefix > 24 ? 0 : 2 ** (24 - prefix);
+/** How many subnets of length `prefix` fit in `range` (0 when `range` is smaller). */
+export function subnetCount(range: IPv4CidrRange, prefix: number): bigint {
+  return range.getSize() / IPv4Prefix.fromNumber(BigInt(prefix)).toRangeSize();
 }
 
-export function offsetOf(range: IPv4CidrRange, ip: IPv4): number | undefined {
-  const v = ip.getValue();
-  if (v < range.getFirst().getValue() || v > range.getLast().getValue()) return undefined;
-  return Number(v - range.getFirst().getValue());
+/** Offset of `ip` from the network address of `range`, or undefined when outside. */
+export function offsetOf(range: IPv4CidrRange, ip: IPv4): bigint | undefined {
+  if (!range.contains(ip)) return undefined;
+  return ip.getValue() - range.getFirst().getValue();
+}
+
+/** The address `offset` places after the network address. */
+export function addressAt(range: IPv4CidrRange, offset: number): string {
+  return IPv4.fromNumber(range.getFirst().getValue() + BigInt(offset)).toString();
+}
+
+export interface NamedRange {
+  /** The field, e.g. spec.podNetwork.cidr. */
+  field: string;
+  text: string;
+  range: IPv4CidrRange;
+  /** Where the value is written; absent when it is a default. */
+  source?: SourceRef;
+}
+
+function located(n: NamedRange): string {
+  return `${n.field} ${n.text} (${n.source ? `line ${n.source.line}` : 'the default'})`;
+}
+
+/**
+ * Every pair of overlapping networks is a problem, placed at the one the user
+ * wrote (the later one when both are written): a lab's networks are routed
+ * separately, so a shared address would be reachable two ways.
+ */
+export function overlapProblems(ranges: NamedRange[], fallback: SourceRef): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      const a = ranges[i]!;
+      const b = ranges[j]!;
+      if (!a.range.isOverlapping(b.range)) continue;
+      const at = !a.source ? b : !b.source ? a : a.source.line > b.source.line ? a : b;
+      const other = at === a ? b : a;
+      problems.push({
+        code: 'cidr-overlap',
+        source: at.source ?? fallback,
+        message: `${located(at)} overlaps ${located(other)}; every network of the lab needs its own range`,
+      });
+    }
+  }
+  return problems;
 }

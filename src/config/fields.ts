@@ -1,71 +1,95 @@
-/** Small typed readers over a Cursor that record problems instead of throwing. */
-import type { ConfigProblem } from '../util/errors.js';
-import type { Cursor } from './source.js';
+/**
+ * Typed readers over a Cursor. They record a problem and return a fallback
+ * instead of throwing, so one pass over the input finds every problem.
+ */
+import type { ConfigErrorCode, ConfigProblem } from '../util/errors.js';
+import type { SourceRef } from '../model/types.js';
+import type { Cursor } from './documents.js';
 
 export class Reader {
   constructor(readonly problems: ConfigProblem[]) {}
 
-  /** Every key of `map` must be one of `allowed`; others are errors at their own line. */
-  strict(map: Cursor, allowed: string[], where: string): void {
-    if (!map.exists) return;
-    if (!map.isMap) {
-      this.problems.push({ code: 'bad-value', source: map.ref, message: `${where} must be a mapping` });
-      return;
+  add(code: ConfigErrorCode, source: SourceRef | undefined, message: string): void {
+    this.problems.push(source ? { code, source, message } : { code, message });
+  }
+
+  /** A mapping, or a problem saying so; absent is fine. */
+  map(c: Cursor, where: string): boolean {
+    if (!c.exists) return false;
+    if (!c.isMap) {
+      this.add('bad-value', c.ref, `${where} must be a mapping (key: value lines), not ${describe(c.value)}`);
+      return false;
     }
-    for (const key of map.keys()) {
+    return true;
+  }
+
+  /** Every key of `c` must be one of `allowed`; each other key is a problem at its own line. */
+  strict(c: Cursor, allowed: readonly string[], where: string): void {
+    if (!this.map(c, where)) return;
+    for (const key of c.keys()) {
       if (!allowed.includes(key)) {
-        this.problems.push({
-          code: 'unknown-field',
-          source: map.keyRef(key),
-          message: `unknown field '${key}' in ${where}; allowed: ${allowed.join(', ')}`,
-        });
+        this.add('unknown-field', c.keyRef(key), `unknown field '${key}' in ${where}; allowed: ${allowed.join(', ')}`);
       }
     }
   }
 
-  string(c: Cursor, where: string, fallback?: string): string | undefined {
-    if (!c.exists) return fallback;
+  required(c: Cursor, where: string, hint = ''): boolean {
+    if (c.exists) return true;
+    this.add('missing-field', c.ref, `${where} is required${hint}`);
+    return false;
+  }
+
+  string(c: Cursor, where: string): string | undefined {
+    if (!c.exists) return undefined;
     if (typeof c.value !== 'string' || c.value === '') {
-      this.problems.push({ code: 'bad-value', source: c.ref, message: `${where} must be a non-empty string` });
-      return fallback;
+      this.add('bad-value', c.ref, `${where} must be a non-empty string, not ${describe(c.value)}`);
+      return undefined;
     }
     return c.value;
   }
 
-  integer(c: Cursor, where: string, min: number, max: number, fallback?: number): number | undefined {
-    if (!c.exists) return fallback;
+  integer(c: Cursor, where: string, min: number, max: number): number | undefined {
+    if (!c.exists) return undefined;
     const v = c.value;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.problems.push({ code: 'bad-value', source: c.ref, message: `${where} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}` });
-      return fallback;
+      this.add('bad-value', c.ref, `${where} must be an integer from ${min} to ${max}, not ${describe(v)}`);
+      return undefined;
     }
     return v;
   }
 
-  oneOf<T extends string>(c: Cursor, where: string, allowed: readonly T[], fallback: T): T {
-    if (!c.exists) return fallback;
+  boolean(c: Cursor, where: string): boolean | undefined {
+    if (!c.exists) return undefined;
+    if (typeof c.value !== 'boolean') {
+      this.add('bad-value', c.ref, `${where} must be true or false, not ${describe(c.value)}`);
+      return undefined;
+    }
+    return c.value;
+  }
+
+  oneOf<T extends string>(c: Cursor, where: string, allowed: readonly T[]): T | undefined {
+    if (!c.exists) return undefined;
     if (!allowed.includes(c.value as T)) {
-      this.problems.push({ code: 'bad-value', source: c.ref, message: `${where} must be one of ${allowed.join(', ')}, not ${JSON.stringify(c.value)}` });
-      return fallback;
+      this.add('bad-value', c.ref, `${where} must be one of ${allowed.join(', ')}, not ${describe(c.value)}`);
+      return undefined;
     }
     return c.value as T;
   }
 
-  /** A map of strings (labels, nodeSelector). */
+  /**
+   * A map of strings (labels, nodeSelector). Kubernetes refuses unquoted
+   * numbers and booleans here, so the lab does too rather than guess.
+   */
   stringMap(c: Cursor, where: string): Record<string, string> | undefined {
-    if (!c.exists) return undefined;
-    const v = c.value;
-    if (!c.isMap || typeof v !== 'object' || v === null) {
-      this.problems.push({ code: 'bad-value', source: c.ref, message: `${where} must be a mapping of strings` });
-      return undefined;
-    }
+    if (!this.map(c, where)) return undefined;
     const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) {
-      if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') {
-        this.problems.push({ code: 'bad-value', source: c.keyRef(k), message: `${where}.${k} must be a string` });
+    for (const key of c.keys()) {
+      const v = c.get(key).value ?? '';
+      if (typeof v !== 'string') {
+        this.add('bad-value', c.get(key).ref, `${where}: the value of '${key}' must be a string; quote it: '${String(v)}'`);
         continue;
       }
-      out[k] = String(val);
+      out[key] = v;
     }
     return out;
   }
@@ -73,9 +97,17 @@ export class Reader {
   list(c: Cursor, where: string): Cursor[] {
     if (!c.exists) return [];
     if (!c.isSeq) {
-      this.problems.push({ code: 'bad-value', source: c.ref, message: `${where} must be a list` });
+      this.add('bad-value', c.ref, `${where} must be a list, not ${describe(c.value)}`);
       return [];
     }
     return c.items();
   }
+}
+
+/** A short rendering of a value for messages. */
+export function describe(v: unknown): string {
+  if (v === undefined || v === null) return 'empty';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return JSON.stringify(v);
 }

@@ -1,36 +1,62 @@
-/** Lab files from paths: files as given, directories as their *.yaml / *.yml files in name order. */
+/**
+ * Lab files from paths: a file as given, a directory as its *.yaml / *.yml
+ * files in name order (not recursive, like `kubectl apply -f DIR`).
+ */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, type ConfigProblem } from '../util/errors.js';
+import type { SourceText } from './documents.js';
 
-export interface SourceText {
-  file: string;
-  text: string;
+const YAML_FILE = /\.ya?ml$/;
+
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'it does not exist';
+  if (e.code === 'EACCES') return 'permission denied';
+  if (e.code === 'EISDIR') return 'it is a directory';
+  return e.code ?? e.message;
 }
 
-export function readSources(paths: string[]): SourceText[] {
+/** The files `path` stands for, or a problem saying why it stands for none. */
+function expand(given: string): string[] | ConfigProblem {
+  const full = resolve(given);
+  try {
+    if (!statSync(full).isDirectory()) return [full];
+    const files = readdirSync(full, { withFileTypes: true })
+      .filter((e) => YAML_FILE.test(e.name) && !e.isDirectory())
+      .map((e) => e.name)
+      .sort()
+      .map((f) => join(full, f));
+    if (files.length === 0) return { code: 'file', message: `directory ${given} holds no .yaml or .yml files` };
+    return files;
+  } catch (err) {
+    return { code: 'file', message: `cannot read ${given}: ${reason(err)}` };
+  }
+}
+
+/** Reads every file; all unreadable paths are reported together. */
+export function readLabFiles(paths: string[]): SourceText[] {
+  if (paths.length === 0) throw new ConfigError([{ code: 'file', message: 'no lab file given; pass one with -f FILE (a file or a directory of .yaml files)' }]);
+  const problems: ConfigProblem[] = [];
   const out: SourceText[] = [];
-  for (const p of paths) {
-    const path = resolve(p);
-    let files: string[];
-    try {
-      files = statSync(path).isDirectory()
-        ? readdirSync(path)
-            .filter((f) => /\.ya?ml$/.test(f))
-            .sort()
-            .map((f) => join(path, f))
-        : [path];
-    } catch (err) {
-      throw new ConfigError([{ code: 'file', message: `cannot read lab file ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  // A file named twice (directly and through its directory) is read once.
+  const seen = new Set<string>();
+  for (const given of paths) {
+    const files = expand(given);
+    if (!Array.isArray(files)) {
+      problems.push(files);
+      continue;
     }
-    if (files.length === 0) throw new ConfigError([{ code: 'file', message: `directory ${p} holds no .yaml or .yml files` }]);
     for (const file of files) {
+      if (seen.has(file)) continue;
+      seen.add(file);
       try {
         out.push({ file, text: readFileSync(file, 'utf8') });
       } catch (err) {
-        throw new ConfigError([{ code: 'file', message: `cannot read lab file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+        problems.push({ code: 'file', message: `cannot read lab file ${file}: ${reason(err)}` });
       }
     }
   }
+  if (problems.length) throw new ConfigError(problems);
   return out;
 }
