@@ -7,9 +7,11 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
 import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from './protocol.js';
-import type { AgentStatus, ContainerStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
+import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
+import { daemonsFor } from '../model/daemons.js';
+import type { Plan } from '../model/types.js';
 
-export type { AgentStatus, ContainerStatus, KillResult, ReloadResult } from './protocol.js';
+export type { AgentStatus, ContainerStatus, DaemonStatus, KillResult, ReloadResult } from './protocol.js';
 export { planDigest } from './plan-targets.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -108,6 +110,29 @@ function logTail(runDir: string, lines = 8): string {
   }
 }
 
+/** Daemons of plan.json that the status does not show ready, as lines saying why and where to look. */
+function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
+  // An agent of a version without node daemons leaves the field out.
+  const daemons = status.daemons ?? [];
+  let plan: Plan;
+  try {
+    plan = JSON.parse(readFileSync(join(runDir, PLAN_FILE), 'utf8')) as Plan;
+  } catch {
+    return daemons.filter((d) => !d.ready).map(describeDaemon);
+  }
+  const byName = new Map(daemons.map((d) => [d.name, d]));
+  return daemonsFor(plan).flatMap((spec) => {
+    const d = byName.get(spec.name);
+    if (d?.ready) return [];
+    return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];
+  });
+}
+
+export function describeDaemon(d: DaemonStatus): string {
+  const state = d.state === 'running' ? 'running but not serving yet' : d.state;
+  return `daemon ${d.name}: ${state}${d.restartCount ? `, ${d.restartCount} restart(s)` : ''}${d.lastExit ? `, last ${d.lastExit}` : ''}; see ${d.log}`;
+}
+
 function describe(c: ContainerStatus): string {
   return `${c.pod} ${c.container}: ${c.state}${c.lastError ? ` (${c.lastError})` : ''}`;
 }
@@ -134,7 +159,8 @@ function notRunning(runDir: string, status: AgentStatus): { missing: ContainerSt
 
 /**
  * Resolves when every container of `<runDir>/plan.json` is running in the
- * agent (and the agent runs that very plan). Rejects with an AgentError
+ * agent, every node daemon it needs is serving, and the agent runs that
+ * very plan. Rejects with an AgentError
  * listing the containers that are not, with their last error, when
  * `timeoutMs` passes; at once if the agent process exits (pass `pid` when
  * known; otherwise agent.pid is used once the agent has written it).
@@ -149,12 +175,16 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
     try {
       const status = await agentStatus(runDir, Math.max(200, Math.min(2000, deadline - Date.now())));
       const { missing, planVersion } = notRunning(runDir, status);
+      const daemons = daemonsNotReady(runDir, status);
       pending = missing;
-      if (missing.length === 0 && (planVersion === undefined || planVersion === status.planVersion)) return status;
+      const samePlan = planVersion === undefined || planVersion === status.planVersion;
+      if (missing.length === 0 && daemons.length === 0 && samePlan) return status;
       problem =
         missing.length > 0
           ? `${missing.length} container(s) not running:\n  ${missing.map(describe).join('\n  ')}`
-          : `the agent runs plan ${status.planVersion}, but plan.json is ${planVersion}; reload it (agentReload)`;
+          : !samePlan
+            ? `the agent runs plan ${status.planVersion}, but plan.json is ${planVersion}; reload it (agentReload)`
+            : `${daemons.length} node daemon(s) not ready:\n  ${daemons.join('\n  ')}`;
     } catch (err) {
       if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
       else throw err;

@@ -4,10 +4,10 @@
  * the container backoff when it exits, and is stopped with the agent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DaemonSpec } from '../model/daemons.js';
+import { daemonLogFile, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from './log.js';
 
@@ -16,8 +16,12 @@ export interface DaemonStatus {
   netns: string;
   state: 'running' | 'waiting' | 'stopped';
   pid?: number;
+  /** Running and serving: it has written its state file with its own pid. */
+  ready: boolean;
   restartCount: number;
   lastExit?: string;
+  /** The daemon's log, for whoever must say why it is not ready. */
+  log: string;
 }
 
 function entryOf(spec: DaemonSpec): string {
@@ -41,7 +45,7 @@ class Daemon {
 
   start(): void {
     if (this.stopped) return;
-    const logFd = openSync(join(this.runDir, `${this.spec.name.replace(/\//g, '-')}.log`), 'a');
+    const logFd = openSync(join(this.runDir, daemonLogFile(this.spec)), 'a');
     try {
       this.child = spawn(
         'nsenter',
@@ -80,14 +84,26 @@ class Daemon {
     this.child?.kill('SIGTERM');
   }
 
+  private ready(): boolean {
+    const pid = this.child?.pid;
+    if (!pid) return false;
+    try {
+      return (JSON.parse(readFileSync(join(this.runDir, daemonStateFile(this.spec)), 'utf8')) as { pid?: unknown }).pid === pid;
+    } catch {
+      return false;
+    }
+  }
+
   status(): DaemonStatus {
     return {
       name: this.spec.name,
       netns: this.spec.netns,
       state: this.stopped ? 'stopped' : this.child?.pid ? 'running' : 'waiting',
       ...(this.child?.pid ? { pid: this.child.pid } : {}),
+      ready: !this.stopped && this.ready(),
       restartCount: this.restartCount,
       ...(this.lastExit ? { lastExit: this.lastExit } : {}),
+      log: join(this.runDir, daemonLogFile(this.spec)),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The few system calls Node has no API for, called through koffi: entering a
- * namespace with setns(2) and creating listening sockets there.
+ * namespace with setns(2), creating listening sockets there, and attaching
+ * to TUN devices.
  *
  * setns(2) moves only the calling thread. Everything here runs synchronously
  * on Node's main thread, so no other JavaScript can run while the thread is
@@ -10,7 +11,7 @@
  *
  * koffi is loaded on first use: importing this module costs nothing.
  */
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
 
@@ -271,4 +272,166 @@ export function setHostname(utsNsPath: string, name: string): void {
     if (nsInode(OWN_UTS) === own) throw new Error(`${context}: setns left us in our own UTS namespace`);
     if (lib.sethostname(name, bytes) !== 0) throw failure('sethostname', lib.errno(), context);
   });
+}
+
+// ---------------------------------------------------------------------------
+// TUN devices: attaching to one and moving packets through its fd. The one
+// call made on a worker thread, poll(2), never changes namespaces, so the
+// worker threads still never leave home.
+
+const TUNSETIFF = 0x400454ca;
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+const IFNAMSIZ = 16;
+const IFREQ_SIZE = 40;
+const POLLIN = 0x0001;
+const POLLFD_SIZE = 8;
+const EAGAIN = 11;
+const EINTR = 4;
+
+interface TunLibc {
+  errno(): number;
+  /** Variadic in libc: pass the argument's C type before it. */
+  ioctl(fd: number, request: number, argType: string, arg: Buffer): number;
+  read(fd: number, buf: Buffer, count: number): number;
+  poll: ((fds: Buffer, count: number, timeoutMs: number) => number) & {
+    async(fds: Buffer, count: number, timeoutMs: number, done: (err: unknown, rc: number) => void): void;
+  };
+}
+
+let tunLibc: TunLibc | undefined;
+
+function tunSys(): TunLibc {
+  if (tunLibc) return tunLibc;
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (err) {
+    throw new Error(
+      `cannot load koffi, needed to attach to TUN devices: ${(err as Error).message}\n` +
+        `  reinstall the package's dependencies (npm ci) on this machine`,
+    );
+  }
+  const lib = koffi.load('libc.so.6');
+  tunLibc = {
+    errno: () => koffi.errno(),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
+    read: lib.func('intptr_t read(int fd, void *buf, size_t count)'),
+    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as TunLibc['poll'],
+  };
+  return tunLibc;
+}
+
+const TUN_HINTS: Record<string, string> = {
+  ENOENT: 'there is no /dev/net/tun; load the tun module (modprobe tun)',
+  EPERM: 'attaching to a TUN device needs CAP_NET_ADMIN; run as root',
+  EACCES: 'attaching to a TUN device needs CAP_NET_ADMIN; run as root',
+  EBUSY: 'another process is attached to the device already (is a second daemon running for this node?)',
+  EINVAL: 'the device exists but is not a single-queue TUN device (a TAP, or created with multi_queue)',
+  EBADFD: 'the device is gone (deleted, or its network namespace removed); restart once it exists again',
+};
+
+/** What a TUN fd reports once its device is deleted; libuv's error map has no name for it. */
+const EBADFD = 77;
+
+function tunFailure(syscall: string, errno: number, context: string): SyscallError {
+  const { code, text } = errno === EBADFD ? { code: 'EBADFD', text: 'file descriptor in bad state' } : errnoName(errno);
+  const hint = TUN_HINTS[code];
+  return new SyscallError(syscall, errno, code, `${context}: ${syscall}: ${code} (${text})${hint ? `; ${hint}` : ''}`);
+}
+
+export interface OpenTunOptions {
+  /** O_NONBLOCK on the fd: read with `readNonBlocking` after `waitReadable`. */
+  nonBlocking?: boolean;
+  /**
+   * TUNSETIFF creates the device when no device has that name. Off by
+   * default: a daemon started in the wrong network namespace must fail
+   * rather than leave a stray device behind.
+   */
+  create?: boolean;
+}
+
+/** Whether the calling thread's network namespace has a device called `name`. */
+function deviceExists(name: string): boolean {
+  const devices = readFileSync('/proc/thread-self/net/dev', 'utf8');
+  return devices.split('\n').some((line) => line.trimStart().startsWith(`${name}:`));
+}
+
+/**
+ * Attaches to the TUN device `name` of the calling thread's network
+ * namespace with IFF_TUN | IFF_NO_PI: every read(2) returns exactly one IP
+ * packet and every write(2) injects one, with no packet-information header.
+ * Returns the fd (close-on-exec, as libuv opens every file); the caller owns it.
+ */
+export function openTun(name: string, options: OpenTunOptions = {}): number {
+  const context = `cannot attach to TUN device ${name}`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes >= IFNAMSIZ || /[\s/:]/.test(name)) {
+    throw new RangeError(`${context}: a device name is 1 to ${IFNAMSIZ - 1} bytes with no whitespace, '/' or ':'`);
+  }
+  if (!options.create && !deviceExists(name)) {
+    throw new Error(
+      `${context}: this network namespace has no device ${name}; create it first (ip tuntap add dev ${name} mode tun) ` +
+        `or check that the process runs in the right namespace`,
+    );
+  }
+  const lib = tunSys();
+  let fd: number;
+  try {
+    fd = openSync('/dev/net/tun', fsConstants.O_RDWR | (options.nonBlocking ? fsConstants.O_NONBLOCK : 0));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw typeof e.errno === 'number' ? tunFailure('open /dev/net/tun', Math.abs(e.errno), context) : err;
+  }
+  const ifr = Buffer.alloc(IFREQ_SIZE);
+  ifr.write(name, 0, 'utf8');
+  ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
+  if (lib.ioctl(fd, TUNSETIFF, 'void *', ifr) !== 0) {
+    const errno = lib.errno();
+    closeSync(fd);
+    throw tunFailure('ioctl TUNSETIFF', errno, context);
+  }
+  return fd;
+}
+
+/** The worker thread writes into these; they must outlive the call, which koffi does not ensure. */
+const pending = new Set<Buffer>();
+
+/**
+ * Waits on a worker thread until `fd` has something to read or `timeoutMs`
+ * passes, then calls `done` on the main thread: `true` when readable.
+ * The wait costs one worker-thread round trip, however many packets queue
+ * up meanwhile; drain them with `readNonBlocking` on the main thread.
+ */
+export function waitReadable(fd: number, timeoutMs: number, done: (err: Error | null, readable: boolean) => void): void {
+  const lib = tunSys();
+  const pollfd = Buffer.alloc(POLLFD_SIZE);
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLLIN, 4);
+  pending.add(pollfd);
+  lib.poll.async(pollfd, 1, timeoutMs, (err, rc) => {
+    pending.delete(pollfd);
+    // errno lives on the worker thread and cannot be read here, so a failed
+    // poll (EINTR) just counts as not readable. A broken fd is not lost:
+    // poll reports it ready (POLLERR, POLLNVAL) and the read that follows
+    // fails with the real errno.
+    if (err) done(err instanceof Error ? err : new Error(String(err)), false);
+    else done(null, rc > 0);
+  });
+}
+
+/**
+ * read(2) on a non-blocking fd into `buffer`: the byte count, or -1 when
+ * nothing is waiting. Any other failure throws a SyscallError.
+ */
+export function readNonBlocking(fd: number, buffer: Buffer, context: string): number {
+  const lib = tunSys();
+  for (;;) {
+    const n = Number(lib.read(fd, buffer, buffer.length));
+    if (n >= 0) return n;
+    const errno = lib.errno();
+    if (errno === EAGAIN) return -1;
+    if (errno === EINTR) continue;
+    throw tunFailure('read', errno, context);
+  }
 }

@@ -10,14 +10,13 @@ export interface BackendInfo {
   overhead: number;
   /** How a cross-node packet travels, for check names. */
   via: (spec: LabSpec) => string;
-  implemented: boolean;
 }
 
 export const BACKENDS: Record<BackendName, BackendInfo> = {
-  'host-gw': { overhead: 0, via: () => 'host-gw route', implemented: true },
-  'cloud-routes': { overhead: 0, via: () => 'router pod route', implemented: true },
+  'host-gw': { overhead: 0, via: () => 'host-gw route' },
+  'cloud-routes': { overhead: 0, via: () => 'router pod route' },
   // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8, as flannel reserves
-  vxlan: { overhead: 50, via: (spec) => `vxlan flannel.${spec.podNetwork.vxlan.vni}`, implemented: true },
+  vxlan: { overhead: 50, via: (spec) => `vxlan flannel.${spec.podNetwork.vxlan.vni}` },
   // outer IPv4 20 + UDP 8: the TUN payload is the inner IP packet
-  udp: { overhead: 28, via: () => 'udp flannel0', implemented: false },
+  udp: { overhead: 28, via: () => 'udp flannel0 daemon' },
 };

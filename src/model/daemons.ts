@@ -18,5 +18,28 @@ export interface DaemonSpec {
 
 export function daemonsFor(plan: Plan): DaemonSpec[] {
   if (plan.spec?.podNetwork?.backend !== 'udp') return [];
-  return plan.nodes.map((n) => ({ name: `overlay-udp/${n.name}`, netns: n.netns, module: 'overlay-udp', args: [n.name] }));
+  return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'overlay-udp', args: [n.name] }));
+}
+
+/** The name of the udp backend's forwarder on `node`. */
+export function overlayUdpDaemon(node: string): string {
+  return `overlay-udp/${node}`;
+}
+
+/** Base name of a daemon's files in the run directory: `overlay-udp/node1` -> `overlay-udp-node1`. */
+function fileBase(spec: Pick<DaemonSpec, 'name'>): string {
+  return spec.name.replace(/\//g, '-');
+}
+
+/** Where the daemon's stdout and stderr go, inside the run directory. */
+export function daemonLogFile(spec: Pick<DaemonSpec, 'name'>): string {
+  return `${fileBase(spec)}.log`;
+}
+
+/**
+ * The JSON file a daemon writes (with its `pid`) once it is serving, inside
+ * the run directory; the daemon is ready when that pid is the running one.
+ */
+export function daemonStateFile(spec: Pick<DaemonSpec, 'name'>): string {
+  return `${fileBase(spec)}.json`;
 }

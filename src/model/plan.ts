@@ -26,18 +26,6 @@ export const EXTERNAL_CLIENTS = ['external'];
 export function planLab(spec: LabSpec, previous?: Plan): Plan {
   const lab = spec.name;
   const backend = BACKENDS[spec.podNetwork.backend];
-  if (!backend.implemented) {
-    throw new ConfigError([
-      {
-        code: 'bad-value',
-        source: spec.source,
-        message: `podNetwork.backend '${spec.podNetwork.backend}' is not supported by this version; use one of: ${Object.entries(BACKENDS)
-          .filter(([, b]) => b.implemented)
-          .map(([n]) => n)
-          .join(', ')}`,
-      },
-    ]);
-  }
 
   const nodeNet = cidr(spec.nodeNetwork);
   const extNet = cidr(spec.external.cidr);

@@ -4,6 +4,7 @@
  * holds the probes that prove it.
  */
 import { BACKENDS } from '../model/backends.js';
+import { daemonsFor } from '../model/daemons.js';
 import type { Plan, PodPlan } from '../model/types.js';
 
 export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P13' | 'NODE' | 'MTU';
@@ -34,6 +35,8 @@ export type Probe =
     }
   /** With DF set, an ICMP payload of `fits` bytes crosses; `tooBig` is refused locally with "message too long". */
   | { kind: 'mtu'; from: Endpoint; ip: string; fits: number; tooBig: number }
+  /** The lab's agent reports the daemon serving, and its UDP socket is bound in `node`. */
+  | { kind: 'daemon'; lab: string; name: string; node: Endpoint; listen: { ip: string; port: number } }
   /** GET /bytes/N returns exactly N bytes. */
   | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number };
 
@@ -156,6 +159,19 @@ export function nodeChecks(plan: Plan): Check[] {
   return checks;
 }
 
+/** Every node-level daemon the backend needs (the udp forwarder) is up and bound where peers send to it. */
+export function daemonChecks(plan: Plan): Check[] {
+  return daemonsFor(plan).map((spec) => {
+    const node = plan.nodes.find((n) => n.netns === spec.netns)!;
+    const port = plan.spec.podNetwork.udp.port;
+    return {
+      path: 'NODE' as const,
+      name: `NODE node/${node.name} runs daemon ${spec.name}, bound to udp ${node.ip}:${port} and attached to flannel0`,
+      probes: [{ kind: 'daemon' as const, lab: plan.lab, name: spec.name, node: { netns: node.netns, label: `node/${node.name}` }, listen: { ip: node.ip, port } }],
+    };
+  });
+}
+
 /** Nothing outside the lab reaches a pod: not the internet side, not the host's own namespace. */
 export function isolationChecks(plan: Plan): Check[] {
   const checks: Check[] = [];
@@ -258,6 +274,7 @@ export function allChecks(plan: Plan): Check[] {
     ...crossNodeChecks(plan),
     ...encapsulationChecks(plan),
     ...mtuChecks(plan),
+    ...daemonChecks(plan),
     ...nodeChecks(plan),
     ...isolationChecks(plan),
   ];

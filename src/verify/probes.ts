@@ -3,6 +3,8 @@
  * `curl`. Probes enter only the network namespace (`nsenter --net`), which
  * is all a packet needs and much cheaper than a full `ip netns exec`.
  */
+import { agentStatus, describeDaemon } from '../agent/client.js';
+import { labDir } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { captureWhile } from './capture.js';
@@ -71,6 +73,8 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     }
     case 'encapsulation':
       return encapsulation(probe);
+    case 'daemon':
+      return daemon(probe);
     case 'mtu': {
       const args = (size: number) => inNetns(probe.from.netns, ['ping', '-n', '-c', '1', '-W', '2', '-M', 'do', '-s', String(size), probe.ip]);
       const [fits, tooBig] = await Promise.all([
@@ -99,6 +103,25 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
 }
 
 /** A 32-bit big-endian value of a dotted address, for tcpdump byte-offset filters. */
+/** Asks the agent whether the daemon serves, then looks for its socket with `ss` in the node's namespace. */
+async function daemon(probe: Extract<Probe, { kind: 'daemon' }>): Promise<ProbeResult> {
+  let status;
+  try {
+    status = await agentStatus(labDir(probe.lab));
+  } catch (err) {
+    return { ok: false, detail: `cannot ask the agent about ${probe.name}: ${(err as Error).message}` };
+  }
+  const d = status.daemons.find((x) => x.name === probe.name);
+  if (!d) return { ok: false, detail: `the agent does not run ${probe.name}; run \`up\` again` };
+  if (!d.ready) return { ok: false, detail: describeDaemon(d) };
+  const where = `${probe.listen.ip}:${probe.listen.port}`;
+  const ss = await run(inNetns(probe.node.netns, ['ss', '-Hlun', 'sport', '=', `:${probe.listen.port}`]), { context: `ss in ${probe.node.label}`, allowFailure: true });
+  if (!ss.stdout.split('\n').some((l) => l.includes(where))) {
+    return { ok: false, detail: `the agent reports ${probe.name} ready (pid ${d.pid}), but nothing listens on udp ${where} in ${probe.node.label}: ${firstLine(ss.stdout + ss.stderr) || 'no socket'}` };
+  }
+  return { ok: true, detail: `pid ${d.pid}, ${d.restartCount} restart(s), udp ${where} bound` };
+}
+
 function hex(ip: string): string {
   return '0x' + ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
 }

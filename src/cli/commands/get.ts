@@ -3,7 +3,8 @@
  * views of the lab, built from the stored plan plus live state (the agent's
  * container status, holder processes, namespaces present).
  */
-import { agentStatus, type AgentStatus } from '../../agent/client.js';
+import { agentStatus, describeDaemon, type AgentStatus } from '../../agent/client.js';
+import { daemonsFor } from '../../model/daemons.js';
 import { labDir, readHolders, readRecord } from '../../apply/state.js';
 import { listNamespaces } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
@@ -51,9 +52,20 @@ function podView(live: LiveState, pod: PodPlan): PodView {
   return { pod, ready, total: pod.containers.length, status, restarts };
 }
 
+/** The node's daemons (the udp forwarder) that are not serving; a node without its pod network is NotReady, as with kubelet's NetworkUnavailable. */
+function daemonProblems(live: LiveState, node: NodePlan): string[] {
+  return daemonsFor(live.plan)
+    .filter((spec) => spec.netns === node.netns)
+    .flatMap((spec) => {
+      const d = live.agent?.daemons.find((x) => x.name === spec.name);
+      if (d?.ready) return [];
+      return [d ? describeDaemon(d) : `daemon ${spec.name}: unknown (the agent is not answering)`];
+    });
+}
+
 function nodeReady(live: LiveState, node: NodePlan): boolean {
   const holder = live.holders[node.netns];
-  return live.namespaces.has(node.netns) && holder !== undefined && isAlive(holder);
+  return live.namespaces.has(node.netns) && holder !== undefined && isAlive(holder) && daemonProblems(live, node).length === 0;
 }
 
 function podJson(live: LiveState, v: PodView) {
@@ -105,9 +117,22 @@ function nodeJson(live: LiveState, n: NodePlan) {
         { type: 'InternalIP', address: n.ip },
         { type: 'Hostname', address: n.name },
       ],
-      conditions: [{ type: 'Ready', status: nodeReady(live, n) ? 'True' : 'False' }],
+      conditions: [
+        { type: 'Ready', status: nodeReady(live, n) ? 'True' : 'False' },
+        ...networkCondition(live, n),
+      ],
     },
   };
+}
+
+function networkCondition(live: LiveState, n: NodePlan) {
+  if (daemonsFor(live.plan).length === 0) return [];
+  const problems = daemonProblems(live, n);
+  return [
+    problems.length
+      ? { type: 'NetworkUnavailable', status: 'True', reason: 'DaemonNotReady', message: problems.join('; ') }
+      : { type: 'NetworkUnavailable', status: 'False', reason: 'DaemonReady', message: 'the pod network daemon is serving' },
+  ];
 }
 
 export async function getCommand(args: ParsedArgs): Promise<number> {
@@ -150,6 +175,7 @@ export async function getCommand(args: ParsedArgs): Promise<number> {
   }
   if (kind === 'nodes') {
     if (output === 'json') return printList(plan.nodes.map((n) => nodeJson(live, n)));
+    for (const n of plan.nodes) for (const p of daemonProblems(live, n)) progress(`node ${n.name}: ${p}`);
     const headers = ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(output === 'wide' ? ['INTERNAL-IP', 'POD-CIDR', 'BACKEND'] : [])];
     const rows = plan.nodes.map((n) => [
       n.name,

@@ -141,6 +141,28 @@ t.test('waitAgentReady waits for every container of plan.json', async (t) => {
   t.same(ready.containers.map((c) => c.state), ['running', 'running'], 'resolves once they run');
 });
 
+t.test('waitAgentReady waits for the node daemons the plan needs (udp backend)', async (t) => {
+  const { dir, state } = await agentIn(t);
+  const plan = JSON.parse(planText) as Record<string, unknown>;
+  const udpPlan = JSON.stringify({ ...plan, spec: { podNetwork: { backend: 'udp' } }, nodes: [{ name: 'node1', netns: 'lab.node.node1' }] });
+  writeFileSync(join(dir, 'plan.json'), udpPlan);
+  state.status.planVersion = planDigest(udpPlan);
+  const daemon = { name: 'overlay-udp/node1', netns: 'lab.node.node1', log: join(dir, 'overlay-udp-node1.log'), restartCount: 2, lastExit: 'exited 1' };
+
+  state.status.daemons = [];
+  t.match(await waitAgentReady(dir, 300).catch((e: unknown) => e), { message: /1 node daemon\(s\) not ready:\n {2}daemon overlay-udp\/node1: not started by the agent/ });
+
+  state.status.daemons = [{ ...daemon, state: 'waiting', ready: false }];
+  t.match(await waitAgentReady(dir, 300).catch((e: unknown) => e), {
+    message: /daemon overlay-udp\/node1: waiting, 2 restart\(s\), last exited 1; see .*overlay-udp-node1\.log/,
+  });
+
+  setTimeout(() => (state.status.daemons = [{ ...daemon, state: 'running', pid: 7, ready: true }]), 200);
+  state.status.daemons = [{ ...daemon, state: 'running', pid: 7, ready: false }];
+  const ready = await waitAgentReady(dir, 3000);
+  t.same(ready.daemons.map((d) => d.ready), [true], 'resolves once the daemon serves');
+});
+
 t.test('waitAgentReady stops at once when the agent process is gone', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-dead-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

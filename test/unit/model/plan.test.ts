@@ -1,4 +1,5 @@
 import t from 'tap';
+import { daemonsFor } from '../../../src/model/daemons.js';
 import { planLab } from '../../../src/model/plan.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { labSpec, pod } from '../../helpers/spec.js';
@@ -63,8 +64,15 @@ t.test('a node full of pods is a capacity error', async (t) => {
   t.equal(planLab({ ...spec, pods: spec.pods.slice(0, 253) }).pods.at(-1)!.ip, '10.244.0.254');
 });
 
-t.test('backends this version does not build are refused before anything happens', async (t) => {
-  const err = t.throws(() => planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'udp' } }))) as unknown as ConfigError;
-  t.equal(err.problems[0]!.code, 'bad-value');
-  t.match(err.message, /host-gw, cloud-routes, vxlan/);
+t.test('each backend sets the pod MTU from its encapsulation overhead, and only udp needs node daemons', async (t) => {
+  const expected = { 'host-gw': 1500, 'cloud-routes': 1500, vxlan: 1450, udp: 1472 } as const;
+  for (const [backend, mtu] of Object.entries(expected)) {
+    const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: backend as keyof typeof expected } }));
+    t.same([...new Set([...plan.nodes.map((n) => n.podMtu), ...plan.pods.map((p) => p.mtu)])], [mtu], backend);
+    t.same(
+      daemonsFor(plan).map((d) => [d.name, d.netns, d.args]),
+      backend === 'udp' ? plan.nodes.map((n) => [`overlay-udp/${n.name}`, n.netns, [n.name]]) : [],
+      `${backend} daemons`,
+    );
+  }
 });

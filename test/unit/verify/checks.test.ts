@@ -1,6 +1,6 @@
 import t from 'tap';
 import { planLab } from '../../../src/model/plan.js';
-import { allChecks, containerChecks, crossNodeChecks, sameNodeChecks } from '../../../src/verify/checks.js';
+import { allChecks, containerChecks, crossNodeChecks, daemonChecks, sameNodeChecks } from '../../../src/verify/checks.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const twoContainers = pod('shop', 'duo', {
@@ -46,4 +46,17 @@ t.test('P13 probes from the external client to a pod on every node, and the root
   const p13 = allChecks(plan).filter((c) => c.path === 'P13');
   t.equal(p13.filter((c) => c.probes[0]!.kind === 'unreachable').length, 3);
   t.equal(p13.filter((c) => c.probes[0]!.kind === 'root-isolated').length, 1);
+});
+
+t.test('udp: one check per node that its forwarder serves on the node IP; none for other backends', async (t) => {
+  const udp = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'udp' }, pods: [pod('default', 'a')] }));
+  const checks = daemonChecks(udp);
+  t.same(checks.map((c) => c.name), [
+    'NODE node/node1 runs daemon overlay-udp/node1, bound to udp 192.168.56.11:8285 and attached to flannel0',
+    'NODE node/node2 runs daemon overlay-udp/node2, bound to udp 192.168.56.12:8285 and attached to flannel0',
+    'NODE node/node3 runs daemon overlay-udp/node3, bound to udp 192.168.56.13:8285 and attached to flannel0',
+  ]);
+  t.same(checks[1]!.probes, [{ kind: 'daemon', lab: udp.lab, name: 'overlay-udp/node2', node: { netns: udp.nodes[1]!.netns, label: 'node/node2' }, listen: { ip: '192.168.56.12', port: 8285 } }]);
+  t.ok(allChecks(udp).some((c) => c.name === checks[0]!.name), 'part of verify');
+  t.same(daemonChecks(planLab(labSpec({ pods: [pod('default', 'a')] }))), []);
 });
