@@ -41,6 +41,8 @@ spec:
 export interface ScaleRow {
   pods: number;
   upMs: number;
+  /** The part of `up` that starts processes: pause processes, then the agent until every container answers. */
+  workloadMs: number;
   downMs: number;
   rawMs: number;
   processes: number;
@@ -79,7 +81,10 @@ export async function measureScale(pods: number): Promise<ScaleRow> {
   const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
   const mem = labMemory(ownerOf(lab));
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
-  return { pods, upMs: up.ms, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
+  // `up` says "starting pause processes" once the kernel objects are built; from there on it starts the workload.
+  const workloadFrom = up.value.find((l) => l.text.includes('starting pause processes'))?.atMs;
+  if (workloadFrom === undefined) throw new Error(`up of ${lab} never said "starting pause processes"; cannot split its time`);
+  return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
 }
 
 export async function measureDefaultLab(file: string): Promise<{ upMs: number; downMs: number }> {

@@ -14,14 +14,35 @@ export async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
   return { ms: performance.now() - started, value };
 }
 
-/** Runs a program to completion; rejects with its stderr when it fails. */
-export function runToEnd(argv: string[], env: Record<string, string> = {}): Promise<void> {
+/** A line the program wrote to stderr, and when (ms after it was started). */
+export interface StderrLine {
+  atMs: number;
+  text: string;
+}
+
+/**
+ * Runs a program to completion; resolves with its stderr lines and when
+ * each arrived (the CLI's progress lines mark its phases), rejects with its
+ * stderr when it fails.
+ */
+export function runToEnd(argv: string[], env: Record<string, string> = {}): Promise<StderrLine[]> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines: StderrLine[] = [];
+    let partial = '';
+    child.stderr.on('data', (d: Buffer) => {
+      const atMs = performance.now() - started;
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const text of parts) lines.push({ atMs, text });
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr.trim()}`))));
+    child.on('exit', (code) => {
+      if (partial) lines.push({ atMs: performance.now() - started, text: partial });
+      if (code === 0) resolve(lines);
+      else reject(new Error(`${argv.join(' ')} exited ${code}: ${lines.map((l) => l.text).join('\n').trim()}`));
+    });
   });
 }
 
