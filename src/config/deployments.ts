@@ -109,7 +109,9 @@ export function readDeployment(doc: Cursor, ctx: WorkloadContext): PodSpec[] {
     if (!spec.exists) r.add('missing-field', spec.ref, `${what} needs a spec with selector and template`);
     return [];
   }
-  const replicas = r.integer(spec.get('replicas'), `${what}: spec.replicas`, 0, LIMITS.replicas) ?? DEFAULTS.replicas;
+  const fromFile = r.integer(spec.get('replicas'), `${what}: spec.replicas`, 0, LIMITS.replicas) ?? DEFAULTS.replicas;
+  // `scale` on a running lab sets the count, as it changes the live object and not the file.
+  const replicas = ctx.replicas?.[`${meta.namespace}/${meta.name}`] ?? fromFile;
   const template = spec.get('template');
   if (!r.map(template, `${what}: spec.template`)) {
     if (!template.exists) r.add('missing-field', template.ref, `${what} needs spec.template (metadata.labels and a pod spec)`);

@@ -6,6 +6,7 @@
 import type { LabSpec, PodSpec, SourceRef } from '../model/types.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { checkPods } from './checks.js';
+import { parseCidr } from './cidrs.js';
 import { readDeployment } from './deployments.js';
 import { parseDocuments, type SourceText } from './documents.js';
 import { Reader } from './fields.js';
@@ -13,7 +14,8 @@ import { MINIMAL_LAB, readLab, type LabSettings } from './lab.js';
 import { LATER_KINDS, Notices, objectName } from './notices.js';
 import { classifyDocuments, type ManifestObject } from './objects.js';
 import { readLabFiles } from './read.js';
-import { readNamespace, readPod, type WorkloadContext } from './workloads.js';
+import { builtInNotice, checkServices, isBuiltInService, readService, type ReadService, type ServiceContext } from './services.js';
+import { readNamespace, readPod } from './workloads.js';
 
 export { DEFAULTS, DEFAULT_BACKEND, LAB_API_VERSION, LIMITS } from './defaults.js';
 export { replicaNames } from './deployments.js';
@@ -22,6 +24,8 @@ export type { SourceText } from './documents.js';
 export interface LoadOptions {
   /** Overrides the Lab document's metadata.name (the CLI's --name); validated the same way. */
   name?: string;
+  /** Replica counts that win over the Deployments' `spec.replicas` (set by `scale`), by `<namespace>/<name>`. */
+  replicas?: Readonly<Record<string, number>>;
 }
 
 /** Reads files and directories (their *.yaml / *.yml files, in name order) and parses them as one lab. */
@@ -42,14 +46,17 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
 
   const settings = readLabDocument(objects, docs, r, opts, syntaxFailed);
   const namespaces = readNamespaces(objects, r);
-  const ctx: WorkloadContext = {
+  const ctx: ServiceContext = {
     r,
     notices,
     namespaces: new Set(namespaces.keys()),
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
     ...(settings ? { nodes: settings.nodes.map((n) => n.name) } : {}),
+    ...(settings && !badServiceCIDR(objects) ? { serviceCIDR: settings.serviceNetwork.cidr } : {}),
   };
 
   const pods: PodSpec[] = [];
+  const services: ReadService[] = [];
   const deployments = new Map<string, SourceRef>();
   for (const o of objects) {
     switch (o.kind) {
@@ -73,17 +80,26 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         pods.push(...readDeployment(o.root, ctx));
         break;
       }
+      case 'Service': {
+        const service = readService(o.root, ctx);
+        if (service && isBuiltInService(service.spec)) builtInNotice(service.spec, notices);
+        else if (service) services.push(service);
+        break;
+      }
       default:
         reportOther(o, notices);
     }
   }
   checkPods(pods, r);
+  checkServices(services, r);
 
   if (problems.length || !settings) throw new ConfigError(sortProblems(problems, docs));
   return {
     ...settings,
     namespaces: [...namespaces.keys()],
     pods,
+    services: services.map((s) => s.spec),
+    deployments: [...deployments.keys()],
     notices: notices.all(),
     files: docs.map((d) => d.file),
   };
@@ -115,6 +131,16 @@ function readNamespaces(objects: ManifestObject[], r: Reader): Map<string, Sourc
     namespaces.set(ns.name, ns.source);
   }
   return namespaces;
+}
+
+/**
+ * A written service CIDR that is no valid network is reported by the Lab
+ * reader; checking ClusterIPs against the default that stands in for it
+ * would only add misleading problems.
+ */
+function badServiceCIDR(objects: ManifestObject[]): boolean {
+  const c = objects.find((o) => o.kind === 'Lab')?.root.get('spec').get('serviceNetwork').get('cidr');
+  return c?.exists === true && parseCidr(c.value).range === undefined;
 }
 
 function metaString(o: ManifestObject, field: string): string | undefined {

@@ -8,7 +8,7 @@
 import type { Notice, SourceRef } from '../model/types.js';
 
 /** Kinds a later version builds; until then they are reported, one notice each. */
-export const LATER_KINDS: readonly string[] = ['Service', 'Ingress', 'NetworkPolicy', 'StatefulSet', 'Endpoints', 'EndpointSlice'];
+export const LATER_KINDS: readonly string[] = ['Ingress', 'NetworkPolicy', 'StatefulSet', 'Endpoints', 'EndpointSlice'];
 
 function at(source: SourceRef): string {
   return `${source.file}:${source.line}`;
@@ -35,6 +35,11 @@ export class Notices {
   /** A network-relevant field of `what` (e.g. "Pod default/web") that a later version implements. */
   laterField(what: string, field: string, source: SourceRef): void {
     this.list.push({ source, message: `${what} at ${at(source)}: ${field} is not yet supported by this version; it has no effect on the lab` });
+  }
+
+  /** Anything else worth saying about `what` at `source`: a part that works differently here, or not yet. */
+  about(what: string, source: SourceRef, text: string): void {
+    this.list.push({ source, message: `${what} at ${at(source)}: ${text}` });
   }
 
   noEffectField(field: string): void {

@@ -18,6 +18,7 @@ const VERSIONS: Record<string, string> = {
   Lab: LAB_API_VERSION,
   Namespace: 'v1',
   Pod: 'v1',
+  Service: 'v1',
   Deployment: 'apps/v1',
 };
 

@@ -9,10 +9,15 @@ import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { checkLabels, labelProblem, portNameProblem } from './names.js';
 import type { Notices } from './notices.js';
+import { readReadinessProbe } from './probes.js';
 
 /** Read by this version. */
 const POD_FIELDS = ['containers', 'nodeName', 'nodeSelector'];
-const CONTAINER_FIELDS = ['name', 'ports'];
+/**
+ * livenessProbe and startupProbe are not among them: nothing here restarts a
+ * container, so they are summarised with the fields that have no effect.
+ */
+const CONTAINER_FIELDS = ['name', 'ports', 'readinessProbe'];
 const PORT_FIELDS = ['name', 'containerPort', 'protocol'];
 /** They change addresses, names, DNS or placement, so they come with later versions rather than being ignored. */
 const POD_FIELDS_LATER = [
@@ -26,7 +31,6 @@ const POD_FIELDS_LATER = [
   'affinity',
   'topologySpreadConstraints',
 ];
-const CONTAINER_FIELDS_LATER = ['readinessProbe'];
 const PORT_FIELDS_LATER = ['hostPort', 'hostIP'];
 
 export interface PodContext {
@@ -117,11 +121,7 @@ function readContainer(c: Cursor, what: string, ctx: PodContext): { container: C
   if (name === undefined) return undefined;
   const problem = labelProblem(name, `${what}: container name`);
   if (problem) r.add('bad-name', c.get('name').ref, problem);
-  for (const key of c.keys()) {
-    if (CONTAINER_FIELDS.includes(key)) continue;
-    if (CONTAINER_FIELDS_LATER.includes(key)) ctx.notices.laterField(`${what} container ${name}`, key, c.keyRef(key));
-    else ctx.notices.noEffectField(key);
-  }
+  for (const key of c.keys()) if (!CONTAINER_FIELDS.includes(key)) ctx.notices.noEffectField(key);
   const ports: ContainerPortSpec[] = [];
   const portRefs: SourceRef[] = [];
   const portNames = new Map<string, SourceRef>();
@@ -136,7 +136,17 @@ function readContainer(c: Cursor, what: string, ctx: PodContext): { container: C
     ports.push(port);
     portRefs.push(p.ref);
   }
-  return { container: { name, ports }, portRefs };
+  const { probe, portRef } = readReadinessProbe(c.get('readinessProbe'), `${what} container ${name}`, r, ctx.notices);
+  const probePort = probe?.handler.port;
+  if (typeof probePort === 'string' && !ports.some((p) => p.name === probePort)) {
+    const named = ports.filter((p) => p.name !== undefined).map((p) => p.name);
+    r.add(
+      'bad-value',
+      portRef,
+      `${what} container ${name}: readinessProbe port '${probePort}' names no port of this container (${named.length ? `its named ports: ${named.join(', ')}` : 'it has no named ports'}); name a containerPort '${probePort}' or give the probe a number`,
+    );
+  }
+  return { container: { name, ports, ...(probe ? { readinessProbe: probe } : {}) }, portRefs };
 }
 
 function readPort(p: Cursor, what: string, ctx: PodContext): ContainerPortSpec | undefined {

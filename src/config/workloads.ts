@@ -9,6 +9,8 @@ import { readPodSpec, type PodContext } from './podspec.js';
 export interface WorkloadContext extends PodContext {
   /** Namespaces that exist: `default` and every Namespace document. */
   namespaces: ReadonlySet<string>;
+  /** Replica counts that win over the file's (`scale`), by `<namespace>/<deployment>`. */
+  replicas?: Readonly<Record<string, number>>;
 }
 
 export interface ObjectMeta {

@@ -2,13 +2,15 @@
  * LabSpec → Plan: every namespace name, address and placement, decided
  * without touching the machine. Deterministic: the same spec (and previous
  * plan) always gives the same plan. Passing the previous plan keeps pods on
- * their node and IP across rebuilds, as a real cluster keeps running pods.
+ * their node and IP, and services on their ClusterIP and node ports, across
+ * rebuilds, as a real cluster keeps running objects.
  */
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from './addresses.js';
 import { BACKENDS } from './backends.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';
+import { planServices } from './services-plan.js';
 import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types.js';
 
 /** Node-network offsets: the router is .1, nodes start at .11. */
@@ -58,8 +60,22 @@ export function planLab(spec: LabSpec, previous?: Plan): Plan {
     clients,
   };
 
-  const pods = planPods(spec, previous, nodes);
-  return { version: 1, lab, spec, router, internet, nodes, pods };
+  // Pods and services are planned independently, so both report their problems at once.
+  const problems: ConfigProblem[] = [];
+  const pods = collecting(problems, () => planPods(spec, previous, nodes));
+  const services = collecting(problems, () => planServices(spec, nodes, previous));
+  if (!pods || !services) throw new ConfigError(problems);
+  return { version: 1, lab, spec, router, internet, nodes, pods, services };
+}
+
+function collecting<T>(problems: ConfigProblem[], plan: () => T): T | undefined {
+  try {
+    return plan();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
 }
 
 function planNodes(spec: LabSpec, previous: Plan | undefined, podMtu: number): NodePlan[] {
@@ -176,7 +192,7 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
       hostVeth,
       mtu: node.podMtu,
       labels: pod.labels,
-      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports })),
+      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}) })),
       ...(pod.owner ? { owner: pod.owner } : {}),
     });
   }

@@ -5,6 +5,7 @@
  * Both are plain JSON so the plan can be stored under the run directory and read
  * back by `down`, `get`, `exec`, `verify` and the agent without the lab file.
  */
+import type { ProbeSpec, ServicePlan, ServiceSpec } from './services.js';
 
 export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';
 export type ProxyMode = 'iptables' | 'nftables';
@@ -36,6 +37,8 @@ export interface ContainerPortSpec {
 export interface ContainerSpec {
   name: string;
   ports: ContainerPortSpec[];
+  /** Absent: the container is ready while it runs (also for exec probes, which cannot run here). */
+  readinessProbe?: ProbeSpec;
 }
 
 export interface PodSpec {
@@ -84,6 +87,10 @@ export interface LabSpec {
   namespaces: string[];
   /** Every pod, Deployments already expanded to `<deployment>-<suffix>` pods. */
   pods: PodSpec[];
+  /** Services of the lab file, in input order; `default/kubernetes` is the planner's own. */
+  services: ServiceSpec[];
+  /** `<namespace>/<name>` of every Deployment, so `scale` can tell one with 0 replicas from none. */
+  deployments: string[];
   notices: Notice[];
   /** Files the spec was read from, for messages and for `up` without `-f`. */
   files: string[];
@@ -147,6 +154,7 @@ export interface NodePlan {
 export interface ContainerPlan {
   name: string;
   ports: ContainerPortSpec[];
+  readinessProbe?: ProbeSpec;
 }
 
 export interface PodPlan {
@@ -177,4 +185,6 @@ export interface Plan {
   internet: InternetPlan;
   nodes: NodePlan[];
   pods: PodPlan[];
+  /** Every service with its ClusterIP and node ports, `default/kubernetes` included; sorted by namespace and name. */
+  services: ServicePlan[];
 }

@@ -25,6 +25,8 @@ export function labSpec(overrides: Partial<LabSpec> = {}): LabSpec {
     external: { cidr: '203.0.113.0/24', servers: [] },
     namespaces: ['default'],
     pods: [],
+    services: [],
+    deployments: [],
     notices: [],
     files: ['test.yaml'],
     ...overrides,

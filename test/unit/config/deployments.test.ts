@@ -1,5 +1,5 @@
 import t from 'tap';
-import { replicaNames } from '../../../src/config/index.js';
+import { parseLab, replicaNames } from '../../../src/config/index.js';
 import { codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 
 function deployment(opts: { name?: string; namespace?: string; replicas?: number | string; selector?: string; labels?: string; spec?: string } = {}): string {
@@ -121,4 +121,16 @@ t.test('a Deployment name too long for its pod names', async (t) => {
   const text = withLab(deployment({ name: 'a'.repeat(58), selector: '{matchLabels: {app: web}}' }));
   t.same(codesAndLines(problems(text)), [['bad-name', lineOf(text, 'aaaa')]]);
   t.equal(parse(withLab(deployment({ name: 'a'.repeat(57) }))).pods[0]!.name.length, 63);
+});
+
+t.test('scale: a replica count given to the loader wins over the file, and keeps the first replicas\' names', async (t) => {
+  const text = withLab(deployment({ replicas: 2 }), deployment({ name: 'api', replicas: 1 }));
+  const web2 = parse(text).pods.filter((p) => p.owner?.name === 'web').map((p) => p.name);
+  const scaled = parseLab([{ file: 'lab.yaml', text }], { replicas: { 'default/web': 4, 'other/web': 9 } });
+  const web4 = scaled.pods.filter((p) => p.owner?.name === 'web').map((p) => p.name);
+  t.equal(web4.length, 4);
+  t.same(web4.slice(0, 2), web2, 'existing replicas keep their names');
+  t.equal(scaled.pods.filter((p) => p.owner?.name === 'api').length, 1, 'other Deployments keep the file\'s count');
+  t.same(scaled.deployments, ['default/web', 'default/api']);
+  t.equal(parseLab([{ file: 'lab.yaml', text }], { replicas: { 'default/web': 0 } }).pods.filter((p) => p.owner?.name === 'web').length, 0);
 });

@@ -1,0 +1,147 @@
+/**
+ * Services, readiness and what kube-proxy is given, as plain JSON shared by
+ * every layer:
+ *  - `ServiceSpec` / `ProbeSpec`: what the lab file asks for (config/).
+ *  - `ServicePlan`: allocated ClusterIPs and NodePorts (model/), stable
+ *    across `up`/`apply` like pod IPs.
+ *  - `ProxyNodeInput`: one node's view of every service port and its ready
+ *    endpoints; the only input of the iptables and nftables renderers.
+ */
+import type { Protocol, SourceRef } from './types.js';
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+export type TrafficPolicy = 'Cluster' | 'Local';
+
+/** kube-apiserver's default `--service-node-port-range`; health-check node ports come from it too. */
+export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
+/** `sessionAffinityConfig.clientIP.timeoutSeconds`: default and API maximum. */
+export const AFFINITY_TIMEOUT_SECONDS = { default: 10800, max: 86400 } as const;
+/** Offsets in the service CIDR that kubeadm gives fixed services. */
+export const KUBERNETES_SERVICE = { namespace: 'default', name: 'kubernetes', offset: 1, port: 443, portName: 'https', targetPort: 6443 } as const;
+export const KUBE_DNS_SERVICE = { namespace: 'kube-system', name: 'kube-dns', offset: 10 } as const;
+/** kubelet's probe defaults (`initialDelaySeconds` is 0). */
+export const PROBE_DEFAULTS = { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3, httpPath: '/' } as const;
+
+export interface ServicePortSpec {
+  /** Required by Kubernetes when a service has several ports. */
+  name?: string;
+  protocol: Protocol;
+  port: number;
+  /** A number, or the name of a container port of the selected pods; defaults to `port`. */
+  targetPort: number | string;
+  /** Asked for in the manifest; allocated from 30000-32767 otherwise (NodePort/LoadBalancer). */
+  nodePort?: number;
+}
+
+export interface ServiceSpec {
+  namespace: string;
+  name: string;
+  type: ServiceType;
+  /** `None` for headless; an address when the manifest asks for one; absent to allocate. */
+  clusterIP?: string;
+  /** Absent: no selector, no endpoints managed by the lab. */
+  selector?: Record<string, string>;
+  ports: ServicePortSpec[];
+  sessionAffinity: 'None' | 'ClientIP';
+  /** `sessionAffinityConfig.clientIP.timeoutSeconds`, default 10800. */
+  affinityTimeoutSeconds: number;
+  externalTrafficPolicy: TrafficPolicy;
+  internalTrafficPolicy: TrafficPolicy;
+  /** Asked for in the manifest (Local + NodePort/LoadBalancer); allocated otherwise. */
+  healthCheckNodePort?: number;
+  /** ExternalName services (DNS issue). */
+  externalName?: string;
+  /** Not-ready pods are endpoints too (StatefulSet peers finding each other before they are ready). */
+  publishNotReadyAddresses?: boolean;
+  /** LoadBalancer only: false leaves ports without an asked-for nodePort without one. */
+  allocateLoadBalancerNodePorts?: boolean;
+  source: SourceRef;
+}
+
+/** A container's readinessProbe; pods without one are ready once running. */
+export interface ProbeSpec {
+  handler: { kind: 'httpGet'; path: string; port: number | string } | { kind: 'tcpSocket'; port: number | string };
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+export interface ServicePortPlan extends ServicePortSpec {
+  nodePort?: number;
+}
+
+export interface ServicePlan {
+  namespace: string;
+  name: string;
+  /** `<namespace>/<name>`. */
+  key: string;
+  type: ServiceType;
+  /** Allocated or asked-for address; `None` for headless; absent for ExternalName. */
+  clusterIP?: string;
+  selector?: Record<string, string>;
+  ports: ServicePortPlan[];
+  sessionAffinity: 'None' | 'ClientIP';
+  affinityTimeoutSeconds: number;
+  externalTrafficPolicy: TrafficPolicy;
+  internalTrafficPolicy: TrafficPolicy;
+  /** Allocated for NodePort/LoadBalancer services with externalTrafficPolicy Local. */
+  healthCheckNodePort?: number;
+  externalName?: string;
+  publishNotReadyAddresses?: boolean;
+  /**
+   * Endpoints the lab itself fills for a selector-less service: only
+   * `default/kubernetes`, whose endpoint is the API server stand-in on the
+   * first node (`<node IP>:6443`, host network, as kubeadm runs it).
+   */
+  staticEndpoints?: { ip: string; port: number; nodeName: string }[];
+}
+
+/** One ready endpoint of a service port, as kube-proxy sees it on one node. */
+export interface ProxyEndpoint {
+  ip: string;
+  port: number;
+  /** Node the endpoint pod runs on. */
+  nodeName: string;
+  /** True on the node running the endpoint pod. */
+  isLocal: boolean;
+}
+
+/** One port of one service with a ClusterIP: the unit kube-proxy programs. */
+export interface ProxyServicePort {
+  namespace: string;
+  service: string;
+  /** The port's name, '' when unnamed (then the ServicePortName has no `:<name>`). */
+  portName: string;
+  protocol: Protocol;
+  clusterIP: string;
+  port: number;
+  nodePort?: number;
+  /** LoadBalancer ingress IPs (outside-in issue); empty until then. */
+  loadBalancerIPs: string[];
+  /** ClientIP affinity, with its timeout. */
+  affinityTimeoutSeconds?: number;
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+  healthCheckNodePort?: number;
+  /** Ready endpoints, sorted by IP then port. */
+  endpoints: ProxyEndpoint[];
+}
+
+/** Everything the renderers need for one node. */
+export interface ProxyNodeInput {
+  node: string;
+  nodeIP: string;
+  /** The pod network CIDR: traffic from outside it to a ClusterIP is masqueraded. */
+  clusterCIDR: string;
+  /** Mark bit for masquerade (kube-proxy default 14, mark 0x4000). */
+  masqueradeBit: number;
+  /** Sorted by namespace, service, port name, protocol. */
+  services: ProxyServicePort[];
+}
+
+/** kube-proxy's ServicePortName: `<ns>/<name>:<port>`, or `<ns>/<name>` for an unnamed port. */
+export function servicePortName(sp: Pick<ProxyServicePort, 'namespace' | 'service' | 'portName'>): string {
+  return sp.portName ? `${sp.namespace}/${sp.service}:${sp.portName}` : `${sp.namespace}/${sp.service}`;
+}
