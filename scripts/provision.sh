@@ -39,6 +39,7 @@ declare -A PACKAGE_OF=(
   [dig]='dnsutils|bind9-dnsutils'
   [modprobe]=kmod
   [ethtool]=ethtool
+  [socat]=socat
   [nginx]='nginx-light|nginx'
   [dnsmasq]=dnsmasq-base
   [openssl]=openssl

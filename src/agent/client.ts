@@ -159,8 +159,8 @@ function notRunning(runDir: string, status: AgentStatus): { missing: ContainerSt
 
 /**
  * Resolves when every container of `<runDir>/plan.json` is running in the
- * agent, every node daemon it needs is serving, and the agent runs that
- * very plan. Rejects with an AgentError
+ * agent, every node daemon it needs is serving, the agent runs that very
+ * plan, and its kube-proxy has written that plan's services into every node. Rejects with an AgentError
  * listing the containers that are not, with their last error, when
  * `timeoutMs` passes; at once if the agent process exits (pass `pid` when
  * known; otherwise agent.pid is used once the agent has written it).
@@ -178,13 +178,17 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
       const daemons = daemonsNotReady(runDir, status);
       pending = missing;
       const samePlan = planVersion === undefined || planVersion === status.planVersion;
-      if (missing.length === 0 && daemons.length === 0 && samePlan) return status;
+      // An agent of a version without kube-proxy has no proxy status: nothing to wait for.
+      const proxySynced = !status.proxy || status.proxy.syncedPlan === status.planVersion;
+      if (missing.length === 0 && daemons.length === 0 && samePlan && proxySynced) return status;
       problem =
         missing.length > 0
           ? `${missing.length} container(s) not running:\n  ${missing.map(describe).join('\n  ')}`
           : !samePlan
             ? `the agent runs plan ${status.planVersion}, but plan.json is ${planVersion}; reload it (agentReload)`
-            : `${daemons.length} node daemon(s) not ready:\n  ${daemons.join('\n  ')}`;
+            : daemons.length > 0
+              ? `${daemons.length} node daemon(s) not ready:\n  ${daemons.join('\n  ')}`
+              : `kube-proxy has not programmed the services of plan ${status.planVersion} yet${status.proxy?.lastError ? `: ${status.proxy.lastError}` : ''}`;
     } catch (err) {
       if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
       else throw err;
@@ -195,6 +199,33 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
     if (Date.now() >= deadline) {
       throw new AgentError(`the agent of ${runDir} is not ready after ${timeoutMs} ms: ${problem}${logTail(runDir)}`, undefined, pending);
     }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** A pod counts as an endpoint when every container runs and passes its readinessProbe, as the agent reports. */
+export function podReadyFrom(status: AgentStatus | undefined): (podKey: string) => boolean {
+  const byPod = new Map<string, ContainerStatus[]>();
+  for (const c of status?.containers ?? []) byPod.set(c.pod, [...(byPod.get(c.pod) ?? []), c]);
+  return (podKey) => {
+    const cs = byPod.get(podKey);
+    return cs !== undefined && cs.every((c) => c.state === 'running' && c.ready !== false);
+  };
+}
+
+/**
+ * Waits until every running container passes its readinessProbe and
+ * kube-proxy holds the resulting endpoints, as `kubectl rollout status`
+ * waits for a rollout. Returns the containers still not ready at the
+ * deadline (`<pod> <container>: <last probe result>`), empty when all are.
+ */
+export async function waitPodsReady(runDir: string, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await agentStatus(runDir);
+    const waiting = status.containers.filter((c) => c.state === 'running' && c.ready === false);
+    if (waiting.length === 0 && !status.proxy?.pending) return [];
+    if (Date.now() >= deadline) return waiting.map((c) => `${c.pod} ${c.container}: ${c.probe ?? 'no probe result yet'}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

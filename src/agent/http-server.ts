@@ -7,7 +7,10 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { patternChunk, respond, type ServeContext } from './responses.js';
+import { patternChunk, ReadyFlags, respond, type ServeContext } from './responses.js';
+
+/** The `/ready` answers of every pod this agent serves. */
+export const readyFlags = new ReadyFlags();
 
 const CHUNK = patternChunk(64 * 1024);
 
@@ -37,7 +40,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.destroy();
     return;
   }
-  const reply = respond(req.url ?? '/', ctx, { address: req.socket.remoteAddress, port: req.socket.remotePort });
+  const reply = respond(req.url ?? '/', ctx, { address: req.socket.remoteAddress, port: req.socket.remotePort }, req.method, readyFlags);
   const length = reply.kind === 'bytes' ? reply.length : Buffer.byteLength(reply.body);
   res.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Content-Length': length });
   if (req.method === 'HEAD') res.end();

@@ -20,9 +20,22 @@ import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.
 import { Supervisor } from './supervisor.js';
 import { DaemonSupervisor } from './daemons.js';
 import { daemonsFor, type DaemonSpec } from '../model/daemons.js';
+import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
+import { apiServerTargets } from './plan-targets.js';
+import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
+import { ProxyController } from './proxy.js';
+import type { ContainerStatus } from './protocol.js';
 
-function readPlan(runDir: string): { targets: ContainerTarget[]; daemons: DaemonSpec[]; version: string } {
+interface LoadedPlan {
+  plan: Plan;
+  targets: ContainerTarget[];
+  daemons: DaemonSpec[];
+  probes: ProbeTarget[];
+  version: string;
+}
+
+function readPlan(runDir: string): LoadedPlan {
   const file = join(runDir, PLAN_FILE);
   let text: string;
   try {
@@ -30,9 +43,15 @@ function readPlan(runDir: string): { targets: ContainerTarget[]; daemons: Daemon
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}; \`up\` writes it before starting the agent`);
   }
-  const targets = targetsFromPlanText(text, file);
-  return { targets, daemons: daemonsFor(JSON.parse(text) as Plan), version: planDigest(text) };
+  // Parsed and checked here first, so a broken plan.json is reported with its name.
+  const podTargets = targetsFromPlanText(text, file);
+  const plan = JSON.parse(text) as Plan;
+  const targets = [...podTargets, ...apiServerTargets(plan)];
+  return { plan, targets, daemons: daemonsFor(plan), probes: probeTargets(plan), version: planDigest(text) };
 }
+
+/** How often container states are compared for endpoint changes (a killed container leaves its services). */
+const READY_POLL_MS = 250;
 
 function writePid(file: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -50,12 +69,18 @@ function unlinkQuietly(file: string): void {
 
 let supervisor: Supervisor | undefined;
 let daemons: DaemonSupervisor | undefined;
+let prober: ProbeScheduler | undefined;
+let proxy: ProxyController | undefined;
+let readyPoll: NodeJS.Timeout | undefined;
 let control: Server | undefined;
 let socketFile: string | undefined;
 let pidFile: string | undefined;
 
 /** Closes every socket and removes the files that say the agent is running (only if they are still ours). */
 function cleanup(): void {
+  clearInterval(readyPoll);
+  prober?.stopAll();
+  proxy?.stop();
   supervisor?.stopAll();
   daemons?.stopAll();
   const listening = control?.listening === true;
@@ -93,16 +118,52 @@ async function main(argv: string[]): Promise<void> {
   supervisor = sup;
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   daemons = nodeDaemons;
+  const isRunning = (key: string) => sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running');
+  const probes = new ProbeScheduler(log, () => kube.kick(), isRunning);
+  prober = probes;
+  // Containers of a pod, by pod key, to tell whether the pod is ready.
+  const containerStates = () => {
+    const byPod = new Map<string, ContainerStatus[]>();
+    for (const c of sup.status()) byPod.set(c.pod, [...(byPod.get(c.pod) ?? []), c]);
+    return byPod;
+  };
+  const podReady = () => {
+    const byPod = containerStates();
+    return (podKey: string) => {
+      const cs = byPod.get(podKey);
+      return cs !== undefined && cs.every((c) => c.state === 'running' && probes.tracker.containerReady(`${c.pod}/${c.container}`));
+    };
+  };
+  // A plan without nodes or services (a bare list of pods) has nothing for kube-proxy to program.
+  const hasServices = (p: Plan) => Array.isArray(p.nodes) && Array.isArray(p.services) && p.spec?.serviceNetwork !== undefined;
+  const kube = new ProxyController(
+    plan.plan.spec?.serviceNetwork?.proxyMode ?? 'iptables',
+    () => ({
+      planVersion: plan.version,
+      netns: new Map((plan.plan.nodes ?? []).map((n) => [n.name, n.netns])),
+      inputs: hasServices(plan.plan) ? proxyInputs(plan.plan, podReady()) : [],
+    }),
+    log,
+  );
+  proxy = kube;
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
     const summary = sup.apply(next.targets);
     nodeDaemons.apply(next.daemons);
+    probes.apply(next.probes);
     plan = next;
+    kube.kick();
     log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);
     return { planVersion: next.version, ...summary };
   };
+  const containerStatus = (): ContainerStatus[] =>
+    sup.status().map((c) => {
+      const key = `${c.pod}/${c.container}`;
+      const probe = probes.tracker.lastResult(key);
+      return { ...c, ready: c.state === 'running' && probes.tracker.containerReady(key), ...(probe ? { probe } : {}) };
+    });
   control = createControlServer({
-    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: sup.status(), daemons: nodeDaemons.status() }),
+    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: containerStatus(), daemons: nodeDaemons.status(), proxy: kube.status() }),
     kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
     reload,
   });
@@ -115,6 +176,24 @@ async function main(argv: string[]): Promise<void> {
 
   sup.apply(plan.targets);
   nodeDaemons.apply(plan.daemons);
+  probes.apply(plan.probes);
+  kube.kick();
+  // A container that stops or restarts changes its pod's readiness: restarted ones start their probes over.
+  let lastReady = '';
+  const restarts = new Map<string, number>();
+  readyPoll = setInterval(() => {
+    for (const c of sup.status()) {
+      const key = `${c.pod}/${c.container}`;
+      if ((restarts.get(key) ?? c.restartCount) !== c.restartCount) probes.tracker.reset(key);
+      restarts.set(key, c.restartCount);
+    }
+    const ready = podReady();
+    const now = plan.plan.pods.filter((p) => ready(p.key)).map((p) => p.key).join(',');
+    if (now !== lastReady) {
+      lastReady = now;
+      kube.kick();
+    }
+  }, READY_POLL_MS);
   const running = sup.status().filter((c) => c.state === 'running').length;
   log(`agent ready: ${running}/${plan.targets.length} containers running, control on ${socketFile}`);
 

@@ -134,3 +134,30 @@ export function diffTargets(current: ContainerTarget[], desired: ContainerTarget
   }
   return diff;
 }
+
+/**
+ * The API server stand-in behind `default/kubernetes`: served on its node's
+ * own address, in the node's network namespace, as kubeadm runs the API
+ * server with host networking.
+ */
+export function apiServerTargets(plan: Plan): ContainerTarget[] {
+  const kubernetes = plan.services?.find((s) => s.key === 'default/kubernetes');
+  return (kubernetes?.staticEndpoints ?? []).flatMap((ep) => {
+    const node = plan.nodes.find((n) => n.name === ep.nodeName);
+    if (!node) return [];
+    const pod = `kube-apiserver-${node.name}`;
+    return [
+      {
+        key: `kube-system/${pod}/kube-apiserver`,
+        podKey: `kube-system/${pod}`,
+        namespace: 'kube-system',
+        pod,
+        container: 'kube-apiserver',
+        node: node.name,
+        podIP: node.ip,
+        netns: node.netns,
+        ports: [{ port: ep.port, protocol: 'TCP' as const }],
+      },
+    ];
+  });
+}

@@ -4,8 +4,9 @@
  */
 
 import type { DaemonStatus } from './daemons.js';
+import type { ProxyStatus } from './proxy.js';
 
-export type { DaemonStatus };
+export type { DaemonStatus, ProxyStatus };
 
 export const PLAN_FILE = 'plan.json';
 export const SOCKET_FILE = 'agent.sock';
@@ -22,6 +23,10 @@ export interface ContainerStatus {
   restartCount: number;
   /** Why the container is not running (a socket that could not be opened). */
   lastError?: string;
+  /** Running and passing its readinessProbe (always true for a running container without one). */
+  ready?: boolean;
+  /** What the last readinessProbe said, when the container has one. */
+  probe?: string;
   /** When the running instance started (ISO 8601). */
   startedAt?: string;
   netns: string;
@@ -37,6 +42,8 @@ export interface AgentStatus {
   containers: ContainerStatus[];
   /** Node-level daemons (the udp backend's forwarders); empty for other backends. */
   daemons: DaemonStatus[];
+  /** kube-proxy: which plan's services and endpoints are in every node's rules. */
+  proxy?: ProxyStatus;
 }
 
 export interface KilledContainer {

@@ -44,7 +44,23 @@ export type Reply = TextReply | BytesReply;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-export const ROUTES = ['/', '/hostname', '/clientip', '/bytes/N'];
+export const ROUTES = ['/', '/hostname', '/clientip', '/bytes/N', '/ready', 'POST /ready?state=true|false'];
+
+/**
+ * Whether each pod's test server reports ready on `/ready`, by pod key
+ * (`<namespace>/<pod>`). Shared by all containers of a pod, so a probe on
+ * `/ready` can be flipped from inside the pod on any of its ports.
+ */
+export class ReadyFlags {
+  private readonly notReady = new Set<string>();
+  isReady(pod: string): boolean {
+    return !this.notReady.has(pod);
+  }
+  set(pod: string, ready: boolean): void {
+    if (ready) this.notReady.delete(pod);
+    else this.notReady.add(pod);
+  }
+}
 
 /** IPv4 peers of a dual-stack socket appear as `::ffff:a.b.c.d`; users expect `a.b.c.d`. */
 export function normaliseIP(address: string | undefined): string {
@@ -80,9 +96,10 @@ export function identity(ctx: ServeContext, peer: Peer) {
  * answered the same way, so probes through proxies that rewrite the method,
  * or `curl -d`, still reach the route they name.
  */
-export function respond(url: string, ctx: ServeContext, peer: Peer): Reply {
+export function respond(url: string, ctx: ServeContext, peer: Peer, method = 'GET', flags?: ReadyFlags): Reply {
   const path = url.split(/[?#]/, 1)[0] ?? '';
   if (path === '/') return json(200, identity(ctx, peer));
+  if (path === '/ready') return ready(url, ctx, method, flags);
   if (path === '/hostname') return text(`${ctx.pod}\n`);
   if (path === '/clientip') return text(`${normaliseIP(peer.address)}\n`);
   if (path.startsWith('/bytes/')) {
@@ -94,6 +111,19 @@ export function respond(url: string, ctx: ServeContext, peer: Peer): Reply {
     return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', length };
   }
   return json(404, { error: 'not found', path, routes: ROUTES });
+}
+
+function ready(url: string, ctx: ServeContext, method: string, flags: ReadyFlags | undefined): TextReply {
+  const key = `${ctx.namespace}/${ctx.pod}`;
+  if (method === 'POST' || method === 'PUT') {
+    const state = new URLSearchParams(url.split('?')[1] ?? '').get('state');
+    if (state !== 'true' && state !== 'false') {
+      return json(400, { error: `POST /ready takes ?state=true or ?state=false, not ${JSON.stringify(state)}`, path: '/ready' });
+    }
+    flags?.set(key, state === 'true');
+  }
+  const isReady = flags?.isReady(key) ?? true;
+  return { kind: 'text', status: isReady ? 200 : 503, contentType: TEXT_TYPE, body: isReady ? 'ready\n' : 'not ready\n' };
 }
 
 /** A chunk of the repeating pattern `/bytes/N` is made of (printable, so it is safe in a terminal). */

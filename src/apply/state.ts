@@ -82,6 +82,15 @@ export function readHolders(lab: string): Record<string, number> {
 }
 
 /** Labs that have a run directory, whatever their phase. */
+/** Replica counts set by `scale`, by `<namespace>/<deployment>`; they win over the lab file until the next `apply` or `up`. */
+export function writeScale(lab: string, replicas: Record<string, number>): void {
+  writeAtomic(join(labDir(lab), 'scale.json'), JSON.stringify(replicas, null, 2) + '\n');
+}
+
+export function readScale(lab: string): Record<string, number> {
+  return readJson<Record<string, number>>(join(labDir(lab), 'scale.json')) ?? {};
+}
+
 export function knownLabs(): string[] {
   try {
     return readdirSync(runRoot(), { withFileTypes: true })

@@ -13,20 +13,33 @@ import type { LabSpec, Plan } from '../model/types.js';
 import { renderFiles } from '../render/files.js';
 import { labNamespaces, renderSysctls, renderTopology } from '../render/topology.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
+import { iptablesRestore } from '../kernel/netfilter.js';
+import { renderIptablesBootstrap } from '../proxy/iptables.js';
+import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
-import { checkEnvironment } from './environment.js';
+import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
 import { startHolders } from './holders.js';
-import { readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
+import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
+import { waitPodsReady } from '../agent/client.js';
 
 export interface UpOptions {
   /** Progress lines (the CLI sends them to stderr). */
   log?: (line: string) => void;
 }
 
+/** How long `up` and `apply` wait for readiness probes to pass before saying which do not. */
+export const READINESS_WAIT_MS = 15_000;
+
+/** Waits for readinessProbes, so services have their endpoints when the command returns; a pod that stays unready is reported, not fatal. */
+export async function waitReadiness(lab: string, log: (line: string) => void): Promise<void> {
+  const waiting = await waitPodsReady(labDir(lab), READINESS_WAIT_MS);
+  if (waiting.length) log(`not ready after ${READINESS_WAIT_MS / 1000} s (their services skip them until their readinessProbe passes):\n  ${waiting.join('\n  ')}`);
+}
+
 export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  checkEnvironment();
+  checkEnvironment([...REQUIRED_TOOLS, ...(spec.serviceNetwork.proxyMode === 'iptables' ? ['iptables-restore'] : ['nft'])]);
   const existing = readRecord(spec.name);
   const plan = planLab(spec, existing ? readPlan(spec.name) : undefined);
   const stages = renderTopology(plan);
@@ -46,6 +59,11 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     await createNamespaces(namespaces);
     for (const stage of stages) await runStage(stage, concurrency);
     await applySysctls(sysctls, concurrency);
+    if (plan.spec.serviceNetwork.proxyMode === 'iptables') {
+      // The jumps from the built-in chains, made once per node as kube-proxy ensures them; the agent's syncs fill the KUBE-* chains.
+      const bootstrap = renderIptablesBootstrap();
+      await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, bootstrap, `kube-proxy chains on node ${n.name}`));
+    }
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
@@ -60,6 +78,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     writeHolders(spec.name, holders);
     log('starting containers');
     await startAgent(spec.name);
+    await waitReadiness(spec.name, log);
     writeRecord({ name: spec.name, phase: 'ready', files: spec.files, createdAt: now, updatedAt: new Date().toISOString() });
     log(`lab ${spec.name} is up`);
     return plan;

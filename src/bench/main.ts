@@ -10,6 +10,7 @@ import { BACKENDS } from '../model/backends.js';
 import type { BackendName } from '../model/types.js';
 import { backendPaths, bareVeth, type PathSample } from './data-plane.js';
 import { measureDefaultLab, measureScale, type ScaleRow } from './lab-scale.js';
+import { measureSync, type SyncRow } from './proxy-sync.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
@@ -40,6 +41,15 @@ async function main(): Promise<void> {
     samples.push(...(await backendPaths(backend, seconds, backend === 'host-gw')));
   }
   const base = samples[0]!;
+
+  const syncRows: SyncRow[] = [];
+  for (const mode of ['iptables', 'nftables'] as const) {
+    for (const count of [1000, 5000]) {
+      process.stderr.write(`bench: kube-proxy ${mode} sync, ${count} services\n`);
+      syncRows.push(await measureSync(mode, count, count === 5000));
+    }
+  }
+  const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(0));
 
   const out = [
     '# kube-netlab benchmark results',
@@ -84,6 +94,19 @@ async function main(): Promise<void> {
     ),
     '',
     'Targets: vxlan within 2x of host-gw throughput; the udp daemon at least 300 Mbit/s.',
+    '',
+    '## kube-proxy sync: services x 3 endpoints on one node',
+    '',
+    '`sync` is what the agent does: render the rules and apply them with `iptables-restore --noflush` or `nft -f`',
+    '(a fresh node namespace each time, median of 3). `raw` applies the identical text with the tool alone, in the same',
+    'run. `partial` is the sync after one endpoint of one service changed at that size: only that service\'s chains',
+    '(and, in iptables mode, the top-level chains) are rewritten.',
+    '',
+    '| mode | services | full sync (ms) | raw apply (ms) | sync / raw | partial sync (ms) | raw partial (ms) |',
+    '|------|---------:|---------------:|---------------:|-----------:|------------------:|-----------------:|',
+    ...syncRows.map((r) => `| ${r.mode} | ${r.services} | ${ms(r.fullMs)} | ${ms(r.rawMs)} | ${(r.fullMs / r.rawMs).toFixed(2)}x | ${ms(r.partialMs)} | ${ms(r.partialRawMs)} |`),
+    '',
+    'Targets: sync within 1.5x of raw; a one-endpoint change at 5,000 services under 100 ms (iptables) and 50 ms (nftables).',
     '',
   ];
   writeFileSync(RESULTS, out.join('\n'));

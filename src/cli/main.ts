@@ -5,6 +5,7 @@
  */
 import { ConfigError, exitCodeOf } from '../util/errors.js';
 import { parseArgs, type FlagSpec } from './args.js';
+import { applyCommand, scaleCommand } from './commands/apply.js';
 import { downCommand } from './commands/down.js';
 import { execCommand } from './commands/exec.js';
 import { faultCommand } from './commands/fault.js';
@@ -16,11 +17,17 @@ const COMMON: FlagSpec[] = [{ name: 'name', value: true }, { name: 'help', short
 
 const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof parseArgs>) => Promise<number>; usage: string }> = {
   up: { flags: [{ name: 'file', short: 'f', value: true }], run: upCommand, usage: 'up [-f FILE]... [--name N]' },
+  apply: { flags: [{ name: 'file', short: 'f', value: true }], run: applyCommand, usage: 'apply -f FILE... [--name N]' },
+  scale: {
+    flags: [{ name: 'namespace', short: 'n', value: true }, { name: 'replicas', value: true }],
+    run: scaleCommand,
+    usage: 'scale [-n NAMESPACE] deploy/NAME --replicas N [--name N]',
+  },
   down: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'all' }], run: downCommand, usage: 'down [--name N] [--all]' },
   get: {
     flags: [{ name: 'output', short: 'o', value: true }, { name: 'namespace', short: 'n', value: true }],
     run: getCommand,
-    usage: 'get pods|nodes|svc|ingress|netpol [-n NAMESPACE] [-o wide|json] [--name N]',
+    usage: 'get pods|nodes|svc|endpoints|ingress|netpol [-n NAMESPACE] [-o wide|json] [--name N]',
   },
   exec: { flags: [{ name: 'container', short: 'c', value: true }], run: execCommand, usage: 'exec [--name N] TARGET [-c CONTAINER] -- CMD...' },
   verify: {

@@ -42,6 +42,7 @@ export const PACKAGE_OF: Record<string, string> = {
   unshare: 'util-linux',
   sleep: 'coreutils',
   iperf3: 'iperf3',
+  socat: 'socat',
   dig: 'dnsutils',
   nginx: 'nginx-light',
 };

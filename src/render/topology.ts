@@ -6,7 +6,7 @@
  * Every veth is created inside the namespace of one end with its peer sent
  * straight into the other, so no interface ever appears in the root namespace.
  */
-import type { Plan } from '../model/types.js';
+import type { Plan, PodPlan } from '../model/types.js';
 import type { NetnsBatch, Sysctl } from './batch.js';
 import { mergeBatches } from './batch.js';
 import { podNetworkBackend } from './pod-network/index.js';
@@ -81,23 +81,31 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
       `link add ${n.bridge} type bridge`,
       `link set ${n.bridge} mtu ${n.podMtu}`,
       `addr add ${n.gateway}/${n.podCIDR.split('/')[1]} dev ${n.bridge}`,
-      `link set ${n.bridge} up`,
+      // kubelet's default hairpin mode, promiscuous-bridge: a pod reaching
+      // itself through a service leaves and re-enters by the same port.
+      `link set ${n.bridge} promisc on up`,
     ];
-    for (const p of plan.pods.filter((p) => p.node === n.name)) {
-      lines.push(
-        `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 mtu ${p.mtu} netns ${p.netns}`,
-        `link set ${p.hostVeth} master ${n.bridge} up`,
-      );
-    }
+    for (const p of plan.pods.filter((p) => p.node === n.name)) lines.push(...podPortLines(p, n.bridge));
     return { netns: n.netns, lines };
   });
 }
 
+/** The node side of one pod: its veth pair, the host end on the bridge. Run in the node's namespace. */
+export function podPortLines(p: PodPlan, bridge: string): string[] {
+  return [
+    `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 mtu ${p.mtu} netns ${p.netns}`,
+    `link set ${p.hostVeth} master ${bridge} up`,
+    `link set ${p.hostVeth} type bridge_slave hairpin on`,
+  ];
+}
+
+/** The pod side: its eth0 address and default route via the node's bridge. */
+export function renderPod(p: PodPlan): NetnsBatch {
+  return { netns: p.netns, lines: ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`] };
+}
+
 export function renderPods(plan: Plan): NetnsBatch[] {
-  return plan.pods.map((p) => ({
-    netns: p.netns,
-    lines: ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`],
-  }));
+  return plan.pods.map(renderPod);
 }
 
 /**
@@ -124,6 +132,13 @@ export function renderSysctls(plan: Plan): Sysctl[] {
     // cloud-routes picture would collapse into direct node-to-node hops.
     { netns: plan.router.netns, key: 'net.ipv4.conf.all.send_redirects', value: '0' },
     { netns: plan.router.netns, key: `net.ipv4.conf.${plan.router.bridge}.send_redirects`, value: '0' },
-    ...plan.nodes.map((n) => forward(n.netns)),
+    ...plan.nodes.flatMap((n) => [
+      forward(n.netns),
+      // Service DNAT must also see traffic between pods on one bridge, or
+      // the reply of a same-node endpoint bypasses the un-DNAT.
+      { netns: n.netns, key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
+      // kube-proxy's default: NodePorts answer on 127.0.0.1 of the node too.
+      { netns: n.netns, key: 'net.ipv4.conf.all.route_localnet', value: '1' },
+    ]),
   ];
 }

@@ -5,9 +5,11 @@
  */
 import { BACKENDS } from '../model/backends.js';
 import { daemonsFor } from '../model/daemons.js';
+import type { ProxyNodeInput } from '../model/services.js';
+import { serviceChecks } from './service-checks.js';
 import type { Plan, PodPlan } from '../model/types.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P13' | 'NODE' | 'MTU';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P13' | 'NODE' | 'MTU';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {
@@ -37,6 +39,32 @@ export type Probe =
   | { kind: 'mtu'; from: Endpoint; ip: string; fits: number; tooBig: number }
   /** The lab's agent reports the daemon serving, and its UDP socket is bound in `node`. */
   | { kind: 'daemon'; lab: string; name: string; node: Endpoint; listen: { ip: string; port: number } }
+  /**
+   * `tries` HTTP requests, each on a new connection (a new conntrack entry,
+   * so kube-proxy picks again): every answer comes from a pod in `allowed`,
+   * every pod in `mustSee` answers at least once, and the client IP the pod
+   * saw matches (`unlessFrom`/`onlyFrom` limit that to answers not from / only
+   * from one pod). `sameEndpoint`: every answer from one pod (affinity).
+   */
+  | {
+      kind: 'service';
+      from: Endpoint;
+      ip: string;
+      port: number;
+      tries: number;
+      allowed: string[];
+      mustSee: string[];
+      clientIP?: { equals?: string; not?: string; unlessFrom?: string; onlyFrom?: string };
+      sameEndpoint?: boolean;
+    }
+  /** A TCP connection is refused at once (RST or ICMP port unreachable), not left to time out. */
+  | { kind: 'refused'; from: Endpoint; ip: string; port: number }
+  /** A TCP connection gets no answer at all (dropped). */
+  | { kind: 'dropped'; from: Endpoint; ip: string; port: number }
+  /** A UDP datagram comes back unchanged. */
+  | { kind: 'udp-echo'; from: Endpoint; ip: string; port: number }
+  /** A UDP datagram gets no echo. */
+  | { kind: 'udp-silent'; from: Endpoint; ip: string; port: number }
   /** GET /bytes/N returns exactly N bytes. */
   | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number };
 
@@ -267,7 +295,8 @@ export function mtuChecks(plan: Plan): Check[] {
   return checks;
 }
 
-export function allChecks(plan: Plan): Check[] {
+/** Every check; service checks need the endpoints kube-proxy programs now (from the agent's readiness). */
+export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = []): Check[] {
   return [
     ...containerChecks(plan),
     ...sameNodeChecks(plan),
@@ -277,5 +306,6 @@ export function allChecks(plan: Plan): Check[] {
     ...daemonChecks(plan),
     ...nodeChecks(plan),
     ...isolationChecks(plan),
+    ...serviceChecks(plan, proxy),
   ];
 }

@@ -75,6 +75,29 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       return encapsulation(probe);
     case 'daemon':
       return daemon(probe);
+    case 'service':
+      return service(probe);
+    case 'refused':
+    case 'dropped': {
+      const url = `http://${probe.ip}:${probe.port}/`;
+      const started = performance.now();
+      const r = await curl(probe.from.netns, url, 2);
+      const ms = Math.round(performance.now() - started);
+      // curl: 7 = could not connect (refused or unreachable), 28 = timed out.
+      const want = probe.kind === 'refused' ? 7 : 28;
+      const said = firstLine(r.stderr) || `curl exit ${r.exitCode}`;
+      if (r.exitCode === want && (probe.kind === 'dropped' || ms < 1500)) return { ok: true, detail: `GET ${url} from ${probe.from.label}: ${said} (${ms} ms)` };
+      return { ok: false, detail: `GET ${url} from ${probe.from.label} should be ${probe.kind === 'refused' ? 'refused at once' : 'dropped (no answer)'}, got: ${r.exitCode === 0 ? 'an answer' : said} after ${ms} ms` };
+    }
+    case 'udp-echo':
+    case 'udp-silent': {
+      const payload = `kube-netlab-${process.pid}-${Date.now()}`;
+      const r = await run(inNetns(probe.from.netns, ['socat', '-T', '1', '-', `UDP:${probe.ip}:${probe.port}`]), { context: `udp to ${probe.ip}:${probe.port}`, input: `${payload}\n`, allowFailure: true, timeoutMs: 3000 });
+      const echoed = r.stdout.includes(payload);
+      const what = `udp ${probe.ip}:${probe.port} from ${probe.from.label}`;
+      if (probe.kind === 'udp-echo') return echoed ? { ok: true, detail: `${what}: echoed` } : { ok: false, detail: `${what}: no echo within 1 s ${firstLine(r.stderr)}` };
+      return echoed ? { ok: false, detail: `${what}: echoed, but the service has no endpoints` } : { ok: true, detail: `${what}: no echo` };
+    }
     case 'mtu': {
       const args = (size: number) => inNetns(probe.from.netns, ['ping', '-n', '-c', '1', '-W', '2', '-M', 'do', '-s', String(size), probe.ip]);
       const [fits, tooBig] = await Promise.all([
@@ -103,6 +126,45 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
 }
 
 /** A 32-bit big-endian value of a dotted address, for tcpdump byte-offset filters. */
+/** Requests through a service, each on a fresh connection, and what answered them. */
+async function service(probe: Extract<Probe, { kind: 'service' }>): Promise<ProbeResult> {
+  const url = `http://${probe.ip}:${probe.port}/`;
+  const args = ['curl', '-sS', '--max-time', '3', '-H', 'Connection: close'];
+  for (let i = 0; i < probe.tries; i++) args.push(url);
+  const r = await run(inNetns(probe.from.netns, args), { context: `curl ${url}`, allowFailure: true });
+  const answers: { pod: string; clientIP: string }[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const body = JSON.parse(line) as { pod?: string; clientIP?: string };
+      answers.push({ pod: String(body.pod), clientIP: String(body.clientIP) });
+    } catch {
+      return { ok: false, detail: `GET ${url} from ${probe.from.label} answered something that is not the test server's JSON: ${line.slice(0, 120)}` };
+    }
+  }
+  const where = `GET ${url} from ${probe.from.label}`;
+  if (r.exitCode !== 0 || answers.length < probe.tries) {
+    return { ok: false, detail: `${where}: ${answers.length}/${probe.tries} answered; ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
+  }
+  const seen = [...new Set(answers.map((a) => a.pod))];
+  const stranger = seen.find((pod) => !probe.allowed.includes(pod));
+  if (stranger) return { ok: false, detail: `${where}: answered by ${stranger}, which is not an endpoint here (expected one of ${probe.allowed.join(', ')})` };
+  const missing = probe.mustSee.filter((pod) => !seen.includes(pod));
+  if (missing.length) return { ok: false, detail: `${where}: ${missing.join(', ')} never answered in ${probe.tries} requests (answers: ${seen.join(', ')})` };
+  if (probe.sameEndpoint && seen.length > 1) return { ok: false, detail: `${where}: answered by ${seen.join(', ')}; sessionAffinity ClientIP should keep one endpoint` };
+  const c = probe.clientIP;
+  if (c) {
+    for (const a of answers) {
+      if (c.unlessFrom !== undefined && a.pod === c.unlessFrom) continue;
+      if (c.onlyFrom !== undefined && a.pod !== c.onlyFrom) continue;
+      if (c.equals !== undefined && a.clientIP !== c.equals) return { ok: false, detail: `${where}: ${a.pod} saw client ${a.clientIP}, expected ${c.equals}` };
+      if (c.not !== undefined && a.clientIP === c.not) return { ok: false, detail: `${where}: ${a.pod} saw client ${a.clientIP}; it should have been NATed` };
+    }
+  }
+  const counts = seen.map((pod) => `${pod} x${answers.filter((a) => a.pod === pod).length}`).join(', ');
+  return { ok: true, detail: `${where}: ${counts}; client seen as ${[...new Set(answers.map((a) => a.clientIP))].join(', ')}` };
+}
+
 /** Asks the agent whether the daemon serves, then looks for its socket with `ss` in the node's namespace. */
 async function daemon(probe: Extract<Probe, { kind: 'daemon' }>): Promise<ProbeResult> {
   let status;

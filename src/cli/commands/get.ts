@@ -3,12 +3,14 @@
  * views of the lab, built from the stored plan plus live state (the agent's
  * container status, holder processes, namespaces present).
  */
-import { agentStatus, describeDaemon, type AgentStatus } from '../../agent/client.js';
+import { agentStatus, describeDaemon, podReadyFrom, type AgentStatus } from '../../agent/client.js';
 import { daemonsFor } from '../../model/daemons.js';
 import { labDir, readHolders, readRecord } from '../../apply/state.js';
 import { listNamespaces } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
 import type { NodePlan, Plan, PodPlan } from '../../model/types.js';
+import type { ServicePlan } from '../../model/services.js';
+import { serviceEndpoints } from '../../model/endpoints.js';
 import { flag, usageError, type ParsedArgs } from '../args.js';
 import { out, progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
@@ -41,7 +43,8 @@ interface PodView {
 
 function podView(live: LiveState, pod: PodPlan): PodView {
   const containers = live.agent?.containers.filter((c) => c.pod === pod.key) ?? [];
-  const ready = containers.filter((c) => c.state === 'running').length;
+  // READY counts containers that run and pass their readinessProbe, as kubectl does.
+  const ready = containers.filter((c) => c.state === 'running' && c.ready !== false).length;
   const restarts = containers.reduce((sum, c) => sum + c.restartCount, 0);
   const holder = live.holders[pod.netns];
   let status = 'Running';
@@ -90,12 +93,13 @@ function podJson(live: LiveState, v: PodView) {
     },
     status: {
       phase: v.status === 'Running' ? 'Running' : 'Unknown',
+      conditions: [{ type: 'Ready', status: v.ready === v.total ? 'True' : 'False' }],
       podIP: p.ip,
       podIPs: [{ ip: p.ip }],
       hostIP: live.plan.nodes.find((n) => n.name === p.node)?.ip,
       containerStatuses: p.containers.map((c) => {
         const s = live.agent?.containers.find((x) => x.pod === p.key && x.container === c.name);
-        return { name: c.name, ready: s?.state === 'running', restartCount: s?.restartCount ?? 0, state: { [s?.state ?? 'unknown']: {} } };
+        return { name: c.name, ready: s?.state === 'running' && s.ready !== false, restartCount: s?.restartCount ?? 0, state: { [s?.state ?? 'unknown']: {} } };
       }),
     },
   };
@@ -188,9 +192,83 @@ export async function getCommand(args: ParsedArgs): Promise<number> {
     out(table(headers, rows));
     return 0;
   }
+  if (kind === 'services') return getServices(live, namespace, output);
+  if (kind === 'endpoints') return getEndpoints(live, namespace, output);
   progress(`${kind} are not supported by this version of kube-netlab yet; objects of that kind in the lab file had no effect.`);
   if (output === 'json') return printList([]);
   progress('No resources found.');
+  return 0;
+}
+
+function portsColumn(s: ServicePlan): string {
+  if (s.ports.length === 0) return '<none>';
+  return s.ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol}`).join(',');
+}
+
+function externalColumn(s: ServicePlan): string {
+  if (s.type === 'ExternalName') return s.externalName ?? '<none>';
+  if (s.type === 'LoadBalancer') return '<pending>';
+  return '<none>';
+}
+
+function serviceJson(live: LiveState, s: ServicePlan) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: s.name, namespace: s.namespace, creationTimestamp: live.createdAt },
+    spec: {
+      type: s.type,
+      ...(s.clusterIP ? { clusterIP: s.clusterIP, clusterIPs: [s.clusterIP] } : {}),
+      ...(s.selector ? { selector: s.selector } : {}),
+      ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port, targetPort: p.targetPort, ...(p.nodePort ? { nodePort: p.nodePort } : {}) })),
+      sessionAffinity: s.sessionAffinity,
+      ...(s.sessionAffinity === 'ClientIP' ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: s.affinityTimeoutSeconds } } } : {}),
+      ...(s.type === 'NodePort' || s.type === 'LoadBalancer' ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
+      internalTrafficPolicy: s.internalTrafficPolicy,
+      ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
+      ...(s.externalName ? { externalName: s.externalName } : {}),
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+function getServices(live: LiveState, namespace: string | undefined, output: string | undefined): number {
+  const services = live.plan.services.filter((s) => !namespace || s.namespace === namespace);
+  if (output === 'json') return printList(services.map((s) => serviceJson(live, s)));
+  if (services.length === 0) {
+    progress(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.`);
+    return 0;
+  }
+  const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', ...(output === 'wide' ? ['SELECTOR'] : [])];
+  const rows = services.map((s) => [
+    ...(namespace ? [] : [s.namespace]),
+    s.name,
+    s.type,
+    s.clusterIP ?? '<none>',
+    externalColumn(s),
+    portsColumn(s),
+    age(live.createdAt),
+    ...(output === 'wide' ? [s.selector ? Object.entries(s.selector).map(([k, v]) => `${k}=${v}`).join(',') : '<none>'] : []),
+  ]);
+  out(table(headers, rows));
+  return 0;
+}
+
+function getEndpoints(live: LiveState, namespace: string | undefined, output: string | undefined): number {
+  if (!live.agent) progress('without the agent no pod counts as ready; every endpoint list is empty');
+  const all = serviceEndpoints(live.plan, podReadyFrom(live.agent)).filter((e) => !namespace || e.metadata.namespace === namespace);
+  if (output === 'json') return printList(all);
+  if (all.length === 0) {
+    progress(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.`);
+    return 0;
+  }
+  const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'ENDPOINTS', 'AGE'];
+  const rows = all.map((e) => {
+    const addrs = e.subsets.flatMap((ss) => ss.addresses.flatMap((a) => ss.ports.map((p) => `${a.ip}:${p.port}`)));
+    const shown = addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',') || '<none>';
+    return [...(namespace ? [] : [e.metadata.namespace]), e.metadata.name, shown, age(live.createdAt)];
+  });
+  out(table(headers, rows));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { MAX_BYTES, ROUTES, identity, normaliseIP, patternChunk, respond, type ServeContext, type TextReply } from '../../../src/agent/responses.js';
+import { MAX_BYTES, ROUTES, identity, normaliseIP, patternChunk, respond, type ServeContext, type TextReply, ReadyFlags } from '../../../src/agent/responses.js';
+import { ReadinessTracker } from '../../../src/agent/readiness.js';
 
 const ctx: ServeContext = { pod: 'web-1', namespace: 'shop', container: 'http', node: 'node2', podIP: '10.244.1.5', serverPort: 8080 };
 const peer = { address: '::ffff:10.244.2.7', port: 40123 };
@@ -69,4 +70,47 @@ t.test('anything else is a 404 in JSON that lists the routes', async (t) => {
 t.test('the byte pattern has the asked size and is printable', async (t) => {
   for (const size of [0, 1, 36, 37, 38, 65536]) t.equal(patternChunk(size).length, size);
   t.match(patternChunk(100).toString('latin1'), /^[a-z0-9\n]+$/);
+});
+
+t.test('/ready answers 200 until POST /ready?state=false, then 503 until state=true, per pod', async (t) => {
+  const flags = new ReadyFlags();
+  const other = { ...ctx, pod: 'other' };
+  const at = (url: string, method = 'GET', c = ctx) => respond(url, c, {}, method, flags) as TextReply;
+  t.same([at('/ready').status, at('/ready').body], [200, 'ready\n']);
+  t.equal(at('/ready?state=false', 'GET').status, 200, 'a GET never changes it');
+  t.equal(at('/ready?state=false', 'POST').status, 503, 'the POST answers with the new state');
+  t.same([at('/ready').status, at('/ready').body], [503, 'not ready\n']);
+  t.equal(at('/ready', 'GET', { ...ctx, container: 'sidecar', serverPort: 9 }).status, 503, 'every container of the pod agrees');
+  t.equal(at('/ready', 'GET', other).status, 200, 'other pods are untouched');
+  t.equal(at('/ready?state=maybe', 'POST').status, 400);
+  t.equal(at('/ready?state=true', 'PUT').status, 200);
+  t.equal(at('/ready').status, 200);
+  t.equal((respond('/ready', ctx, {}) as TextReply).status, 200, 'without flags the server is ready');
+});
+
+t.test('ReadinessTracker: thresholds, reset and containers without a probe', async (t) => {
+  const probe = { handler: { kind: 'httpGet' as const, path: '/ready', port: 80 }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 2, failureThreshold: 3 };
+  const r = new ReadinessTracker();
+  r.setProbes(new Map([['d/p/c', probe]]));
+  t.equal(r.containerReady('d/p/c'), false, 'not ready before the first probe');
+  t.equal(r.containerReady('d/p/unprobed'), true, 'no probe: ready while running');
+  t.equal(r.record('d/p/c', true, 'HTTP 200'), false);
+  t.equal(r.record('d/p/c', true, 'HTTP 200'), true, 'ready after successThreshold successes');
+  t.equal(r.record('d/p/c', false, '503'), false);
+  t.equal(r.record('d/p/c', false, '503'), false);
+  t.equal(r.record('d/p/c', true, 'HTTP 200'), false, 'a success in between resets the failure count');
+  t.equal(r.record('d/p/c', false, '503') || r.record('d/p/c', false, '503'), false);
+  t.equal(r.record('d/p/c', false, 'HTTP probe failed with statuscode: 503'), true, 'not ready after failureThreshold failures');
+  t.equal(r.lastResult('d/p/c'), 'HTTP probe failed with statuscode: 503');
+  r.record('d/p/c', true, 'x');
+  r.record('d/p/c', true, 'x');
+  r.reset('d/p/c');
+  t.equal(r.containerReady('d/p/c'), false, 'a restarted container starts over');
+  r.setProbes(new Map([['d/p/c', probe]]));
+  r.record('d/p/c', true, 'x');
+  r.record('d/p/c', true, 'x');
+  r.setProbes(new Map([['d/p/c', { ...probe, periodSeconds: 5 }]]));
+  t.equal(r.containerReady('d/p/c'), false, 'a changed probe starts over');
+  r.setProbes(new Map());
+  t.equal(r.containerReady('d/p/c'), true, 'a removed probe: ready while running');
 });

@@ -56,9 +56,10 @@ route add default via 192.168.56.1
 link add cbr0 type bridge
 link set cbr0 mtu 1500
 addr add 10.244.0.1/24 dev cbr0
-link set cbr0 up
+link set cbr0 promisc on up
 link add ${a.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.default.a
 link set ${a.hostVeth} master cbr0 up
+link set ${a.hostVeth} type bridge_slave hairpin on
 route add 10.244.1.0/24 via 192.168.56.12 dev eth0
 route add 10.244.2.0/24 via 192.168.56.13 dev eth0`,
   );

@@ -1,0 +1,102 @@
+/**
+ * Changes a running lab to match a new spec without rebuilding it: pods
+ * that are gone are removed, new pods are wired in, services and endpoints
+ * follow through the agent (whose kube-proxy rewrites only what changed).
+ * Pods present before and after keep their namespace, IP and connections.
+ * Changes to nodes, networks or backends need `up`, which rebuilds.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { agentReload, waitAgentReady } from '../agent/client.js';
+import { createNamespaces, deleteNamespaces, runBatch } from '../kernel/netns.js';
+import { killAll } from '../kernel/procs.js';
+import { planLab } from '../model/plan.js';
+import type { LabSpec, Plan, PodPlan } from '../model/types.js';
+import { NETNS_ETC, renderFiles } from '../render/files.js';
+import { podPortLines, renderPod } from '../render/topology.js';
+import { ConfigError } from '../util/errors.js';
+import { startHolders } from './holders.js';
+import { waitReadiness } from './up.js';
+import { labDir, readHolders, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
+
+const APPLY_READY_TIMEOUT_MS = 20_000;
+
+export interface ApplyResult {
+  plan: Plan;
+  added: string[];
+  removed: string[];
+  unchanged: number;
+}
+
+/** What must match between the running plan and the new one for an in-place change. */
+function topologyOf(plan: Plan): string {
+  const { spec } = plan;
+  return JSON.stringify({
+    nodes: plan.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.labels]),
+    mtu: spec.mtu,
+    podNetwork: spec.podNetwork,
+    serviceNetwork: spec.serviceNetwork,
+    nodeNetwork: spec.nodeNetwork,
+    external: spec.external,
+    clusterDomain: spec.clusterDomain,
+  });
+}
+
+/** A pod whose wiring differs (node, IP, MTU) cannot be changed in place; it is replaced. */
+const podWiring = (p: PodPlan) => JSON.stringify([p.node, p.ip, p.netns, p.hostVeth, p.mtu]);
+
+export async function applyLab(spec: LabSpec, log: (line: string) => void = () => {}): Promise<ApplyResult> {
+  const lab = spec.name;
+  const record = readRecord(lab);
+  const old = readPlan(lab);
+  if (!record || !old || record.phase !== 'ready') {
+    throw new ConfigError([{ code: 'bad-value', source: spec.source, message: `lab ${lab} is not up; build it with \`up -f ${spec.files.join(' -f ')}\`` }]);
+  }
+  const plan = planLab(spec, old);
+  if (topologyOf(plan) !== topologyOf(old)) {
+    throw new ConfigError([
+      {
+        code: 'bad-value',
+        source: spec.source,
+        message: `the Lab document of ${lab} changed nodes, networks, the pod network backend, the proxy mode or the cluster domain; \`apply\` changes pods and services only — rebuild with \`up -f ${spec.files.join(' -f ')}\` (pods keep their IPs)`,
+      },
+    ]);
+  }
+  const before = new Map(old.pods.map((p) => [p.key, p]));
+  const after = new Map(plan.pods.map((p) => [p.key, p]));
+  const removed = old.pods.filter((p) => after.get(p.key) === undefined || podWiring(after.get(p.key)!) !== podWiring(p));
+  const added = plan.pods.filter((p) => before.get(p.key) === undefined || podWiring(before.get(p.key)!) !== podWiring(p));
+
+  const holders = readHolders(lab);
+  if (removed.length) {
+    log(`removing ${removed.length} pod(s): ${removed.map((p) => p.key).join(', ')}`);
+    await killAll(removed.map((p) => holders[p.netns]).filter((pid): pid is number => pid !== undefined));
+    await deleteNamespaces(removed.map((p) => p.netns));
+    for (const p of removed) {
+      rmSync(`${NETNS_ETC}/${p.netns}`, { recursive: true, force: true });
+      delete holders[p.netns];
+    }
+  }
+  if (added.length) {
+    log(`adding ${added.length} pod(s): ${added.map((p) => p.key).join(', ')}`);
+    await createNamespaces(added.map((p) => p.netns));
+    for (const p of added) {
+      const node = plan.nodes.find((n) => n.name === p.node)!;
+      await runBatch({ netns: node.netns, lines: podPortLines(p, node.bridge) });
+      await runBatch(renderPod(p));
+    }
+    const addedNs = new Set(added.map((p) => p.netns));
+    for (const f of renderFiles(plan).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.content);
+    }
+    Object.assign(holders, await startHolders(lab, added.map((p) => ({ netns: p.netns, hostname: p.name }))));
+  }
+  writeHolders(lab, holders);
+  writePlan(plan);
+  writeRecord({ ...record, files: spec.files, updatedAt: new Date().toISOString() });
+  await agentReload(labDir(lab));
+  await waitAgentReady(labDir(lab), APPLY_READY_TIMEOUT_MS);
+  await waitReadiness(lab, log);
+  return { plan, added: added.map((p) => p.key), removed: removed.map((p) => p.key), unchanged: plan.pods.length - added.length };
+}

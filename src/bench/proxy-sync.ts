@@ -1,0 +1,113 @@
+/**
+ * kube-proxy sync cost: a full sync of N services x 3 endpoints (render +
+ * apply, as the agent does it) next to the raw `iptables-restore` /
+ * `nft -f` of the identical text, and a partial sync after one endpoint
+ * changes at 5,000 services. Each run uses a fresh throwaway namespace of
+ * its own; nothing else is touched.
+ */
+import { spawn } from 'node:child_process';
+import { run } from '../kernel/exec.js';
+import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.js';
+import { applyProxyRules } from '../kernel/netfilter.js';
+import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
+import type { ProxyMode } from '../model/types.js';
+import { renderIptablesBootstrap, renderIptablesSync } from '../proxy/iptables.js';
+import { renderNftablesSync } from '../proxy/nftables.js';
+
+const NETNS = 'kube-netlab-bench-proxy';
+const RUNS = 3;
+
+export interface SyncRow {
+  mode: ProxyMode;
+  services: number;
+  /** Median of RUNS, milliseconds. */
+  fullMs: number;
+  rawMs: number;
+  /** One endpoint of one service replaced, on a node holding all `services`. */
+  partialMs?: number;
+  partialRawMs?: number;
+}
+
+/** `count` services x 3 endpoints, spread over 3 nodes, seen from node1. */
+export function syntheticInput(count: number): ProxyNodeInput {
+  const services: ProxyServicePort[] = [];
+  for (let i = 0; i < count; i++) {
+    const ip = (n: number) => `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+    services.push({
+      namespace: `ns${i % 10}`,
+      service: `svc${i}`,
+      portName: 'http',
+      protocol: 'TCP',
+      clusterIP: ip(i + 11),
+      port: 80,
+      loadBalancerIPs: [],
+      externalPolicyLocal: false,
+      internalPolicyLocal: false,
+      endpoints: [0, 1, 2].map((k) => ({ ip: `10.244.${k}.${(i % 250) + 2}`, port: 8080 + Math.floor(i / 250), nodeName: `node${k + 1}`, isLocal: k === 0 })),
+    });
+  }
+  return { node: 'node1', nodeIP: '192.168.56.11', clusterCIDR: '10.244.0.0/16', masqueradeBit: 14, services };
+}
+
+function render(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInput): string {
+  return mode === 'iptables' ? renderIptablesSync(input, previous) : renderNftablesSync(input, previous);
+}
+
+/** The raw tool on the text, spawned directly: what any program applying this text must pay. */
+function raw(mode: ProxyMode, text: string): Promise<number> {
+  const argv = mode === 'iptables' ? ['iptables-restore', '--noflush', '--wait'] : ['nft', '-f', '-'];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('nsenter', [`--net=${netnsPath(NETNS)}`, '--', ...argv], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${argv.join(' ')}: ${err.trim()}`))));
+    child.stdin.end(text);
+  });
+}
+
+async function freshNamespace(mode: ProxyMode): Promise<void> {
+  await deleteNamespaces([NETNS]);
+  await createNamespaces([NETNS]);
+  if (mode === 'iptables') await run(['nsenter', `--net=${netnsPath(NETNS)}`, '--', 'iptables-restore', '--noflush'], { context: 'bench bootstrap', input: renderIptablesBootstrap() });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function ours(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInput): Promise<number> {
+  const started = performance.now();
+  await applyProxyRules(mode, NETNS, render(mode, input, previous), 'bench sync');
+  return performance.now() - started;
+}
+
+export async function measureSync(mode: ProxyMode, services: number, withPartial: boolean): Promise<SyncRow> {
+  const input = syntheticInput(services);
+  const text = render(mode, input);
+  const full: number[] = [];
+  const rawFull: number[] = [];
+  const partial: number[] = [];
+  const rawPartial: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      await freshNamespace(mode);
+      full.push(await ours(mode, input));
+      await freshNamespace(mode);
+      rawFull.push(await raw(mode, text));
+      if (!withPartial) continue;
+      // One endpoint of one service moves; the previous state is what the kernel holds now.
+      const next = structuredClone(input);
+      next.services[i]!.endpoints[2] = { ...next.services[i]!.endpoints[2]!, ip: '10.244.2.254' };
+      partial.push(await ours(mode, next, input));
+      rawPartial.push(await raw(mode, render(mode, input, next)));
+    }
+  } finally {
+    await deleteNamespaces([NETNS]);
+  }
+  return {
+    mode,
+    services,
+    fullMs: median(full),
+    rawMs: median(rawFull),
+    ...(withPartial ? { partialMs: median(partial), partialRawMs: median(rawPartial) } : {}),
+  };
+}

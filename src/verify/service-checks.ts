@@ -1,0 +1,221 @@
+/**
+ * Checks of the service paths, derived from the plan and the endpoints
+ * kube-proxy programs right now (pure):
+ *  - P5: every pod reaches every service port by its ClusterIP and gets an
+ *    answer from one of its endpoints, with its own pod IP kept; a service
+ *    without endpoints refuses at once.
+ *  - P6: the answers spread over every endpoint (up to 5) within 30
+ *    requests; NodePorts answer on every node, from the external client,
+ *    with externalTrafficPolicy deciding the client IP the pod sees.
+ *  - P13: ClusterIPs are unreachable from outside; a node IP on port 80
+ *    refuses.
+ *  - Hairpin: an endpoint reaching itself through its service.
+ */
+import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';
+import { servicePortName } from '../model/services.js';
+import type { NodePlan, Plan, PodPlan } from '../model/types.js';
+import type { Check, Endpoint } from './checks.js';
+
+/** Requests a spread check makes at most; every endpoint of up to 5 answers within them. */
+export const SPREAD_TRIES = 30;
+const MAX_SPREAD_ENDPOINTS = 5;
+
+const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
+
+interface Views {
+  plan: Plan;
+  byNode: Map<string, ProxyNodeInput>;
+  podsByIP: Map<string, PodPlan>;
+}
+
+/** The pods (by name) that answer for endpoints; a static endpoint is the API server stand-in of its node. */
+function podNames(v: Views, eps: ProxyEndpoint[]): string[] {
+  return eps.map((e) => v.podsByIP.get(e.ip)?.name ?? `kube-apiserver-${e.nodeName}`);
+}
+
+function label(sp: ProxyServicePort): string {
+  return `${servicePortName(sp)} (${sp.clusterIP}:${sp.port}/${sp.protocol})`;
+}
+
+/** From each pod to each service port by ClusterIP, as kube-proxy on the client's node decides. */
+function clusterIPChecks(v: Views): Check[] {
+  const checks: Check[] = [];
+  for (const client of v.plan.pods) {
+    const view = v.byNode.get(client.node);
+    if (!view) continue;
+    for (const sp of view.services) {
+      const eps = sp.internalPolicyLocal ? sp.endpoints.filter((e) => e.isLocal) : sp.endpoints;
+      const what = `P5 pod ${client.key} -> service ${label(sp)}`;
+      if (sp.protocol === 'UDP') {
+        if (client !== v.plan.pods[0]) continue; // echo cannot tell endpoints apart: once is enough
+        checks.push(
+          eps.length
+            ? { path: 'P5', name: `${what} echoes through kube-proxy`, probes: [{ kind: 'udp-echo', from: podEnd(client), ip: sp.clusterIP, port: sp.port }] }
+            : { path: 'P5', name: `${what} has no endpoints: no echo`, probes: [{ kind: 'udp-silent', from: podEnd(client), ip: sp.clusterIP, port: sp.port }] },
+        );
+        continue;
+      }
+      if (sp.endpoints.length === 0) {
+        checks.push({ path: 'P5', name: `${what} has no endpoints: refused at once (REJECT)`, probes: [{ kind: 'refused', from: podEnd(client), ip: sp.clusterIP, port: sp.port }] });
+      } else if (eps.length === 0) {
+        checks.push({ path: 'P5', name: `${what}: internalTrafficPolicy Local, no endpoint on ${client.node}: dropped`, probes: [{ kind: 'dropped', from: podEnd(client), ip: sp.clusterIP, port: sp.port }] });
+      } else {
+        checks.push({
+          path: 'P5',
+          name: `${what} answered by an endpoint${sp.internalPolicyLocal ? ` on ${client.node} (internalTrafficPolicy Local)` : ''}, source IP kept`,
+          probes: [{ kind: 'service', from: podEnd(client), ip: sp.clusterIP, port: sp.port, tries: 1, allowed: podNames(v, eps), mustSee: [], clientIP: { equals: client.ip, unlessFrom: client.name } }],
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/** Random load balancing reaches every endpoint, from the first pod that is not one of them. */
+function spreadChecks(v: Views): Check[] {
+  const checks: Check[] = [];
+  const first = v.byNode.values().next().value as ProxyNodeInput | undefined;
+  for (const sp of first?.services ?? []) {
+    if (sp.protocol !== 'TCP' || sp.internalPolicyLocal || sp.affinityTimeoutSeconds) continue;
+    const n = sp.endpoints.length;
+    if (n < 2 || n > MAX_SPREAD_ENDPOINTS) continue;
+    const ips = new Set(sp.endpoints.map((e) => e.ip));
+    const client = v.plan.pods.find((p) => !ips.has(p.ip));
+    if (!client) continue;
+    const names = podNames(v, sp.endpoints);
+    checks.push({
+      path: 'P6',
+      name: `P6 service ${label(sp)}: all ${n} endpoints answer within ${SPREAD_TRIES} requests from ${client.key}`,
+      probes: [{ kind: 'service', from: podEnd(client), ip: sp.clusterIP, port: sp.port, tries: SPREAD_TRIES, allowed: names, mustSee: names }],
+    });
+  }
+  return checks;
+}
+
+/** ClientIP affinity: every request from one pod lands on the same endpoint. */
+function affinityChecks(v: Views): Check[] {
+  const first = v.byNode.values().next().value as ProxyNodeInput | undefined;
+  return (first?.services ?? [])
+    .filter((sp) => sp.protocol === 'TCP' && sp.affinityTimeoutSeconds && sp.endpoints.length > 1 && !sp.internalPolicyLocal)
+    .flatMap((sp): Check[] => {
+      const ips = new Set(sp.endpoints.map((e) => e.ip));
+      const client = v.plan.pods.find((p) => !ips.has(p.ip));
+      if (!client) return [];
+      return [
+        {
+          path: 'P6',
+          name: `P6 service ${label(sp)}: sessionAffinity ClientIP keeps ${client.key} on one endpoint for 10 requests`,
+          probes: [{ kind: 'service', from: podEnd(client), ip: sp.clusterIP, port: sp.port, tries: 10, allowed: podNames(v, sp.endpoints), mustSee: [], sameEndpoint: true }],
+        },
+      ];
+    });
+}
+
+/** A pod behind a service reaches itself through it; the hairpin is masqueraded to its node's bridge address. */
+function hairpinChecks(v: Views): Check[] {
+  const first = v.byNode.values().next().value as ProxyNodeInput | undefined;
+  const checks: Check[] = [];
+  for (const sp of first?.services ?? []) {
+    if (sp.protocol !== 'TCP' || sp.affinityTimeoutSeconds || sp.internalPolicyLocal) continue;
+    const self = sp.endpoints.map((e) => v.podsByIP.get(e.ip)).find((p): p is PodPlan => p !== undefined);
+    // With at most 3 endpoints, 30 tries miss the pod itself with odds below 1e-5.
+    if (!self || sp.endpoints.length > 3) continue;
+    const gateway = v.plan.nodes.find((n) => n.name === self.node)!.gateway;
+    checks.push({
+      path: 'P5',
+      name: `P5 hairpin: pod ${self.key} reaches itself through ${label(sp)}, masqueraded to ${gateway} (cbr0)`,
+      probes: [
+        {
+          kind: 'service',
+          from: podEnd(self),
+          ip: sp.clusterIP,
+          port: sp.port,
+          tries: SPREAD_TRIES,
+          allowed: podNames(v, sp.endpoints),
+          mustSee: [self.name],
+          clientIP: { equals: gateway, onlyFrom: self.name },
+        },
+      ],
+    });
+    break; // one hairpin proves the bridge port and the masquerade rule
+  }
+  return checks;
+}
+
+function nodeEnd(n: NodePlan): Endpoint {
+  return { netns: n.netns, label: `node/${n.name}` };
+}
+
+/** NodePorts from the external client to every node, and from every node to itself. */
+function nodePortChecks(v: Views): Check[] {
+  const checks: Check[] = [];
+  const client = v.plan.internet.clients[0];
+  for (const node of v.plan.nodes) {
+    const view = v.byNode.get(node.name);
+    for (const sp of view?.services ?? []) {
+      if (!sp.nodePort || sp.protocol !== 'TCP') continue;
+      const local = sp.endpoints.filter((e) => e.isLocal);
+      const what = `service ${label(sp)} NodePort ${node.ip}:${sp.nodePort}`;
+      checks.push({
+        path: 'P6',
+        name: `P6 node/${node.name} -> ${what} (from the node itself)`,
+        probes: [
+          sp.endpoints.length
+            ? { kind: 'service', from: nodeEnd(node), ip: node.ip, port: sp.nodePort, tries: 1, allowed: podNames(v, sp.endpoints), mustSee: [] }
+            : { kind: 'refused', from: nodeEnd(node), ip: node.ip, port: sp.nodePort },
+        ],
+      });
+      if (!client) continue;
+      const ext: Endpoint = { netns: client.netns, label: client.name };
+      if (sp.endpoints.length === 0) {
+        checks.push({ path: 'P6', name: `P6 external -> ${what}: no endpoints, refused`, probes: [{ kind: 'refused', from: ext, ip: node.ip, port: sp.nodePort }] });
+      } else if (!sp.externalPolicyLocal) {
+        checks.push({
+          path: 'P6',
+          name: `P6 external -> ${what}: externalTrafficPolicy Cluster, source NATed to the node`,
+          probes: [{ kind: 'service', from: ext, ip: node.ip, port: sp.nodePort, tries: 1, allowed: podNames(v, sp.endpoints), mustSee: [], clientIP: { not: client.ip } }],
+        });
+      } else if (local.length) {
+        checks.push({
+          path: 'P6',
+          name: `P6 external -> ${what}: externalTrafficPolicy Local, answered on ${node.name}, client IP ${client.ip} kept`,
+          probes: [{ kind: 'service', from: ext, ip: node.ip, port: sp.nodePort, tries: 1, allowed: podNames(v, local), mustSee: [], clientIP: { equals: client.ip } }],
+        });
+      } else {
+        checks.push({
+          path: 'P6',
+          name: `P6 external -> ${what}: externalTrafficPolicy Local, no endpoint on ${node.name}: dropped`,
+          probes: [{ kind: 'dropped', from: ext, ip: node.ip, port: sp.nodePort }],
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/** From outside: ClusterIPs are not routed; a node refuses port 80 (nothing listens, no NodePort can be 80). */
+function outsideChecks(v: Views): Check[] {
+  const client = v.plan.internet.clients[0];
+  if (!client) return [];
+  const ext: Endpoint = { netns: client.netns, label: client.name };
+  const checks: Check[] = v.plan.nodes.map((n) => ({
+    path: 'P13' as const,
+    name: `P13 external -> node/${n.name} ${n.ip}:80 is refused: no NodePort is 80 (NodePorts are 30000-32767)`,
+    probes: [{ kind: 'refused' as const, from: ext, ip: n.ip, port: 80 }],
+  }));
+  const first = v.byNode.values().next().value as ProxyNodeInput | undefined;
+  const sp = first?.services.find((s) => s.protocol === 'TCP' && s.endpoints.length > 0);
+  if (sp) {
+    checks.push({
+      path: 'P13',
+      name: `P13 external -> service ${label(sp)} is unreachable: the service CIDR is not routed outside the cluster`,
+      probes: [{ kind: 'unreachable', from: ext, ip: sp.clusterIP, port: sp.port }],
+    });
+  }
+  return checks;
+}
+
+export function serviceChecks(plan: Plan, inputs: ProxyNodeInput[]): Check[] {
+  const v: Views = { plan, byNode: new Map(inputs.map((i) => [i.node, i])), podsByIP: new Map(plan.pods.map((p) => [p.ip, p])) };
+  return [...clusterIPChecks(v), ...spreadChecks(v), ...affinityChecks(v), ...hairpinChecks(v), ...nodePortChecks(v), ...outsideChecks(v)];
+}
