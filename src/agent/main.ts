@@ -25,6 +25,7 @@ import type { Plan } from '../model/types.js';
 import { apiServerTargets } from './plan-targets.js';
 import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
 import { ProxyController } from './proxy.js';
+import { HealthCheckServers } from './health-check.js';
 import type { ContainerStatus } from './protocol.js';
 
 interface LoadedPlan {
@@ -72,6 +73,7 @@ let daemons: DaemonSupervisor | undefined;
 let prober: ProbeScheduler | undefined;
 let proxy: ProxyController | undefined;
 let readyPoll: NodeJS.Timeout | undefined;
+let health: HealthCheckServers | undefined;
 let control: Server | undefined;
 let socketFile: string | undefined;
 let pidFile: string | undefined;
@@ -81,6 +83,7 @@ function cleanup(): void {
   clearInterval(readyPoll);
   prober?.stopAll();
   proxy?.stop();
+  health?.closeAll();
   supervisor?.stopAll();
   daemons?.stopAll();
   const listening = control?.listening === true;
@@ -120,6 +123,8 @@ async function main(argv: string[]): Promise<void> {
   daemons = nodeDaemons;
   const isRunning = (key: string) => sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running');
   const probes = new ProbeScheduler(log, () => kube.kick(), isRunning);
+  const healthServers = new HealthCheckServers(log);
+  health = healthServers;
   prober = probes;
   // Containers of a pod, by pod key, to tell whether the pod is ready.
   const containerStates = () => {
@@ -144,6 +149,7 @@ async function main(argv: string[]): Promise<void> {
       inputs: hasServices(plan.plan) ? proxyInputs(plan.plan, podReady()) : [],
     }),
     log,
+    (view) => healthServers.apply(view.inputs, view.netns),
   );
   proxy = kube;
   const reload = (): ReloadResult => {

@@ -47,7 +47,8 @@ export class ProxyController {
     /** The view to program now: called at the start of every sync, so a sync always uses the latest state. */
     private readonly view: () => ProxyView,
     private readonly log: Logger,
-    private readonly onSynced: () => void = () => {},
+    /** Called with the view every node now holds (the health check servers follow it). */
+    private readonly onSynced: (view: ProxyView) => void = () => {},
   ) {
     this.state = { mode, syncs: 0, pending: false };
   }
@@ -116,7 +117,7 @@ export class ProxyController {
       this.state.lastSyncMs = performance.now() - started;
     }
     this.state.syncedPlan = view.planVersion;
-    this.onSynced();
+    this.onSynced(view);
   }
 
   stop(): void {

@@ -309,7 +309,7 @@ function tableText(table: string, chains: Chains, written: string[], deleted: st
   ];
 }
 
-const sameRules = (a: string[] | undefined, b: string[] | undefined) => a !== undefined && b !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+const sameRules = (a: string[] | undefined, b: string[] | undefined) => a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((r, i) => r === b[i]));
 
 /** Whether a port's own chains differ between two renders (the same cached part never does). */
 function portChanged(a: PortPart | undefined, b: PortPart): boolean {
@@ -317,6 +317,52 @@ function portChanged(a: PortPart | undefined, b: PortPart): boolean {
   if (!a || a.own.size !== b.own.size) return true;
   for (const [c, rules] of b.own) if (!sameRules(a.own.get(c), rules)) return true;
   return false;
+}
+
+type Render = ReturnType<typeof renderAll>;
+
+const sameChains = (a: Chains | undefined, b: Chains | undefined) => {
+  if (!a || !b) return a === b;
+  for (const [c, rules] of b) if (!sameRules(a.get(c), rules)) return false;
+  return true;
+};
+
+/**
+ * The render of `input` built from `before` when no port's rules in the
+ * shared top-level chains changed (an endpoint change, a readiness flip):
+ * only the changed ports' own chains are swapped, so the cost follows the
+ * size of the change, not of the node. Undefined when a full assembly is needed.
+ */
+function patchRender(before: Render, input: ProxyNodeInput, cache: Map<string, PortPart>, keep: Map<string, PortPart>): Render | undefined {
+  const comments = input.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
+  const context = `${input.clusterCIDR}|${comments}|`;
+  const parts = new Map<string, PortPart>();
+  for (const sp of input.services) {
+    const cacheKey = context + JSON.stringify(sp);
+    const part = cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments);
+    keep.set(cacheKey, part);
+    parts.set(part.key, part);
+  }
+  // Same ports in the same order, each with the same top-level rules: the shared chains are unchanged.
+  if (parts.size !== before.parts.size) return undefined;
+  const oldKeys = [...before.parts.keys()];
+  let i = 0;
+  const changed: [PortPart, PortPart][] = [];
+  for (const [key, part] of parts) {
+    if (oldKeys[i++] !== key) return undefined;
+    const old = before.parts.get(key)!;
+    if (old === part) continue;
+    if (!sameChains(old.filter, part.filter) || !sameChains(old.nat, part.nat)) return undefined;
+    changed.push([old, part]);
+  }
+  const nat = new Map(before.nat);
+  const owned = new Map(before.owned);
+  for (const [old, part] of changed) {
+    for (const c of old.own.keys()) nat.delete(c);
+    for (const [c, rules] of part.own) nat.set(c, rules);
+    owned.set(part.key, part.ownNames);
+  }
+  return { filter: before.filter, nat, owned, parts };
 }
 
 /**
@@ -330,7 +376,7 @@ export function renderIptablesSync(input: ProxyNodeInput, previous?: ProxyNodeIn
   const cache = caches.get(input.node) ?? { parts: new Map<string, PortPart>() };
   const keep = new Map<string, PortPart>();
   const before = previous && (cache.last?.input === previous ? cache.last.rendered : renderAll(previous, cache.parts, new Map()));
-  const next = renderAll(input, cache.parts, keep);
+  const next = (before && patchRender(before, input, cache.parts, keep)) ?? renderAll(input, cache.parts, keep);
   caches.set(input.node, { parts: keep, last: { input, rendered: next } });
   let filterWritten = [...next.filter.keys()];
   let natWritten = [...next.nat.keys()];

@@ -57,6 +57,8 @@ export type Probe =
       clientIP?: { equals?: string; not?: string; unlessFrom?: string; onlyFrom?: string };
       sameEndpoint?: boolean;
     }
+  /** GET / answers with this HTTP status, and its body contains `body`. */
+  | { kind: 'http-status'; from: Endpoint; ip: string; port: number; status: number; body: string }
   /** A TCP connection is refused at once (RST or ICMP port unreachable), not left to time out. */
   | { kind: 'refused'; from: Endpoint; ip: string; port: number }
   /** A TCP connection gets no answer at all (dropped). */

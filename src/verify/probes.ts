@@ -77,6 +77,15 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       return daemon(probe);
     case 'service':
       return service(probe);
+    case 'http-status': {
+      const url = `http://${probe.ip}:${probe.port}/`;
+      const r = await run(inNetns(probe.from.netns, ['curl', '-sS', '--max-time', '3', '-w', '\n%{http_code}', url]), { context: `curl ${url}`, allowFailure: true });
+      const lines = r.stdout.trimEnd().split('\n');
+      const status = Number(lines.pop());
+      const body = lines.join('\n');
+      if (r.exitCode === 0 && status === probe.status && body.includes(probe.body)) return { ok: true, detail: `GET ${url}: ${status} ${body.trim()}` };
+      return { ok: false, detail: `GET ${url} from ${probe.from.label}: expected ${probe.status} with ${probe.body}, got ${r.exitCode === 0 ? `${status} ${body.trim()}` : firstLine(r.stderr)}` };
+    }
     case 'refused':
     case 'dropped': {
       const url = `http://${probe.ip}:${probe.port}/`;

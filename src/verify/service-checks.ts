@@ -150,6 +150,8 @@ function nodeEnd(n: NodePlan): Endpoint {
 function nodePortChecks(v: Views): Check[] {
   const checks: Check[] = [];
   const client = v.plan.internet.clients[0];
+  // One health check per node and port: every port of a service shares it.
+  const healthSeen = new Set<string>();
   for (const node of v.plan.nodes) {
     const view = v.byNode.get(node.name);
     for (const sp of view?.services ?? []) {
@@ -167,6 +169,15 @@ function nodePortChecks(v: Views): Check[] {
       });
       if (!client) continue;
       const ext: Endpoint = { netns: client.netns, label: client.name };
+      if (sp.healthCheckNodePort && sp.externalPolicyLocal && !healthSeen.has(`${node.name}/${sp.healthCheckNodePort}`)) {
+        healthSeen.add(`${node.name}/${sp.healthCheckNodePort}`);
+        const n = new Set(local.map((e) => e.ip)).size;
+        checks.push({
+          path: 'P6',
+          name: `P6 external -> service ${servicePortName(sp)} health check ${node.ip}:${sp.healthCheckNodePort}: ${n ? `200, ${n} local endpoint(s)` : '503, no local endpoint'} on ${node.name}`,
+          probes: [{ kind: 'http-status', from: ext, ip: node.ip, port: sp.healthCheckNodePort, status: n ? 200 : 503, body: `"localEndpoints":${n}` }],
+        });
+      }
       if (sp.endpoints.length === 0) {
         checks.push({ path: 'P6', name: `P6 external -> ${what}: no endpoints, refused`, probes: [{ kind: 'refused', from: ext, ip: node.ip, port: sp.nodePort }] });
       } else if (!sp.externalPolicyLocal) {

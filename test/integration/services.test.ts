@@ -8,7 +8,8 @@
  * lab without touching the pods that stay.
  */
 import t from 'tap';
-import { cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers } from '../helpers/host.js';
 
 function servicesLab(name: string, backend: string, proxyMode: string, extra = ''): string {
@@ -65,6 +66,7 @@ metadata: {name: web-sticky}
 spec:
   selector: {app: web}
   sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}
   ports: [{port: 8080}]
 ---
 apiVersion: v1
@@ -164,6 +166,8 @@ if (!isRoot) {
         /P6 external -> service default\/lonely-np .* NodePort 192\.168\.56\.11:30080: externalTrafficPolicy Local, answered on node1, client IP 203\.0\.113\.10 kept/,
         /P6 external -> service default\/lonely-np .* NodePort 192\.168\.56\.12:30080: externalTrafficPolicy Local, no endpoint on node2: dropped/,
         /P6 external -> service default\/web-np .*: externalTrafficPolicy Cluster, source NATed to the node/,
+        /P6 external -> service default\/lonely-np health check 192\.168\.56\.11:\d+: 200, 1 local endpoint\(s\) on node1/,
+        /P6 external -> service default\/lonely-np health check 192\.168\.56\.12:\d+: 503, no local endpoint on node2/,
         /P13 external -> node\/node1 192\.168\.56\.11:80 is refused/,
         /P13 external -> service .* is unreachable: the service CIDR is not routed/,
       ]) {
@@ -176,6 +180,7 @@ if (!isRoot) {
         t.match(nat, /^-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
         t.match(nat, /^-A KUBE-SERVICES .*-d 10\.96\.0\.1\/32 .*--dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y$/m, 'the upstream hash of default/kubernetes:https');
         t.match(nat, /-m statistic --mode random --probability 0\.33333333349 -j KUBE-SEP-/);
+        t.match(nat, /-m recent --rcheck --seconds 60 --reap --name KUBE-SEP-/, 'sessionAffinityConfig timeoutSeconds');
         t.match(nat, /^-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000\/0x4000$/m);
         const filter = cli(['exec', '--name', lab, 'node/node1', '--', 'iptables-save', '-t', 'filter']).stdout;
         t.match(filter, /default\/nobody has no endpoints.* -j REJECT/);
@@ -183,6 +188,7 @@ if (!isRoot) {
         const nft = cli(['exec', '--name', lab, 'node/node1', '--', 'nft', 'list', 'table', 'ip', 'kube-proxy']).stdout;
         t.match(nft, /map service-ips \{/);
         t.match(nft, /numgen random mod 3 vmap \{ 0 : goto endpoint-/);
+        t.match(nft, /set affinity-\w+-default\/web-sticky\/tcp\/__[\d.]+\/8080 \{[^}]*timeout 1m/, 'sessionAffinityConfig timeoutSeconds');
       }
 
       // Readiness: a pod that fails its probe leaves the endpoints, and comes back.
@@ -197,10 +203,17 @@ if (!isRoot) {
       t.equal(flip('true').code, 0);
       t.ok(await eventually(() => endpointPods(lab, 'web').length === 3), `${web[0]} is back`);
 
-      // scale and apply change the running lab; pods that stay keep their IPs.
+      // scale and apply change the running lab; pods that stay keep their IPs and connections.
       const before = podIPs(lab);
+      const target = JSON.parse(cli(['get', 'pods', '--name', lab, '-o', 'json']).stdout).items.find((p: { metadata: { name: string } }) => p.metadata.name === web[1]).status.podIP as string;
+      const download = spawn(process.execPath, [CLI, 'exec', '--name', lab, 'default/client', '--', 'curl', '-sS', '--limit-rate', '2M', '-o', '/dev/null', '-w', '%{size_download}', `http://${target}:8080/bytes/6000000`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let downloaded = '';
+      download.stdout.on('data', (d: Buffer) => (downloaded += d.toString()));
+      const downloadDone = new Promise<number | null>((r) => download.on('exit', r));
       const scaled = cli(['scale', '--name', lab, 'deploy/web', '--replicas', '4']);
       t.equal(scaled.code, 0, scaled.stderr);
+      t.equal(await downloadDone, 0, 'a connection open across scale completes');
+      t.equal(downloaded, '6000000');
       const after = podIPs(lab);
       t.equal(after.length, before.length + 1);
       t.ok(before.every((p) => after.includes(p)), 'every pod kept its IP');

@@ -455,6 +455,16 @@ t.test('a partial sync on top of the previous full sync gives the same chains as
   }
   const prev = changed(changes[1]![1]);
   t.same(plain(applied(boot, renderIptablesSync(prev), renderIptablesSync(fixture(), prev))), plain(applied(boot, renderIptablesSync(fixture()))), 'and back');
+
+  // As the agent syncs: each sync's input is the next one's `previous`, so the last render is reused and patched.
+  const state = applied(boot);
+  let last: ReturnType<typeof fixture> | undefined;
+  for (const [name, change] of [['start', () => {}] as [string, Change], ...changes]) {
+    const next = changed(change);
+    restore(state, renderIptablesSync(next, last));
+    t.same(plain(state), plain(applied(boot, renderIptablesSync(next))), `in a row: ${name}`);
+    last = next;
+  }
 });
 
 t.test('the test restore refuses what iptables refuses', async (t) => {

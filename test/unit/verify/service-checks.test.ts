@@ -66,8 +66,16 @@ t.test('no endpoints, internalTrafficPolicy Local, UDP and affinity', async (t) 
 });
 
 t.test('NodePort: from each node and from outside, by externalTrafficPolicy', async (t) => {
-  const checks = serviceChecks(plan, inputs([port({ service: 'np', nodePort: 30080, externalPolicyLocal: true }, ['a']), port({ service: 'cl', nodePort: 30081 }, ['b'])]));
-  const ext = checks.filter((c) => c.name.startsWith('P6 external -> service default/np'));
+  const checks = serviceChecks(plan, inputs([port({ service: 'np', nodePort: 30080, externalPolicyLocal: true, healthCheckNodePort: 30500 }, ['a']), port({ service: 'cl', nodePort: 30081 }, ['b'])]));
+  t.same(
+    checks.filter((c) => c.name.includes('health check')).map((c) => [c.name.replace(/.* health check /, ''), c.probes[0]]),
+    [
+      ['192.168.56.11:30500: 200, 1 local endpoint(s) on node1', { kind: 'http-status', from: { netns: plan.internet.clients[0]!.netns, label: 'external' }, ip: '192.168.56.11', port: 30500, status: 200, body: '"localEndpoints":1' }],
+      ['192.168.56.12:30500: 503, no local endpoint on node2', { kind: 'http-status', from: { netns: plan.internet.clients[0]!.netns, label: 'external' }, ip: '192.168.56.12', port: 30500, status: 503, body: '"localEndpoints":0' }],
+      ['192.168.56.13:30500: 503, no local endpoint on node3', { kind: 'http-status', from: { netns: plan.internet.clients[0]!.netns, label: 'external' }, ip: '192.168.56.13', port: 30500, status: 503, body: '"localEndpoints":0' }],
+    ],
+  );
+  const ext = checks.filter((c) => c.name.startsWith('P6 external -> service default/np') && c.name.includes('NodePort'));
   t.same(
     ext.map((c) => [c.name.match(/NodePort ([\d.]+):/)![1], c.probes[0]!.kind]),
     [
