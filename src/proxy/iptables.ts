@@ -219,6 +219,8 @@ const portKey = (sp: ProxyServicePort) => `${servicePortName(sp)}/${sp.protocol}
 /** What one service port adds: rules to the shared top-level chains, and chains of its own. */
 interface PortPart {
   key: string;
+  /** What it was cached under: the port and everything else its rules depend on. */
+  cacheKey: string;
   filter: Chains;
   nat: Chains;
   own: Chains;
@@ -239,7 +241,7 @@ interface NodeCache {
 /** By node: each node sees its own endpoints as local, so its parts differ from the others'. */
 const caches = new Map<string, NodeCache>();
 
-function renderPort(sp: ProxyServicePort, clusterCIDR: string, comments: boolean): PortPart {
+function renderPort(sp: ProxyServicePort, clusterCIDR: string, comments: boolean, cacheKey: string): PortPart {
   const filter: Chains = new Map(FILTER_TOP.map((c) => [c, []]));
   const nat: Chains = new Map(NAT_TOP.map((c) => [c, []]));
   const v = viewOf(sp);
@@ -249,7 +251,7 @@ function renderPort(sp: ProxyServicePort, clusterCIDR: string, comments: boolean
     own.set(chain, nat.get(chain)!);
     nat.delete(chain);
   }
-  return { key: portKey(sp), filter, nat, own, ownNames: [...own.keys()] };
+  return { key: portKey(sp), cacheKey, filter, nat, own, ownNames: [...own.keys()] };
 }
 
 function append(to: string[], rules: string[]): void {
@@ -275,7 +277,7 @@ function renderAll(input: ProxyNodeInput, cache: Map<string, PortPart>, keep: Ma
   const context = `${input.clusterCIDR}|${comments}|`;
   for (const sp of input.services) {
     const cacheKey = context + JSON.stringify(sp);
-    const part = cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments);
+    const part = cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments, cacheKey);
     keep.set(cacheKey, part);
     parts.set(part.key, part);
     for (const [c, rules] of part.filter) if (rules.length) append(filter.get(c)!, rules);
@@ -333,36 +335,61 @@ const sameChains = (a: Chains | undefined, b: Chains | undefined) => {
  * only the changed ports' own chains are swapped, so the cost follows the
  * size of the change, not of the node. Undefined when a full assembly is needed.
  */
-function patchRender(before: Render, input: ProxyNodeInput, cache: Map<string, PortPart>, keep: Map<string, PortPart>): Render | undefined {
+/** Structural equality of plain JSON-like values, without building strings. */
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeInput, cache: Map<string, PortPart>, keep: Map<string, PortPart>): Patched | undefined {
   const comments = input.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
+  const wasComments = previous.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
+  if (comments !== wasComments || input.clusterCIDR !== previous.clusterCIDR || input.masqueradeBit !== previous.masqueradeBit) return undefined;
   const context = `${input.clusterCIDR}|${comments}|`;
   const parts = new Map<string, PortPart>();
-  for (const sp of input.services) {
-    const cacheKey = context + JSON.stringify(sp);
-    const part = cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments);
+  const oldList = [...before.parts.values()];
+  input.services.forEach((sp, i) => {
+    // A port equal to the one at the same place last time keeps its part: no key to build, nothing to render.
+    const old = oldList[i];
+    const reused = old && deepEqual(sp, previous.services[i]) ? old : undefined;
+    const cacheKey = reused?.cacheKey ?? context + JSON.stringify(sp);
+    const part = reused ?? cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments, cacheKey);
     keep.set(cacheKey, part);
     parts.set(part.key, part);
-  }
+  });
   // Same ports in the same order, each with the same top-level rules: the shared chains are unchanged.
   if (parts.size !== before.parts.size) return undefined;
-  const oldKeys = [...before.parts.keys()];
-  let i = 0;
+  const oldParts = before.parts.values();
   const changed: [PortPart, PortPart][] = [];
   for (const [key, part] of parts) {
-    if (oldKeys[i++] !== key) return undefined;
-    const old = before.parts.get(key)!;
+    const old = oldParts.next().value as PortPart;
+    if (old.key !== key) return undefined;
     if (old === part) continue;
     if (!sameChains(old.filter, part.filter) || !sameChains(old.nat, part.nat)) return undefined;
     changed.push([old, part]);
   }
-  const nat = new Map(before.nat);
-  const owned = new Map(before.owned);
+  // `before` is the last render of this node and is replaced by this one: its maps are taken over, not copied.
+  const { nat, owned } = before;
+  const stale: string[] = [];
   for (const [old, part] of changed) {
+    for (const c of old.own.keys()) if (!part.own.has(c)) stale.push(c);
     for (const c of old.own.keys()) nat.delete(c);
     for (const [c, rules] of part.own) nat.set(c, rules);
     owned.set(part.key, part.ownNames);
   }
-  return { filter: before.filter, nat, owned, parts };
+  return { render: { filter: before.filter, nat, owned, parts }, changed: changed.map(([, p]) => p.key), stale };
+}
+
+interface Patched {
+  render: Render;
+  /** Keys of the ports whose own chains changed. */
+  changed: string[];
+  /** Chains no port owns any more. */
+  stale: string[];
 }
 
 /**
@@ -375,9 +402,16 @@ function patchRender(before: Render, input: ProxyNodeInput, cache: Map<string, P
 export function renderIptablesSync(input: ProxyNodeInput, previous?: ProxyNodeInput): string {
   const cache = caches.get(input.node) ?? { parts: new Map<string, PortPart>() };
   const keep = new Map<string, PortPart>();
-  const before = previous && (cache.last?.input === previous ? cache.last.rendered : renderAll(previous, cache.parts, new Map()));
-  const next = (before && patchRender(before, input, cache.parts, keep)) ?? renderAll(input, cache.parts, keep);
+  const reuse = previous !== undefined && cache.last?.input === previous;
+  const before = previous && (reuse ? cache.last!.rendered : renderAll(previous, cache.parts, new Map()));
+  const patched = reuse && before ? patchRender(before, previous, input, cache.parts, keep) : undefined;
+  const next = patched?.render ?? renderAll(input, cache.parts, keep);
   caches.set(input.node, { parts: keep, last: { input, rendered: next } });
+  if (patched) {
+    // Nothing shared changed: only the changed ports' chains, and the chains they no longer own.
+    const written = patched.changed.flatMap((key) => next.owned.get(key) ?? []);
+    return [...tableText('filter', next.filter, [], []), ...tableText('nat', next.nat, written, patched.stale), ''].join('\n');
+  }
   let filterWritten = [...next.filter.keys()];
   let natWritten = [...next.nat.keys()];
   let stale: string[] = [];

@@ -209,7 +209,8 @@ if (!isRoot) {
       const download = spawn(process.execPath, [CLI, 'exec', '--name', lab, 'default/client', '--', 'curl', '-sS', '--limit-rate', '2M', '-o', '/dev/null', '-w', '%{size_download}', `http://${target}:8080/bytes/6000000`], { stdio: ['ignore', 'pipe', 'pipe'] });
       let downloaded = '';
       download.stdout.on('data', (d: Buffer) => (downloaded += d.toString()));
-      const downloadDone = new Promise<number | null>((r) => download.on('exit', r));
+      // 'close', not 'exit': by then stdout has been read to its end.
+      const downloadDone = new Promise<number | null>((r) => download.on('close', r));
       const scaled = cli(['scale', '--name', lab, 'deploy/web', '--replicas', '4']);
       t.equal(scaled.code, 0, scaled.stderr);
       t.equal(await downloadDone, 0, 'a connection open across scale completes');
