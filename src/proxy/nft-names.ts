@@ -5,39 +5,14 @@
  * names differing in one digit still look different), then the readable part
  * itself. Same inputs, same names as upstream.
  */
-import { createHash } from 'node:crypto';
 import type { ProxyEndpoint, ProxyServicePort } from '../model/services.js';
+import { nftHash } from './hash.js';
 
 /** The kernel's limit on object names (NFT_NAME_MAXLEN, counting the final NUL). */
 const NFT_NAME_MAX = 256;
 /** Room kept for the longest prefix (`endpoint-`, `affinity-`, ...), as upstream does. */
 const PREFIX_MAX = 16;
 const BASE_MAX = NFT_NAME_MAX - PREFIX_MAX;
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** The first `n` characters of RFC 4648 base32 (upper case) of `bytes`. */
-function base32Prefix(bytes: Uint8Array, n: number): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    // Fewer than 5 bits are ever left over, so 16 bits of history are enough.
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < n) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= n) break;
-  }
-  return out;
-}
-
-/** `base32(sha256(name))[:8]`. */
-function shortHash(name: string): string {
-  return base32Prefix(createHash('sha256').update(name).digest(), 8);
-}
 
 /**
  * Every sync names every service port and endpoint again, and hashing is
@@ -50,7 +25,7 @@ const KNOWN_MAX = 200_000;
 function hashAndTruncate(name: string): string {
   let base = known.get(name);
   if (base === undefined) {
-    const full = `${shortHash(name)}-${name}`;
+    const full = `${nftHash(name)}-${name}`;
     base = full.length > BASE_MAX ? `${full.slice(0, BASE_MAX - 3)}...` : full;
     if (known.size >= KNOWN_MAX) known.clear();
     known.set(name, base);
