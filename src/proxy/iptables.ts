@@ -12,6 +12,7 @@
  * result as a full sync, with a fraction of the text.
  */
 import { servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
+import { deepEqual } from '../util/equal.js';
 import { extChain, joinHostPort, sepChain, svcChain, svlChain } from './hash.js';
 
 /** Above this many endpoints on a node, per-endpoint comments are left out (upstream `largeClusterEndpointsThreshold`). */
@@ -335,16 +336,6 @@ const sameChains = (a: Chains | undefined, b: Chains | undefined) => {
  * only the changed ports' own chains are swapped, so the cost follows the
  * size of the change, not of the node. Undefined when a full assembly is needed.
  */
-/** Structural equality of plain JSON-like values, without building strings. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeInput, cache: Map<string, PortPart>, keep: Map<string, PortPart>): Patched | undefined {
   const comments = input.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
   const wasComments = previous.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
