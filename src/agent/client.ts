@@ -204,7 +204,7 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
 }
 
 /** A pod counts as an endpoint when every container runs and passes its readinessProbe, as the agent reports. */
-export function podReadyFrom(status: AgentStatus | undefined): (podKey: string) => boolean {
+export function podReadyFrom(status: Pick<AgentStatus, 'containers'> | undefined): (podKey: string) => boolean {
   const byPod = new Map<string, ContainerStatus[]>();
   for (const c of status?.containers ?? []) byPod.set(c.pod, [...(byPod.get(c.pod) ?? []), c]);
   return (podKey) => {

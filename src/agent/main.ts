@@ -27,6 +27,7 @@ import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
 import { ProxyController } from './proxy.js';
 import { HealthCheckServers } from './health-check.js';
 import type { ContainerStatus } from './protocol.js';
+import { podReadyFrom } from './client.js';
 
 interface LoadedPlan {
   plan: Plan;
@@ -126,19 +127,8 @@ async function main(argv: string[]): Promise<void> {
   const healthServers = new HealthCheckServers(log);
   health = healthServers;
   prober = probes;
-  // Containers of a pod, by pod key, to tell whether the pod is ready.
-  const containerStates = () => {
-    const byPod = new Map<string, ContainerStatus[]>();
-    for (const c of sup.status()) byPod.set(c.pod, [...(byPod.get(c.pod) ?? []), c]);
-    return byPod;
-  };
-  const podReady = () => {
-    const byPod = containerStates();
-    return (podKey: string) => {
-      const cs = byPod.get(podKey);
-      return cs !== undefined && cs.every((c) => c.state === 'running' && probes.tracker.containerReady(`${c.pod}/${c.container}`));
-    };
-  };
+  // The same rule `get` and `verify` apply to the agent's status: every container running and ready.
+  const podReady = () => podReadyFrom({ containers: containerStatus() });
   // A plan without nodes or services (a bare list of pods) has nothing for kube-proxy to program.
   const hasServices = (p: Plan) => Array.isArray(p.nodes) && Array.isArray(p.services) && p.spec?.serviceNetwork !== undefined;
   const kube = new ProxyController(

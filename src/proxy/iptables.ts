@@ -13,6 +13,7 @@
  */
 import { servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
 import { deepEqual } from '../util/equal.js';
+import { categorize } from './categorize.js';
 import { extChain, joinHostPort, sepChain, svcChain, svlChain } from './hash.js';
 
 /** Above this many endpoints on a node, per-endpoint comments are left out (upstream `largeClusterEndpointsThreshold`). */
@@ -93,15 +94,7 @@ interface PortView {
 function viewOf(sp: ProxyServicePort): PortView {
   const name = servicePortName(sp);
   const proto = sp.protocol.toLowerCase();
-  const externallyAccessible = sp.nodePort !== undefined || sp.loadBalancerIPs.length > 0;
-  // An external policy means nothing for a port nothing external reaches.
-  const externalPolicyLocal = sp.externalPolicyLocal && externallyAccessible;
-  // The Cluster chain also serves the short-circuit of in-node traffic to external destinations.
-  const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
-  const usesLocal = sp.internalPolicyLocal || externalPolicyLocal;
-  const clusterEndpoints = usesCluster ? sp.endpoints : [];
-  const localEndpoints = usesLocal ? sp.endpoints.filter((e) => e.isLocal) : [];
-  const hasEndpoints = sp.endpoints.length > 0;
+  const c = categorize(sp);
   const svc = svcChain(name, proto);
   const svl = svlChain(name, proto);
   return {
@@ -112,16 +105,16 @@ function viewOf(sp: ProxyServicePort): PortView {
     svl,
     ext: extChain(name, proto),
     sep: (ep) => sepChain(name, proto, joinHostPort(ep.ip, ep.port)),
-    clusterEndpoints,
-    localEndpoints,
-    reachable: usesCluster ? clusterEndpoints : localEndpoints,
-    hasEndpoints,
-    hasInternalEndpoints: hasEndpoints && (!sp.internalPolicyLocal || localEndpoints.length > 0),
-    hasExternalEndpoints: hasEndpoints && (!externalPolicyLocal || localEndpoints.length > 0),
-    externallyAccessible,
-    externalPolicyLocal,
+    clusterEndpoints: c.cluster,
+    localEndpoints: c.local,
+    reachable: c.reachable,
+    hasEndpoints: c.hasEndpoints,
+    hasInternalEndpoints: c.hasInternal,
+    hasExternalEndpoints: c.hasExternal,
+    externallyAccessible: c.externallyAccessible,
+    externalPolicyLocal: c.externalLocal,
     internalChain: sp.internalPolicyLocal ? svl : svc,
-    externalPolicyChain: externalPolicyLocal ? svl : svc,
+    externalPolicyChain: c.externalLocal ? svl : svc,
   };
 }
 

@@ -18,6 +18,7 @@
  * any more, after everything that pointed at them is gone.
  */
 import { deepEqual } from '../util/equal.js';
+import { categorize } from './categorize.js';
 import { servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
 import { affinitySetName, endpointChainName, servicePortChains } from './nft-names.js';
 
@@ -126,30 +127,6 @@ interface PortChains {
 const q = (text: string) => `"${text}"`;
 const markOf = (input: ProxyNodeInput) => `0x${(1 << input.masqueradeBit).toString(16)}`;
 
-/**
- * Which endpoints each traffic policy uses, as upstream's CategorizeEndpoints
- * does with only ready endpoints and no topology hints.
- */
-function categorize(sp: ProxyServicePort) {
-  const externallyAccessible = Boolean(sp.nodePort) || sp.loadBalancerIPs.length > 0;
-  const externalLocal = sp.externalPolicyLocal && externallyAccessible;
-  // External Local still needs the Cluster endpoints for the pod and host short-circuits.
-  const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
-  const usesLocal = sp.internalPolicyLocal || externalLocal;
-  const cluster = usesCluster ? sp.endpoints : [];
-  const local = usesLocal ? sp.endpoints.filter((e) => e.isLocal) : [];
-  const hasEndpoints = sp.endpoints.length > 0;
-  return {
-    externallyAccessible,
-    externalLocal,
-    cluster,
-    local,
-    reachable: usesCluster ? cluster : local,
-    hasEndpoints,
-    hasInternal: hasEndpoints && (!sp.internalPolicyLocal || local.length > 0),
-    hasExternal: hasEndpoints && (!externalLocal || local.length > 0),
-  };
-}
 
 /** Sticky endpoints first, then a uniform random pick. */
 function dispatchRules(sp: ProxyServicePort, endpoints: ProxyEndpoint[]): string[] {
