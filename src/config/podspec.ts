@@ -40,14 +40,14 @@ export interface PodContext {
   nodes?: string[];
 }
 
-export type PodNetworkFields = Pick<PodSpec, 'containers' | 'nodeName' | 'nodeSelector'>;
+export type PodNetworkFields = Pick<PodSpec, 'containers' | 'nodeName' | 'nodeSelector' | 'hostname' | 'subdomain' | 'dnsPolicy' | 'dnsConfig'>;
 
 /** Reads `spec` of the object described by `what` (e.g. "Pod shop/cache"). */
 export function readPodSpec(spec: Cursor, what: string, ctx: PodContext): PodNetworkFields {
   const { r } = ctx;
   if (!r.map(spec, `${what}: spec`)) {
     if (!spec.exists) r.add('missing-field', spec.ref, `${what} needs spec.containers with at least one container`);
-    return { containers: [] };
+    return { containers: [], dnsPolicy: 'ClusterFirst' };
   }
   for (const key of spec.keys()) {
     if (POD_FIELDS.includes(key)) continue;
@@ -58,7 +58,7 @@ export function readPodSpec(spec: Cursor, what: string, ctx: PodContext): PodNet
   }
 
   const containers = readContainers(spec, what, ctx);
-  const out: PodNetworkFields = { containers };
+  const out: PodNetworkFields = { containers, dnsPolicy: 'ClusterFirst' };
 
   const nodeNameC = spec.get('nodeName');
   const nodeName = r.string(nodeNameC, `${what}: spec.nodeName`);

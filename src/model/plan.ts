@@ -16,9 +16,10 @@ import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types
 /** Node-network offsets: the router is .1, nodes start at .11. */
 export const ROUTER_OFFSET = 1;
 export const FIRST_NODE_OFFSET = 11;
-/** Internet-side offsets: its router .1, the node-network router's uplink .2, clients from .10. */
+/** Internet-side offsets: its router .1, the node-network router's uplink .2, the resolver .3, clients from .10. */
 export const INTERNET_ROUTER_OFFSET = 1;
 export const UPLINK_OFFSET = 2;
+export const RESOLVER_OFFSET = 3;
 export const FIRST_CLIENT_OFFSET = 10;
 /** Pod addresses in a node /24: .1 is cbr0, pods from .2. */
 const FIRST_POD_OFFSET = 2;
@@ -57,6 +58,7 @@ export function planLab(spec: LabSpec, previous?: Plan): Plan {
     bridge: 'br0',
     ip: nthAddress(extNet, INTERNET_ROUTER_OFFSET),
     address: withPrefix(nthAddress(extNet, INTERNET_ROUTER_OFFSET), extNet),
+    resolver: { ip: nthAddress(extNet, RESOLVER_OFFSET) },
     clients,
   };
 
@@ -194,6 +196,10 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
       labels: pod.labels,
       containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}) })),
       ...(pod.owner ? { owner: pod.owner } : {}),
+      ...(pod.hostname ? { hostname: pod.hostname } : {}),
+      ...(pod.subdomain ? { subdomain: pod.subdomain } : {}),
+      dnsPolicy: pod.dnsPolicy,
+      ...(pod.dnsConfig ? { dnsConfig: pod.dnsConfig } : {}),
     });
   }
   if (problems.length) throw new ConfigError(problems);

@@ -129,6 +129,40 @@ export interface ProxyServicePort {
   endpoints: ProxyEndpoint[];
 }
 
+/**
+ * Whether two service ports would render the same rules. Written out field by
+ * field (no generic deep compare) because partial syncs compare every port of
+ * the node, thousands, on each endpoint change.
+ */
+export function sameServicePort(a: ProxyServicePort, b: ProxyServicePort): boolean {
+  if (a === b) return true;
+  if (
+    a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol ||
+    a.clusterIP !== b.clusterIP || a.port !== b.port || a.nodePort !== b.nodePort || a.affinityTimeoutSeconds !== b.affinityTimeoutSeconds ||
+    a.externalPolicyLocal !== b.externalPolicyLocal || a.internalPolicyLocal !== b.internalPolicyLocal || a.healthCheckNodePort !== b.healthCheckNodePort ||
+    a.loadBalancerIPs.length !== b.loadBalancerIPs.length || a.endpoints.length !== b.endpoints.length
+  ) return false;
+  for (let i = 0; i < a.loadBalancerIPs.length; i++) if (a.loadBalancerIPs[i] !== b.loadBalancerIPs[i]) return false;
+  for (let i = 0; i < a.endpoints.length; i++) {
+    const x = a.endpoints[i]!;
+    const y = b.endpoints[i]!;
+    if (x.ip !== y.ip || x.port !== y.port || x.nodeName !== y.nodeName || x.isLocal !== y.isLocal) return false;
+  }
+  return true;
+}
+// A field added to either type without being compared above fails to compile here.
+type ComparedPortFields = 'namespace' | 'service' | 'portName' | 'protocol' | 'clusterIP' | 'port' | 'nodePort' | 'affinityTimeoutSeconds' |
+  'externalPolicyLocal' | 'internalPolicyLocal' | 'healthCheckNodePort' | 'loadBalancerIPs' | 'endpoints';
+type Uncompared = Exclude<keyof ProxyServicePort, ComparedPortFields> | Exclude<keyof ProxyEndpoint, 'ip' | 'port' | 'nodeName' | 'isLocal'>;
+const allFieldsCompared: [Uncompared] extends [never] ? true : Uncompared = true;
+void allFieldsCompared;
+
+export function sameServicePorts(a: readonly ProxyServicePort[] | undefined, b: readonly ProxyServicePort[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((p, i) => sameServicePort(p, b[i]!));
+}
+
 /** Everything the renderers need for one node. */
 export interface ProxyNodeInput {
   node: string;

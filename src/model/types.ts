@@ -49,9 +49,26 @@ export interface PodSpec {
   nodeName?: string;
   nodeSelector?: Record<string, string>;
   containers: ContainerSpec[];
-  /** The Deployment that produced this pod, if any. */
-  owner?: { kind: 'Deployment'; name: string };
+  /** The Deployment or StatefulSet that produced this pod, if any. */
+  owner?: PodOwner;
+  /** `spec.hostname`; StatefulSet pods get their own name. With `subdomain`, the pod's DNS name under that headless service. */
+  hostname?: string;
+  /** `spec.subdomain`; StatefulSet pods get the set's `serviceName`. */
+  subdomain?: string;
+  /** `spec.dnsPolicy`, default ClusterFirst. */
+  dnsPolicy: DnsPolicy;
+  /** `spec.dnsConfig`, merged into the resolv.conf the policy gives (the whole of it for `None`). */
+  dnsConfig?: PodDnsConfig;
   source: SourceRef;
+}
+
+export type PodOwner = { kind: 'Deployment' | 'StatefulSet'; name: string };
+export type DnsPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+
+export interface PodDnsConfig {
+  nameservers: string[];
+  searches: string[];
+  options: { name: string; value?: string }[];
 }
 
 export interface ExternalServerSpec {
@@ -117,6 +134,12 @@ export interface InternetPlan {
   bridge: string;
   address: string;
   ip: string;
+  /**
+   * The internet's DNS resolver (a public resolver's stand-in), a second
+   * address on the internet router: it answers the external servers' names
+   * and NXDOMAIN for the rest. Nodes use it, so the cluster DNS forwards to it.
+   */
+  resolver: { ip: string };
   clients: ExternalHostPlan[];
 }
 
@@ -173,7 +196,11 @@ export interface PodPlan {
   mtu: number;
   labels: Record<string, string>;
   containers: ContainerPlan[];
-  owner?: { kind: 'Deployment'; name: string };
+  owner?: PodOwner;
+  hostname?: string;
+  subdomain?: string;
+  dnsPolicy: DnsPolicy;
+  dnsConfig?: PodDnsConfig;
 }
 
 export interface Plan {

@@ -11,8 +11,7 @@
  * and declares then deletes the chains nothing owns any more: the same
  * result as a full sync, with a fraction of the text.
  */
-import { servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
-import { deepEqual } from '../util/equal.js';
+import { sameServicePort, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
 import { categorize } from './categorize.js';
 import { extChain, joinHostPort, sepChain, svcChain, svlChain } from './hash.js';
 
@@ -339,7 +338,8 @@ function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeI
   input.services.forEach((sp, i) => {
     // A port equal to the one at the same place last time keeps its part: no key to build, nothing to render.
     const old = oldList[i];
-    const reused = old && deepEqual(sp, previous.services[i]) ? old : undefined;
+    const was = previous.services[i];
+    const reused = old && was && sameServicePort(sp, was) ? old : undefined;
     const cacheKey = reused?.cacheKey ?? context + JSON.stringify(sp);
     const part = reused ?? cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments, cacheKey);
     keep.set(cacheKey, part);

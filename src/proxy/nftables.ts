@@ -17,9 +17,8 @@
  * set elements, and deletes the chains and affinity sets no service port owns
  * any more, after everything that pointed at them is gone.
  */
-import { deepEqual } from '../util/equal.js';
 import { categorize } from './categorize.js';
-import { servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
+import { sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../model/services.js';
 import { affinitySetName, endpointChainName, servicePortChains } from './nft-names.js';
 
 export const NFT_FAMILY = 'ip';
@@ -322,7 +321,7 @@ function changedPorts(input: ProxyNodeInput, previous: ProxyNodeInput) {
   const now = portsByService(input);
   const before = portsByService(previous);
   const changed = new Set<string>();
-  for (const [id, ports] of now) if (!deepEqual(ports, before.get(id))) changed.add(id);
+  for (const [id, ports] of now) if (!sameServicePorts(ports, before.get(id))) changed.add(id);
   for (const id of before.keys()) if (!now.has(id)) changed.add(id);
   const pick = (services: Map<string, ProxyServicePort[]>) => [...changed].flatMap((id) => services.get(id) ?? []);
   return { now: pick(now), before: pick(before) };

@@ -28,6 +28,7 @@ export function renderInternet(plan: Plan): NetnsBatch[] {
     'link set lo up',
     `link add ${net.bridge} type bridge`,
     `addr add ${net.address} dev ${net.bridge}`,
+    `addr add ${net.resolver.ip}/${net.address.split('/')[1]} dev ${net.bridge}`,
     `link set ${net.bridge} up`,
   ];
   for (const c of net.clients) {

@@ -15,6 +15,7 @@ t.test('host-gw: every node routes the other pod /24s via their node IP', async 
 link set lo up
 link add br0 type bridge
 addr add 203.0.113.1/24 dev br0
+addr add 203.0.113.3/24 dev br0
 link set br0 up
 link add to-external type veth peer name eth0 netns t.ext.external
 link set to-external master br0 up
