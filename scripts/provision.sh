@@ -45,6 +45,8 @@ declare -A PACKAGE_OF=(
   [openssl]=openssl
   [wrk]=wrk
   [hyperfine]=hyperfine
+  [dnsperf]=dnsperf
+  [nslookup]="dnsutils|bind9-dnsutils"
 )
 
 # Bash's `command -v` falls back to a non-executable file of that name, where

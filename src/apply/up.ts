@@ -15,6 +15,7 @@ import { labNamespaces, renderSysctls, renderTopology } from '../render/topology
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { renderIptablesBootstrap } from '../proxy/iptables.js';
+import { renderIpMasq } from '../render/pod-network/ip-masq.js';
 import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
@@ -39,7 +40,7 @@ export async function waitReadiness(lab: string, log: (line: string) => void): P
 
 export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  checkEnvironment([...REQUIRED_TOOLS, ...(spec.serviceNetwork.proxyMode === 'iptables' ? ['iptables-restore'] : ['nft'])]);
+  checkEnvironment([...REQUIRED_TOOLS, 'iptables-restore', ...(spec.serviceNetwork.proxyMode === 'nftables' ? ['nft'] : [])]);
   const existing = readRecord(spec.name);
   const plan = planLab(spec, existing ? readPlan(spec.name) : undefined);
   const stages = renderTopology(plan);
@@ -64,6 +65,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
       const bootstrap = renderIptablesBootstrap();
       await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, bootstrap, `kube-proxy chains on node ${n.name}`));
     }
+    // After kube-proxy's jumps, as flanneld appends its own once kube-proxy has run.
+    await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderIpMasq(plan, n), `flannel ip-masq rules on node ${n.name}`));
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);

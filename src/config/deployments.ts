@@ -4,45 +4,17 @@
  * suffix is derived from the replica's index instead of drawn at random: the
  * same file gives the same names, and scaling up keeps the existing ones.
  */
-import { createHash } from 'node:crypto';
+import { replicaNames, SUFFIX_LENGTH } from '../model/replica-names.js';
 import type { PodSpec } from '../model/types.js';
+
+export { replicaNames, replicaSuffix } from '../model/replica-names.js';
+
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 import { DEFAULTS, LIMITS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { readPodSpec } from './podspec.js';
 import { readMeta, type WorkloadContext } from './workloads.js';
-
-/** The alphabet of Kubernetes' generated names: no vowels, no look-alike digits. */
-const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-const SUFFIX_LENGTH = 5;
-const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
-
-/** The suffix of replica `index`; `attempt` moves past a suffix an earlier replica already took. */
-export function replicaSuffix(namespace: string, deployment: string, index: number, attempt = 0): string {
-  const seed = attempt === 0 ? `${namespace}/${deployment}/${index}` : `${namespace}/${deployment}/${index}/${attempt}`;
-  let n = BigInt(`0x${createHash('sha256').update(seed).digest('hex')}`);
-  const base = BigInt(SUFFIX_ALPHABET.length);
-  let out = '';
-  for (let i = 0; i < SUFFIX_LENGTH; i++) {
-    out += SUFFIX_ALPHABET[Number(n % base)];
-    n /= base;
-  }
-  return out;
-}
-
-/** Pod names of the first `replicas` replicas; earlier replicas keep their names whatever the count. */
-export function replicaNames(namespace: string, deployment: string, replicas: number): string[] {
-  const taken = new Set<string>();
-  const names: string[] = [];
-  for (let i = 0; i < replicas; i++) {
-    let attempt = 0;
-    let suffix = replicaSuffix(namespace, deployment, i);
-    while (taken.has(suffix)) suffix = replicaSuffix(namespace, deployment, i, ++attempt);
-    taken.add(suffix);
-    names.push(`${deployment}-${suffix}`);
-  }
-  return names;
-}
 
 interface Requirement {
   key: string;

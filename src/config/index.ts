@@ -6,6 +6,8 @@
 import type { LabSpec, PodSpec, SourceRef } from '../model/types.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { checkPods } from './checks.js';
+import { CLUSTER_DNS_NOTICE, isClusterDnsObject } from './cluster-dns.js';
+import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { parseCidr } from './cidrs.js';
 import { readDeployment } from './deployments.js';
 import { parseDocuments, type SourceText } from './documents.js';
@@ -49,7 +51,8 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
   const ctx: ServiceContext = {
     r,
     notices,
-    namespaces: new Set(namespaces.keys()),
+    // Every cluster has kube-system (the planner adds it with the cluster DNS), so objects may live there undeclared.
+    namespaces: new Set([...namespaces.keys(), CLUSTER_DNS.namespace]),
     ...(opts.replicas ? { replicas: opts.replicas } : {}),
     ...(settings ? { nodes: settings.nodes.map((n) => n.name) } : {}),
     ...(settings && !badServiceCIDR(objects) ? { serviceCIDR: settings.serviceNetwork.cidr } : {}),
@@ -74,6 +77,10 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         const before = name === undefined ? undefined : deployments.get(key);
         if (before) {
           r.add('duplicate', o.root.ref, `Deployment ${key} is declared twice (first at ${before.file}:${before.line})`);
+          break;
+        }
+        if (name !== undefined && isClusterDnsObject('Deployment', metaString(o, 'namespace') ?? 'default', name)) {
+          notices.about(`Deployment ${key}`, o.root.ref, CLUSTER_DNS_NOTICE);
           break;
         }
         deployments.set(key, o.root.ref);

@@ -12,6 +12,7 @@ import { offsetOf, parseIPv4 } from './cidrs.js';
 import { PROTOCOLS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import { describe, type Reader } from './fields.js';
+import { CLUSTER_DNS_NOTICE, isClusterDnsObject } from './cluster-dns.js';
 import { checkLabels, labelProblem, portNameProblem, subdomainProblem } from './names.js';
 import type { Notices } from './notices.js';
 import { readMeta, type WorkloadContext } from './workloads.js';
@@ -366,10 +367,11 @@ export function checkServices(services: ReadService[], r: Reader): void {
 
 /** A Service the lab makes itself: a declaration of it is checked, then left out with a notice. */
 export function isBuiltInService(s: ServiceSpec): boolean {
-  return keyOf(s) === keyOf(KUBERNETES_SERVICE);
+  return keyOf(s) === keyOf(KUBERNETES_SERVICE) || isClusterDnsObject('Service', s.namespace, s.name);
 }
 
 export function builtInNotice(s: ServiceSpec, notices: Notices): void {
+  if (isClusterDnsObject('Service', s.namespace, s.name)) return notices.about(`Service ${keyOf(s)}`, s.source, CLUSTER_DNS_NOTICE);
   notices.about(
     `Service ${keyOf(s)}`,
     s.source,

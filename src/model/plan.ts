@@ -11,6 +11,7 @@ import { BACKENDS } from './backends.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';
 import { planServices } from './services-plan.js';
+import { withClusterDns } from './cluster-dns.js';
 import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types.js';
 
 /** Node-network offsets: the router is .1, nodes start at .11. */
@@ -26,7 +27,8 @@ const FIRST_POD_OFFSET = 2;
 
 export const EXTERNAL_CLIENTS = ['external'];
 
-export function planLab(spec: LabSpec, previous?: Plan): Plan {
+export function planLab(fileSpec: LabSpec, previous?: Plan): Plan {
+  const spec = withClusterDns(fileSpec);
   const lab = spec.name;
   const backend = BACKENDS[spec.podNetwork.backend];
 
@@ -194,7 +196,7 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
       hostVeth,
       mtu: node.podMtu,
       labels: pod.labels,
-      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}) })),
+      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}), ...(c.program ? { program: c.program } : {}) })),
       ...(pod.owner ? { owner: pod.owner } : {}),
       ...(pod.hostname ? { hostname: pod.hostname } : {}),
       ...(pod.subdomain ? { subdomain: pod.subdomain } : {}),

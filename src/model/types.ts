@@ -6,6 +6,7 @@
  * back by `down`, `get`, `exec`, `verify` and the agent without the lab file.
  */
 import type { ProbeSpec, ServicePlan, ServiceSpec } from './services.js';
+import type { ContainerProgram } from './cluster-dns.js';
 
 export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';
 export type ProxyMode = 'iptables' | 'nftables';
@@ -39,6 +40,8 @@ export interface ContainerSpec {
   ports: ContainerPortSpec[];
   /** Absent: the container is ready while it runs (also for exec probes, which cannot run here). */
   readinessProbe?: ProbeSpec;
+  /** Set for the lab's own add-ons: the container runs this program rather than the test server. */
+  program?: ContainerProgram;
 }
 
 export interface PodSpec {
@@ -178,6 +181,7 @@ export interface ContainerPlan {
   name: string;
   ports: ContainerPortSpec[];
   readinessProbe?: ProbeSpec;
+  program?: ContainerProgram;
 }
 
 export interface PodPlan {

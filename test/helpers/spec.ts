@@ -1,5 +1,5 @@
 /** Builds LabSpecs in code for tests of the pure layers (no YAML involved). */
-import type { LabSpec, PodSpec } from '../../src/model/types.js';
+import type { LabSpec, Plan, PodSpec } from '../../src/model/types.js';
 
 export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {}): PodSpec {
   return {
@@ -7,6 +7,7 @@ export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {
     name,
     labels: { app: name },
     containers: [{ name: 'main', ports: [{ containerPort: 8080, protocol: 'TCP' }] }],
+    dnsPolicy: 'ClusterFirst',
     source: { file: 'test.yaml', line: 1 },
     ...extra,
   };
@@ -32,3 +33,7 @@ export function labSpec(overrides: Partial<LabSpec> = {}): LabSpec {
     ...overrides,
   };
 }
+
+/** The plan's pods and services without the cluster DNS add-on every lab gets (kube-system), for tests about the file's own. */
+export const filePods = (plan: Plan) => plan.pods.filter((p) => p.namespace !== 'kube-system');
+export const fileServices = (plan: Plan) => plan.services.filter((s) => s.namespace !== 'kube-system');

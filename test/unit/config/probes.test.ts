@@ -1,6 +1,7 @@
 import t from 'tap';
 import { FILE, codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 import { planLab } from '../../../src/model/plan.js';
+import { filePods } from '../../helpers/spec.js';
 
 const withLab = (...docs: string[]) => [lab(), ...docs].join('\n---\n');
 
@@ -79,7 +80,7 @@ t.test('a Deployment template probe reaches every replica and the plan', async (
   const spec = parse(text);
   const expected = { handler: { kind: 'httpGet', path: '/ready', port: 'http' }, ...TIMES, periodSeconds: 1, failureThreshold: 1 };
   t.same(spec.pods.map((p) => p.containers[0]!.readinessProbe), [expected, expected]);
-  t.same(planLab(spec).pods.map((p) => p.containers[0]!.readinessProbe), [expected, expected], 'the agent reads it from the plan');
+  t.same(filePods(planLab(spec)).map((p) => p.containers[0]!.readinessProbe), [expected, expected], 'the agent reads it from the plan');
 });
 
 const REFUSED: [string, string[], [string, string][], RegExp?][] = [

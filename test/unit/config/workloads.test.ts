@@ -46,6 +46,7 @@ t.test('a Pod with everything the lab reads', async (t) => {
         },
         { name: 'sidecar', ports: [] },
       ],
+      dnsPolicy: 'ClusterFirst',
       nodeName: 'node3',
       nodeSelector: { zone: 'b' },
       source: { file: 'lab.yaml', line: lineOf(text, 'kind: Pod') - 1, col: 1 },

@@ -2,7 +2,7 @@ import t from 'tap';
 import { daemonsFor } from '../../../src/model/daemons.js';
 import { planLab } from '../../../src/model/plan.js';
 import { ConfigError } from '../../../src/util/errors.js';
-import { labSpec, pod } from '../../helpers/spec.js';
+import { filePods, labSpec, pod } from '../../helpers/spec.js';
 
 t.test('addresses: router .1, nodes from .11, one /24 per node, pods from .2', async (t) => {
   const plan = planLab(labSpec({ pods: [pod('default', 'a'), pod('default', 'b'), pod('default', 'c'), pod('default', 'd')] }));
@@ -13,7 +13,7 @@ t.test('addresses: router .1, nodes from .11, one /24 per node, pods from .2', a
     ['node3', '192.168.56.13', '10.244.2.0/24', '10.244.2.1'],
   ]);
   // least loaded first, ties by node order: a round-robin
-  t.same(plan.pods.map((p) => [p.key, p.node, p.ip]), [
+  t.same(filePods(plan).map((p) => [p.key, p.node, p.ip]), [
     ['default/a', 'node1', '10.244.0.2'],
     ['default/b', 'node2', '10.244.1.2'],
     ['default/c', 'node3', '10.244.2.2'],
@@ -36,7 +36,7 @@ t.test('nodeName and nodeSelector place pods', async (t) => {
     pods: [pod('default', 'pinned', { nodeName: 'node3' }), pod('default', 'sel', { nodeSelector: { 'kubernetes.io/hostname': 'node2' } })],
   });
   const plan = planLab(spec);
-  t.same(plan.pods.map((p) => p.node), ['node3', 'node2']);
+  t.same(filePods(plan).map((p) => p.node), ['node3', 'node2']);
 });
 
 t.test('a selector no node satisfies is refused with the pod line', async (t) => {
@@ -61,7 +61,11 @@ t.test('a node full of pods is a capacity error', async (t) => {
   const spec = labSpec({ nodes: [labSpec().nodes[0]!], pods: Array.from({ length: 254 }, (_, i) => pod('default', `p${i}`)) });
   const err = t.throws(() => planLab(spec)) as unknown as ConfigError;
   t.equal(err.problems[0]!.code, 'capacity');
-  t.equal(planLab({ ...spec, pods: spec.pods.slice(0, 253) }).pods.at(-1)!.ip, '10.244.0.254');
+  // 251 of the file's pods and the cluster DNS add-on's two fill the /24 (.2-.254).
+  const full = planLab({ ...spec, pods: spec.pods.slice(0, 251) });
+  t.equal(full.pods.length, 253);
+  t.equal(full.pods.at(-1)!.ip, '10.244.0.254');
+  t.equal(t.throws(() => planLab({ ...spec, pods: spec.pods.slice(0, 252) })) && 'refused', 'refused', 'one more pod does not fit');
 });
 
 t.test('each backend sets the pod MTU from its encapsulation overhead, and only udp needs node daemons', async (t) => {

@@ -4,7 +4,7 @@ import { planLab } from '../../../src/model/plan.js';
 import type { ServicePortSpec, ServiceSpec } from '../../../src/model/services.js';
 import type { LabSpec, PodSpec } from '../../../src/model/types.js';
 import { ConfigError } from '../../../src/util/errors.js';
-import { labSpec, pod } from '../../helpers/spec.js';
+import { fileServices, labSpec, pod } from '../../helpers/spec.js';
 
 let line = 100;
 /** A ClusterIP service selecting app=<name> on port 80, each on its own source line. */
@@ -40,11 +40,11 @@ function problemsOf(spec: LabSpec, previous?: ReturnType<typeof planLab>) {
   throw new Error('expected a ConfigError');
 }
 
-const ips = (spec: LabSpec, previous?: ReturnType<typeof planLab>) => Object.fromEntries(planLab(spec, previous).services.map((s) => [s.key, s.clusterIP]));
+const ips = (spec: LabSpec, previous?: ReturnType<typeof planLab>) => Object.fromEntries(fileServices(planLab(spec, previous)).map((s) => [s.key, s.clusterIP]));
 
 t.test('default/kubernetes is always there: the first address, https 443 to the API server stand-in on the first node', async (t) => {
   const plan = planLab(labSpec());
-  t.same(plan.services, [
+  t.same(fileServices(plan), [
     {
       namespace: 'default',
       name: 'kubernetes',
@@ -109,7 +109,7 @@ t.test('a previous plan keeps every surviving service on its ClusterIP; freed ad
   });
   // `new` comes first in the file: without the previous plan it would take .11 and push the others along.
   const second = planLab(labSpec({ services: [service('default', 'new'), service('default', 'other'), service('default', 'c'), service('default', 'b')] }), first);
-  t.same(Object.fromEntries(second.services.map((s) => [s.key, s.clusterIP])), {
+  t.same(Object.fromEntries(fileServices(second).map((s) => [s.key, s.clusterIP])), {
     'default/b': '10.96.0.12',
     'default/c': '10.96.0.13',
     'default/kubernetes': '10.96.0.1',
@@ -151,10 +151,10 @@ t.test('node ports: asked-for ones honoured, the rest from 30000 up, for NodePor
   });
   const plan = planLab(spec);
   t.same(
-    Object.fromEntries(plan.services.map((s) => [s.name, s.ports.map((p) => p.nodePort)])),
+    Object.fromEntries(fileServices(plan).map((s) => [s.name, s.ports.map((p) => p.nodePort)])),
     { a: [30000, 30001], dns: [30053, 30053], kubernetes: [undefined], lb: [30002], 'lb-none': [undefined], plain: [undefined] },
   );
-  t.same(plan.services.map((s) => s.healthCheckNodePort), [undefined, undefined, undefined, undefined, undefined, undefined], 'Cluster policy: no health check port');
+  t.same(plan.services.map((s) => s.healthCheckNodePort), plan.services.map(() => undefined), 'Cluster policy: no health check port');
 });
 
 t.test('health-check node ports for Local NodePort and LoadBalancer services', async (t) => {
@@ -192,7 +192,7 @@ t.test('node ports survive a previous plan; a service made ClusterIP gives its p
     first,
   );
   t.same(
-    second.services.map((s) => [s.name, s.ports.map((p) => p.nodePort), s.healthCheckNodePort]),
+    fileServices(second).map((s) => [s.name, s.ports.map((p) => p.nodePort), s.healthCheckNodePort]),
     [
       ['a', [undefined], undefined],
       ['b', [30001, 30003], 30002],
@@ -282,7 +282,7 @@ t.test('proxyInputs: one view per node, named and numeric targetPorts, ready pod
     ['node3', '192.168.56.13', '10.244.0.0/16', 14],
   ]);
   const ip = (name: string) => plan.pods.find((p) => p.name === name)!.ip;
-  const node1 = inputs[0]!.services;
+  const node1 = inputs[0]!.services.filter((s) => s.namespace !== 'kube-system');
   t.same(
     node1.map((s) => [s.namespace, s.service, s.portName, s.protocol, s.port]),
     [
@@ -342,7 +342,7 @@ t.test('proxyInputs: policies, affinity, node ports; headless, ExternalName and 
     service('default', 'nobody', { selector: { app: 'none' } }),
     service('default', 'unready', { selector: { app: 'web' }, publishNotReadyAddresses: true }),
   ]);
-  const view = proxyInputs(plan, () => false)[0]!.services;
+  const view = proxyInputs(plan, () => false)[0]!.services.filter((s) => s.namespace !== 'kube-system');
   t.same(view.map((s) => s.service), ['cluster', 'kubernetes', 'manual', 'nobody', 'np', 'unready'], 'no headless or ExternalName service');
   const np = view.find((s) => s.service === 'np')!;
   t.same(
@@ -368,7 +368,7 @@ t.test('serviceEndpoints: kubectl Endpoints, one subset per set of resolved port
   const ip = (name: string) => plan.pods.find((p) => p.name === name)!.ip;
   const node = (name: string) => plan.pods.find((p) => p.name === name)!.node;
   const addr = (name: string) => ({ ip: ip(name), nodeName: node(name), targetRef: { kind: 'Pod', namespace: 'default', name } });
-  const all = serviceEndpoints(plan, (key) => key !== 'default/w2');
+  const all = serviceEndpoints(plan, (key) => key !== 'default/w2').filter((e) => e.metadata.namespace !== 'kube-system');
   t.same(all.map((e) => e.metadata.name), ['headless', 'kubernetes', 'web'], 'none for ExternalName or selector-less services');
   t.same(all.find((e) => e.metadata.name === 'kubernetes'), {
     apiVersion: 'v1',

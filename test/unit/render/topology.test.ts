@@ -47,6 +47,8 @@ link set eth0 up
 route add default via 203.0.113.1`,
   );
   const a = plan.pods[0]!;
+  // The cluster DNS add-on's first pod comes after the file's pods, round-robin: on node1 here.
+  const dns = plan.pods.find((p) => p.namespace === 'kube-system' && p.node === 'node1')!;
   t.equal(
     text(nodes!.slice(0, 1)),
     `# t.node.node1
@@ -61,6 +63,9 @@ link set cbr0 promisc on up
 link add ${a.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.default.a
 link set ${a.hostVeth} master cbr0 up
 link set ${a.hostVeth} type bridge_slave hairpin on
+link add ${dns.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.kube-system.${dns.name}
+link set ${dns.hostVeth} master cbr0 up
+link set ${dns.hostVeth} type bridge_slave hairpin on
 route add 10.244.1.0/24 via 192.168.56.12 dev eth0
 route add 10.244.2.0/24 via 192.168.56.13 dev eth0`,
   );

@@ -4,6 +4,7 @@ import { planLab } from '../../../src/model/plan.js';
 import { serviceChecks } from '../../../src/verify/service-checks.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
+// Four pods of the file on node1, node2, node3, node1; the cluster DNS add-on's two land on node2 and node3.
 const plan = planLab(labSpec({ pods: ['a', 'b', 'c', 'd'].map((n) => pod('default', n)) }));
 const ip = (name: string) => plan.pods.find((p) => p.name === name)!.ip;
 const nodeOf = (name: string) => plan.pods.find((p) => p.name === name)!.node;
@@ -31,7 +32,7 @@ function inputs(ports: ((node: string) => ProxyServicePort)[]): ProxyNodeInput[]
 t.test('ClusterIP from every pod, spread, hairpin and the outside', async (t) => {
   const checks = serviceChecks(plan, inputs([port({}, ['a', 'b'])]));
   const names = checks.map((c) => c.name);
-  t.equal(names.filter((n) => n.startsWith('P5 pod ')).length, 4, 'one per pod');
+  t.equal(names.filter((n) => n.startsWith('P5 pod ')).length, 6, 'one per pod, the cluster DNS pods too');
   t.ok(names.includes('P6 service default/web:http (10.96.0.11:80/TCP): all 2 endpoints answer within 30 requests from default/c'));
   const hairpin = checks.find((c) => c.name.startsWith('P5 hairpin'))!;
   t.match(hairpin.name, /pod default\/a reaches itself .* masqueraded to 10\.244\.0\.1 \(cbr0\)/);
@@ -56,9 +57,9 @@ t.test('no endpoints, internalTrafficPolicy Local, UDP and affinity', async (t) 
     ]),
   );
   const kindsOf = (prefix: string) => checks.filter((c) => c.name.includes(prefix)).map((c) => c.probes[0]!.kind);
-  t.same(kindsOf('service default/none '), ['refused', 'refused', 'refused', 'refused']);
+  t.same(kindsOf('service default/none '), ['refused', 'refused', 'refused', 'refused', 'refused', 'refused']);
   const itp = checks.filter((c) => c.name.startsWith('P5 pod') && c.name.includes('service default/itp '));
-  t.same(itp.map((c) => c.probes[0]!.kind).sort(), ['dropped', 'dropped', 'service', 'service'], 'pods on node1 reach the local endpoint, others are dropped');
+  t.same(itp.map((c) => c.probes[0]!.kind).sort(), ['dropped', 'dropped', 'dropped', 'dropped', 'service', 'service'], 'pods on node1 (a, d) reach the local endpoint, others are dropped');
   t.same(kindsOf('service default/dns'), ['udp-echo'], 'UDP once, from the first pod');
   const sticky = checks.find((c) => c.name.includes('sessionAffinity ClientIP'))!;
   t.match(sticky.probes[0], { sameEndpoint: true, tries: 10 });
