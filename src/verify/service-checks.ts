@@ -33,6 +33,24 @@ function podNames(v: Views, eps: ProxyEndpoint[]): string[] {
   return eps.map((e) => v.podsByIP.get(e.ip)?.name ?? `kube-apiserver-${e.nodeName}`);
 }
 
+/**
+ * The client IP an endpoint sees for a request from `client` through a
+ * ClusterIP. Pod endpoints see the pod IP. A static endpoint (the API
+ * server stand-in, at its node's IP) on another node sees the client's
+ * node IP: the packet leaves the pod CIDR for a node address, and flannel's
+ * ip-masq masquerades it, as on a real cluster. Undefined when the
+ * endpoints disagree, so no single address can be expected.
+ */
+function expectedClientIP(v: Views, client: PodPlan, eps: ProxyEndpoint[]): string | undefined {
+  const seen = new Set(
+    eps.map((e) => {
+      if (v.podsByIP.has(e.ip) || e.nodeName === client.node) return client.ip;
+      return v.plan.nodes.find((n) => n.name === client.node)?.ip ?? client.ip;
+    }),
+  );
+  return seen.size === 1 ? [...seen][0] : undefined;
+}
+
 function label(sp: ProxyServicePort): string {
   return `${servicePortName(sp)} (${sp.clusterIP}:${sp.port}/${sp.protocol})`;
 }
@@ -60,10 +78,23 @@ function clusterIPChecks(v: Views): Check[] {
       } else if (eps.length === 0) {
         checks.push({ path: 'P5', name: `${what}: internalTrafficPolicy Local, no endpoint on ${client.node}: dropped`, probes: [{ kind: 'dropped', from: podEnd(client), ip: sp.clusterIP, port: sp.port }] });
       } else {
+        const seen = expectedClientIP(v, client, eps);
+        const source = seen === client.ip ? 'source IP kept' : seen ? `source masqueraded to node IP ${seen} (ip-masq)` : 'source IP not checked';
         checks.push({
           path: 'P5',
-          name: `${what} answered by an endpoint${sp.internalPolicyLocal ? ` on ${client.node} (internalTrafficPolicy Local)` : ''}, source IP kept`,
-          probes: [{ kind: 'service', from: podEnd(client), ip: sp.clusterIP, port: sp.port, tries: 1, allowed: podNames(v, eps), mustSee: [], clientIP: { equals: client.ip, unlessFrom: client.name } }],
+          name: `${what} answered by an endpoint${sp.internalPolicyLocal ? ` on ${client.node} (internalTrafficPolicy Local)` : ''}, ${source}`,
+          probes: [
+            {
+              kind: 'service',
+              from: podEnd(client),
+              ip: sp.clusterIP,
+              port: sp.port,
+              tries: 1,
+              allowed: podNames(v, eps),
+              mustSee: [],
+              ...(seen ? { clientIP: { equals: seen, unlessFrom: client.name } } : {}),
+            },
+          ],
         });
       }
     }

@@ -49,7 +49,9 @@ if (!isRoot) {
     t.equal(r.code, 0, r.stderr);
     const list = JSON.parse(r.stdout);
     t.equal(list.kind, 'List');
-    t.equal(list.items.length, 5);
+    const byNamespace = (ns: string) => list.items.filter((p: { metadata: { namespace: string } }) => p.metadata.namespace === ns).length;
+    t.equal(list.items.length - byNamespace('kube-system'), 5, "the file's 5 pods, across namespaces");
+    t.equal(byNamespace('kube-system'), 2, 'and the 2 cluster DNS pods');
     const duo = list.items.find((p: { metadata: { name: string } }) => p.metadata.name === 'duo');
     t.equal(duo.metadata.namespace, 'other');
     t.equal(duo.spec.nodeName, 'node2');

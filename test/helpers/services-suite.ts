@@ -7,10 +7,10 @@
  * out of and back into endpoints, and `scale` / `apply` changing a running
  * lab without touching the pods that stay.
  */
-import t from 'tap';
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
-import { leftovers } from '../helpers/host.js';
+import { CLI, cli, isRoot, labName, tempDir, writeLab } from './cli.js';
+import { leftovers } from './host.js';
 
 function servicesLab(name: string, backend: string, proxyMode: string, extra = ''): string {
   return `apiVersion: kube-netlab.dev/v1alpha1
@@ -128,16 +128,17 @@ const podIPs = (lab: string) =>
     .map((p) => `${p.metadata.name} ${p.status.podIP}`)
     .sort();
 
-if (!isRoot) {
-  t.skip('integration tests need root (network namespaces)');
-} else {
-  const combos: [string, string][] = [
-    ['iptables', 'host-gw'],
-    ['nftables', 'host-gw'],
-    ['iptables', 'vxlan'],
-    ['nftables', 'vxlan'],
-  ];
-  for (const [mode, backend] of combos) {
+/**
+ * The suite for one proxy mode on host-gw and on vxlan; one test file per
+ * mode, so the two modes run in parallel and each stays within tap's
+ * per-file timeout.
+ */
+export function servicesSuite(t: Test, mode: 'iptables' | 'nftables'): void {
+  if (!isRoot) {
+    t.skip('integration tests need root (network namespaces)');
+    return;
+  }
+  for (const backend of ['host-gw', 'vxlan']) {
     t.test(`${mode} on ${backend}`, async (t) => {
       const lab = labName(`s${mode.slice(0, 2)}${backend.slice(0, 2)}`);
       const dir = tempDir();

@@ -1,0 +1,5 @@
+/** Services through kube-proxy in iptables mode, on host-gw and vxlan (see test/helpers/services-suite.ts). */
+import t from 'tap';
+import { servicesSuite } from '../helpers/services-suite.js';
+
+servicesSuite(t, 'iptables');
