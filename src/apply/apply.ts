@@ -12,7 +12,7 @@ import { createNamespaces, deleteNamespaces, runBatch } from '../kernel/netns.js
 import { killAll } from '../kernel/procs.js';
 import { planLab } from '../model/plan.js';
 import type { LabSpec, Plan, PodPlan } from '../model/types.js';
-import { NETNS_ETC, renderFiles } from '../render/files.js';
+import { NETNS_ETC, podHostname, renderFiles } from '../render/files.js';
 import { podPortLines, renderPod } from '../render/topology.js';
 import { ConfigError } from '../util/errors.js';
 import { startHolders } from './holders.js';
@@ -42,8 +42,8 @@ function topologyOf(plan: Plan): string {
   });
 }
 
-/** A pod whose wiring differs (node, IP, MTU) cannot be changed in place; it is replaced. */
-const podWiring = (p: PodPlan) => JSON.stringify([p.node, p.ip, p.netns, p.hostVeth, p.mtu]);
+/** A pod whose wiring (node, IP, MTU) or DNS settings differ cannot be changed in place; it is replaced, as a changed template replaces pods. */
+const podWiring = (p: PodPlan) => JSON.stringify([p.node, p.ip, p.netns, p.hostVeth, p.mtu, p.hostname, p.subdomain, p.dnsPolicy, p.dnsConfig]);
 
 export async function applyLab(spec: LabSpec, log: (line: string) => void = () => {}): Promise<ApplyResult> {
   const lab = spec.name;
@@ -90,7 +90,7 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
     }
-    Object.assign(holders, await startHolders(lab, added.map((p) => ({ netns: p.netns, hostname: p.name }))));
+    Object.assign(holders, await startHolders(lab, added.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
   }
   writeHolders(lab, holders);
   writePlan(plan);

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { planLab } from '../model/plan.js';
 import type { LabSpec, Plan } from '../model/types.js';
-import { renderFiles } from '../render/files.js';
+import { podHostname, renderFiles } from '../render/files.js';
 import { labNamespaces, renderSysctls, renderTopology } from '../render/topology.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
@@ -75,7 +75,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     log('starting pause processes');
     const holders = await startHolders(spec.name, [
       ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
-      ...plan.pods.map((p) => ({ netns: p.netns, hostname: p.name })),
+      ...plan.pods.map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
       ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
     ]);
     writeHolders(spec.name, holders);

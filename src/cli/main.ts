@@ -21,7 +21,7 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
   scale: {
     flags: [{ name: 'namespace', short: 'n', value: true }, { name: 'replicas', value: true }],
     run: scaleCommand,
-    usage: 'scale [-n NAMESPACE] deploy/NAME --replicas N [--name N]',
+    usage: 'scale [-n NAMESPACE] deploy/NAME|sts/NAME --replicas N [--name N]',
   },
   down: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'all' }], run: downCommand, usage: 'down [--name N] [--all]' },
   get: {

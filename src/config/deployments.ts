@@ -13,8 +13,8 @@ const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 import { DEFAULTS, LIMITS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
-import { readPodSpec } from './podspec.js';
-import { readMeta, type WorkloadContext } from './workloads.js';
+import { readPodSpec, type PodNetworkFields } from './podspec.js';
+import { readMeta, type ObjectMeta, type WorkloadContext } from './workloads.js';
 
 interface Requirement {
   key: string;
@@ -41,7 +41,7 @@ function satisfies(labels: Record<string, string>, req: Requirement): boolean {
  * and the template's labels must satisfy it, or the Deployment would never
  * own the pods it makes.
  */
-function checkSelector(spec: Cursor, labels: Record<string, string>, what: string, r: Reader): void {
+function checkSelector(spec: Cursor, labels: Record<string, string>, what: string, kind: string, r: Reader): void {
   const selC = spec.get('selector');
   if (!r.map(selC, `${what}: spec.selector`)) {
     if (!selC.exists) r.add('missing-field', selC.ref, `${what}: spec.selector is required, e.g. selector: {matchLabels: {app: web}}`);
@@ -57,7 +57,7 @@ function checkSelector(spec: Cursor, labels: Record<string, string>, what: strin
   }
   // A malformed expression is reported on its own; it does not also make the selector empty.
   if (requirements.length === 0 && !selC.get('matchExpressions').exists) {
-    r.add('missing-field', selC.ref, `${what}: spec.selector selects nothing; an empty selector is invalid for a Deployment, e.g. selector: {matchLabels: {app: web}}`);
+    r.add('missing-field', selC.ref, `${what}: spec.selector selects nothing; an empty selector is invalid for a ${kind}, e.g. selector: {matchLabels: {app: web}}`);
     return;
   }
   const unmet = requirements.filter((q) => !satisfies(labels, q));
@@ -71,32 +71,54 @@ function checkSelector(spec: Cursor, labels: Record<string, string>, what: strin
   }
 }
 
-export function readDeployment(doc: Cursor, ctx: WorkloadContext): PodSpec[] {
+/** What a Deployment and a StatefulSet share: a selector, a replica count and a pod template. */
+export interface ReplicatedWorkload {
+  meta: ObjectMeta;
+  what: string;
+  replicas: number;
+  labels: Record<string, string>;
+  /** The template's pod spec, read and reported once, not once per replica. */
+  fields: PodNetworkFields;
+}
+
+/**
+ * Reads the parts of a Deployment or StatefulSet that make its pods.
+ * `scaleKey` is the key under which `scale` stores a count that wins over
+ * the file's `spec.replicas`, as it changes the live object and not the file.
+ */
+export function readReplicated(doc: Cursor, kind: 'Deployment' | 'StatefulSet', ctx: WorkloadContext, scaleKey: (m: ObjectMeta) => string): ReplicatedWorkload | undefined {
   const { r } = ctx;
-  const meta = readMeta(doc, 'Deployment', ctx);
-  if (!meta) return [];
-  const what = `Deployment ${meta.namespace}/${meta.name}`;
+  const meta = readMeta(doc, kind, ctx);
+  if (!meta) return undefined;
+  const what = `${kind} ${meta.namespace}/${meta.name}`;
   const spec = doc.get('spec');
   if (!r.map(spec, `${what}: spec`)) {
     if (!spec.exists) r.add('missing-field', spec.ref, `${what} needs a spec with selector and template`);
-    return [];
+    return undefined;
   }
   const fromFile = r.integer(spec.get('replicas'), `${what}: spec.replicas`, 0, LIMITS.replicas) ?? DEFAULTS.replicas;
-  // `scale` on a running lab sets the count, as it changes the live object and not the file.
-  const replicas = ctx.replicas?.[`${meta.namespace}/${meta.name}`] ?? fromFile;
+  const replicas = ctx.replicas?.[scaleKey(meta)] ?? fromFile;
   const template = spec.get('template');
   if (!r.map(template, `${what}: spec.template`)) {
     if (!template.exists) r.add('missing-field', template.ref, `${what} needs spec.template (metadata.labels and a pod spec)`);
-    return [];
+    return undefined;
   }
   const tmeta = template.get('metadata');
   r.map(tmeta, `${what}: spec.template.metadata`);
   const labels = r.stringMap(tmeta.get('labels'), `${what}: spec.template.metadata.labels`) ?? {};
-  checkSelector(spec, labels, what, r);
-
-  // The template is read and reported once, not once per replica.
+  checkSelector(spec, labels, what, kind, r);
   const fields = readPodSpec(template.get('spec'), what, ctx);
+  return { meta, what, replicas, labels, fields };
+}
 
+/** The key of a Deployment's count in `scale`'s record: `<namespace>/<name>`. */
+export const deploymentKey = (m: Pick<ObjectMeta, 'namespace' | 'name'>): string => `${m.namespace}/${m.name}`;
+
+export function readDeployment(doc: Cursor, ctx: WorkloadContext): PodSpec[] {
+  const { r } = ctx;
+  const w = readReplicated(doc, 'Deployment', ctx, deploymentKey);
+  if (!w) return [];
+  const { meta, what, replicas, labels, fields } = w;
   const nameMax = 63 - SUFFIX_LENGTH - 1;
   if (meta.name.length > nameMax) {
     r.add(

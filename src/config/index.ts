@@ -10,6 +10,7 @@ import { CLUSTER_DNS_NOTICE, isClusterDnsObject } from './cluster-dns.js';
 import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { parseCidr } from './cidrs.js';
 import { readDeployment } from './deployments.js';
+import { readStatefulSet } from './statefulsets.js';
 import { parseDocuments, type SourceText } from './documents.js';
 import { Reader } from './fields.js';
 import { MINIMAL_LAB, readLab, type LabSettings } from './lab.js';
@@ -20,13 +21,18 @@ import { builtInNotice, checkServices, isBuiltInService, readService, type ReadS
 import { readNamespace, readPod } from './workloads.js';
 
 export { DEFAULTS, DEFAULT_BACKEND, LAB_API_VERSION, LIMITS } from './defaults.js';
-export { replicaNames } from './deployments.js';
+export { deploymentKey, replicaNames } from './deployments.js';
+export { statefulSetKey } from './statefulsets.js';
 export type { SourceText } from './documents.js';
 
 export interface LoadOptions {
   /** Overrides the Lab document's metadata.name (the CLI's --name); validated the same way. */
   name?: string;
-  /** Replica counts that win over the Deployments' `spec.replicas` (set by `scale`), by `<namespace>/<name>`. */
+  /**
+   * Replica counts that win over the file's `spec.replicas` (set by
+   * `scale`): Deployments by `<namespace>/<name>`, StatefulSets by
+   * `statefulset/<namespace>/<name>`.
+   */
   replicas?: Readonly<Record<string, number>>;
 }
 
@@ -61,6 +67,7 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
   const pods: PodSpec[] = [];
   const services: ReadService[] = [];
   const deployments = new Map<string, SourceRef>();
+  const statefulSets = new Map<string, SourceRef>();
   for (const o of objects) {
     switch (o.kind) {
       case 'Lab':
@@ -87,6 +94,18 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         pods.push(...readDeployment(o.root, ctx));
         break;
       }
+      case 'StatefulSet': {
+        const name = metaString(o, 'name');
+        const key = `${metaString(o, 'namespace') ?? 'default'}/${name}`;
+        const before = name === undefined ? undefined : statefulSets.get(key);
+        if (before) {
+          r.add('duplicate', o.root.ref, `StatefulSet ${key} is declared twice (first at ${before.file}:${before.line})`);
+          break;
+        }
+        statefulSets.set(key, o.root.ref);
+        pods.push(...readStatefulSet(o.root, ctx));
+        break;
+      }
       case 'Service': {
         const service = readService(o.root, ctx);
         if (service && isBuiltInService(service.spec)) builtInNotice(service.spec, notices);
@@ -107,6 +126,7 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
     pods,
     services: services.map((s) => s.spec),
     deployments: [...deployments.keys()],
+    statefulSets: [...statefulSets.keys()],
     notices: notices.all(),
     files: docs.map((d) => d.file),
   };

@@ -9,10 +9,11 @@ import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { checkLabels, labelProblem, portNameProblem } from './names.js';
 import type { Notices } from './notices.js';
+import { readPodDns } from './pod-dns.js';
 import { readReadinessProbe } from './probes.js';
 
 /** Read by this version. */
-const POD_FIELDS = ['containers', 'nodeName', 'nodeSelector'];
+const POD_FIELDS = ['containers', 'nodeName', 'nodeSelector', 'hostname', 'subdomain', 'dnsPolicy', 'dnsConfig'];
 /**
  * livenessProbe and startupProbe are not among them: nothing here restarts a
  * container, so they are summarised with the fields that have no effect.
@@ -22,10 +23,6 @@ const PORT_FIELDS = ['name', 'containerPort', 'protocol'];
 /** They change addresses, names, DNS or placement, so they come with later versions rather than being ignored. */
 const POD_FIELDS_LATER = [
   'hostNetwork',
-  'dnsPolicy',
-  'dnsConfig',
-  'hostname',
-  'subdomain',
   'setHostnameAsFQDN',
   'hostAliases',
   'affinity',
@@ -58,7 +55,7 @@ export function readPodSpec(spec: Cursor, what: string, ctx: PodContext): PodNet
   }
 
   const containers = readContainers(spec, what, ctx);
-  const out: PodNetworkFields = { containers, dnsPolicy: 'ClusterFirst' };
+  const out: PodNetworkFields = { containers, ...readPodDns(spec, what, r) };
 
   const nodeNameC = spec.get('nodeName');
   const nodeName = r.string(nodeNameC, `${what}: spec.nodeName`);

@@ -111,6 +111,8 @@ export interface LabSpec {
   services: ServiceSpec[];
   /** `<namespace>/<name>` of every Deployment, so `scale` can tell one with 0 replicas from none. */
   deployments: string[];
+  /** `<namespace>/<name>` of every StatefulSet, for `scale sts/NAME`. */
+  statefulSets: string[];
   notices: Notice[];
   /** Files the spec was read from, for messages and for `up` without `-f`. */
   files: string[];

@@ -28,6 +28,7 @@ export function labSpec(overrides: Partial<LabSpec> = {}): LabSpec {
     pods: [],
     services: [],
     deployments: [],
+    statefulSets: [],
     notices: [],
     files: ['test.yaml'],
     ...overrides,

@@ -1,5 +1,5 @@
 /**
- * `apply -f FILE... [--name N]` and `scale [-n NS] deploy/NAME --replicas N`:
+ * `apply -f FILE... [--name N]` and `scale [-n NS] deploy/NAME|sts/NAME --replicas N`:
  * change a running lab's pods and services in place. Pods untouched by the
  * change keep their namespace, IP and connections; kube-proxy rewrites only
  * the chains of the services that changed.
@@ -7,7 +7,7 @@
 import { applyLab } from '../../apply/apply.js';
 import { checkEnvironment } from '../../apply/environment.js';
 import { readRecord, readScale, writeScale } from '../../apply/state.js';
-import { loadLab } from '../../config/index.js';
+import { deploymentKey, loadLab, statefulSetKey } from '../../config/index.js';
 import { flag, flagList, usageError, type ParsedArgs } from '../args.js';
 import { printNotices, progress } from '../output.js';
 import { filesFor, resolveLabName } from '../resolve.js';
@@ -38,8 +38,8 @@ export async function applyCommand(args: ParsedArgs): Promise<number> {
 export async function scaleCommand(args: ParsedArgs): Promise<number> {
   checkEnvironment();
   const [target] = args.positionals;
-  const m = /^(?:deploy|deployment|deployments|deployment\.apps)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.exec(target ?? '');
-  if (!m) throw usageError(`scale what? e.g. scale deploy/web --replicas 3 (got '${target ?? ''}')`);
+  const m = /^(deploy|deployment|deployments|deployment\.apps|sts|statefulset|statefulsets|statefulset\.apps)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.exec(target ?? '');
+  if (!m) throw usageError(`scale what? e.g. scale deploy/web --replicas 3, or scale sts/db --replicas 2 (got '${target ?? ''}')`);
   const text = flag(args, 'replicas');
   const replicas = Number(text);
   if (text === undefined || !/^\d+$/.test(text) || replicas > 1000) throw usageError(`--replicas takes a whole number from 0 to 1000 (got '${text ?? ''}')`);
@@ -48,10 +48,12 @@ export async function scaleCommand(args: ParsedArgs): Promise<number> {
   const record = readRecord(lab);
   if (!record) throw usageError(`lab ${lab} is not up`);
   const namespace = flag(args, 'namespace') ?? 'default';
-  const scale = { ...readScale(lab), [`${namespace}/${m[1]}`]: replicas };
+  const object = { namespace, name: m[2]! };
+  const sts = m[1]!.startsWith('s');
+  const scale = { ...readScale(lab), [sts ? statefulSetKey(object) : deploymentKey(object)]: replicas };
   const spec = loadLab(record.files, { name: lab, replicas: scale });
-  if (!spec.deployments.includes(`${namespace}/${m[1]}`)) {
-    throw usageError(`deployment ${namespace}/${m[1]} is not in lab ${lab} (files: ${record.files.join(', ')})`);
+  if (!(sts ? spec.statefulSets : spec.deployments).includes(`${namespace}/${object.name}`)) {
+    throw usageError(`${sts ? 'statefulset' : 'deployment'} ${namespace}/${object.name} is not in lab ${lab} (files: ${record.files.join(', ')})`);
   }
   writeScale(lab, scale);
   return applyAndReport(record.files, lab, scale);
