@@ -108,19 +108,24 @@ export class ProbeScheduler {
   ) {}
 
   apply(targets: ProbeTarget[]): void {
-    const next = new Map(targets.map((t) => [t.key, t]));
-    for (const [key, old] of this.targets) {
-      if (JSON.stringify(next.get(key)) !== JSON.stringify(old)) {
+    const before = this.targets;
+    // An unchanged target keeps its object: its pending timer runs only while it is the current one.
+    const next = new Map(
+      targets.map((t) => {
+        const old = before.get(t.key);
+        return [t.key, old && this.timers.has(t.key) && JSON.stringify(old) === JSON.stringify(t) ? old : t];
+      }),
+    );
+    for (const [key, old] of before) {
+      if (next.get(key) !== old) {
         clearTimeout(this.timers.get(key));
         this.timers.delete(key);
       }
     }
     this.tracker.setProbes(new Map(targets.map((t) => [t.key, t.probe])));
-    const before = this.targets;
     this.targets = next;
-    for (const t of targets) {
-      if (this.timers.has(t.key) && JSON.stringify(before.get(t.key)) === JSON.stringify(t)) continue;
-      this.schedule(t, t.probe.initialDelaySeconds * 1000);
+    for (const t of next.values()) {
+      if (!this.timers.has(t.key)) this.schedule(t, t.probe.initialDelaySeconds * 1000);
     }
     for (const [netns, p] of this.probers) {
       if (!targets.some((t) => t.nodeNetns === netns)) {

@@ -1,0 +1,37 @@
+import t from 'tap';
+import { ProbeScheduler, type ProbeTarget } from '../../../src/agent/probes.js';
+
+const target = (key: string): ProbeTarget => ({
+  key,
+  nodeNetns: 'unused',
+  podIP: '10.244.0.2',
+  probe: { handler: { kind: 'httpGet', path: '/ready', port: 8080 }, port: 8080, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 1 },
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('probing goes on after a reload that leaves a probe unchanged', async (t) => {
+  // `running` is asked once per probe round; false keeps the rounds off the network.
+  const rounds = new Map<string, number>();
+  const s = new ProbeScheduler(
+    () => {},
+    () => {},
+    (key) => {
+      rounds.set(key, (rounds.get(key) ?? 0) + 1);
+      return false;
+    },
+  );
+  t.teardown(() => s.stopAll());
+  s.apply([target('default/db-1/db')]);
+  await sleep(100);
+  t.equal(rounds.get('default/db-1/db'), 1, 'the first round runs at once');
+  // What `apply` or `scale` hands over: an equal target, as a new object.
+  s.apply([target('default/db-1/db'), target('default/web/web')]);
+  await sleep(2300);
+  t.ok((rounds.get('default/db-1/db') ?? 0) >= 3, `the unchanged probe kept its period: ${rounds.get('default/db-1/db')} rounds`);
+  t.ok((rounds.get('default/web/web') ?? 0) >= 2, 'the added one runs too');
+  s.apply([target('default/web/web')]);
+  const before = rounds.get('default/db-1/db');
+  await sleep(1200);
+  t.equal(rounds.get('default/db-1/db'), before, 'a removed probe stops');
+});
