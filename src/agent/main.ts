@@ -19,7 +19,8 @@ import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-ta
 import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 import { DaemonSupervisor } from './daemons.js';
-import { daemonsFor, type DaemonSpec } from '../model/daemons.js';
+import { DnsPublisher } from './dns-publisher.js';
+import { daemonsFor, dnsDaemonsFor, type DaemonSpec } from '../model/daemons.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
 import { apiServerTargets } from './plan-targets.js';
@@ -49,7 +50,7 @@ function readPlan(runDir: string): LoadedPlan {
   const podTargets = targetsFromPlanText(text, file);
   const plan = JSON.parse(text) as Plan;
   const targets = [...podTargets, ...apiServerTargets(plan)];
-  return { plan, targets, daemons: daemonsFor(plan), probes: probeTargets(plan), version: planDigest(text) };
+  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */
@@ -142,9 +143,11 @@ async function main(argv: string[]): Promise<void> {
     (view) => healthServers.apply(view.inputs, view.netns),
   );
   proxy = kube;
+  const dns = new DnsPublisher(runDir, log);
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
     const summary = sup.apply(next.targets);
+    dns.publish(next.plan, podReady());
     nodeDaemons.apply(next.daemons);
     probes.apply(next.probes);
     plan = next;
@@ -171,6 +174,8 @@ async function main(argv: string[]): Promise<void> {
   log(`agent ${process.pid} starting for ${runDir}, plan ${plan.version}, ${plan.targets.length} containers`);
 
   sup.apply(plan.targets);
+  // The DNS servers read their records at start: the files come first.
+  dns.publish(plan.plan, podReady());
   nodeDaemons.apply(plan.daemons);
   probes.apply(plan.probes);
   kube.kick();
@@ -188,6 +193,7 @@ async function main(argv: string[]): Promise<void> {
     if (now !== lastReady) {
       lastReady = now;
       kube.kick();
+      dns.publish(plan.plan, ready);
     }
   }, READY_POLL_MS);
   const running = sup.status().filter((c) => c.state === 'running').length;

@@ -66,7 +66,8 @@ export function containerTargets(plan: unknown, file = 'plan.json'): ContainerTa
       const key = `${podKey}/${container}`;
       if (seen.has(key)) fail(file, `pod ${podKey}`, `container '${container}' appears twice`);
       seen.add(key);
-      const ports = Array.isArray(c.ports) ? (c.ports as Array<Record<string, unknown>>) : [];
+      // A container running a lab program (the cluster DNS) owns its ports itself: the test server opens none of them.
+      const ports = Array.isArray(c.ports) && c.program === undefined ? (c.ports as Array<Record<string, unknown>>) : [];
       out.push({
         key,
         podKey,

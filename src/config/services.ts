@@ -79,9 +79,6 @@ export function readService(doc: Cursor, ctx: ServiceContext): ReadService | und
   if (type === 'LoadBalancer') {
     notices.about(what, spec.get('type').ref, "type LoadBalancer: the external load balancer is not yet supported by this version; the service works as a NodePort service and its EXTERNAL-IP stays <pending>");
   }
-  if (type === 'ExternalName') {
-    notices.about(what, spec.get('type').ref, 'type ExternalName: the DNS CNAME it stands for is not yet supported by this version; the service has no ClusterIP and no endpoints');
-  }
   for (const key of SPEC_FIELDS_LATER) if (spec.get(key).exists) notices.laterField(what, `spec.${key}`, spec.keyRef(key));
   checkIpFamilies(spec, what, r);
 

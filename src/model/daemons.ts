@@ -1,8 +1,11 @@
 /**
- * Node-level daemons a lab runs besides containers (the udp backend's
- * packet forwarder, one per node, like flannel's DaemonSet). Pure: which
- * daemons a plan needs; the agent starts and supervises them.
+ * Processes a lab runs besides the test server's sockets: node-level
+ * daemons (the udp backend's packet forwarder, one per node, like
+ * flannel's DaemonSet) and the DNS servers (one in each cluster DNS pod,
+ * one on the internet side). Pure: which daemons a plan needs; the agent
+ * starts and supervises them.
  */
+import { CLUSTER_DNS } from './cluster-dns.js';
 import type { Plan } from './types.js';
 
 export interface DaemonSpec {
@@ -11,7 +14,7 @@ export interface DaemonSpec {
   /** Network namespace the daemon runs in. */
   netns: string;
   /** Module under dist/ whose `main.js` is the entry, e.g. `overlay-udp`. */
-  module: 'overlay-udp';
+  module: 'overlay-udp' | 'dns';
   /** Arguments after the run directory. */
   args: string[];
 }
@@ -19,6 +22,32 @@ export interface DaemonSpec {
 export function daemonsFor(plan: Plan): DaemonSpec[] {
   if (plan.spec?.podNetwork?.backend !== 'udp') return [];
   return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'overlay-udp', args: [n.name] }));
+}
+
+/** Data files of the DNS servers, in the run directory; the agent rewrites them on every change. */
+export const CLUSTER_DNS_DATA = 'dns-cluster.json';
+export const RESOLVER_DATA = 'dns-internet.json';
+export const RESOLVER_DAEMON = 'dns/internet-resolver';
+
+/**
+ * The DNS servers: one in every pod whose container runs the cluster DNS
+ * (serving 53 and CoreDNS's ready, health and metrics ports in the pod),
+ * and the internet's resolver in the internet router's namespace.
+ */
+export function dnsDaemonsFor(plan: Plan): DaemonSpec[] {
+  const d = CLUSTER_DNS;
+  const pods = (plan.pods ?? []).filter((p) => p.containers.some((c) => c.program === 'cluster-dns'));
+  const cluster: DaemonSpec[] = pods.map((p) => {
+    const name = `dns/${p.namespace}/${p.name}`;
+    return {
+      name,
+      netns: p.netns,
+      module: 'dns',
+      args: ['--name', name, '--data', CLUSTER_DNS_DATA, '--port', String(d.dnsPort), '--ready-port', String(d.readyPort), '--health-port', String(d.healthPort), '--metrics-port', String(d.metricsPort)],
+    };
+  });
+  if (!plan.internet?.resolver) return cluster;
+  return [...cluster, { name: RESOLVER_DAEMON, netns: plan.internet.netns, module: 'dns', args: ['--name', RESOLVER_DAEMON, '--data', RESOLVER_DATA, '--address', plan.internet.resolver.ip, '--port', String(d.dnsPort)] }];
 }
 
 /** The name of the udp backend's forwarder on `node`. */

@@ -17,6 +17,8 @@ export type PodReady = (podKey: string) => boolean;
 /** kubectl's Endpoints shape. */
 export interface EndpointAddress {
   ip: string;
+  /** The pod's `hostname`, when its `subdomain` names this service (StatefulSet pods): its DNS name under the service. */
+  hostname?: string;
   nodeName: string;
   /** Absent for endpoints the lab sets itself (the API server stand-in). */
   targetRef?: { kind: 'Pod'; namespace: string; name: string };
@@ -185,7 +187,8 @@ export function serviceEndpoints(plan: Plan, ready: PodReady): Endpoints[] {
       });
       // A headless service may have no ports; then its pods are listed bare. Otherwise a pod that resolves no port is no endpoint.
       if (ports.length === 0 && svc.ports.length > 0) continue;
-      add({ ip: pod.ip, nodeName: pod.node, targetRef: { kind: 'Pod', namespace: pod.namespace, name: pod.name } }, ports, svc.publishNotReadyAddresses === true || ready(pod.key));
+      const hostname = pod.hostname !== undefined && pod.subdomain === svc.name ? { hostname: pod.hostname } : {};
+      add({ ip: pod.ip, ...hostname, nodeName: pod.node, targetRef: { kind: 'Pod', namespace: pod.namespace, name: pod.name } }, ports, svc.publishNotReadyAddresses === true || ready(pod.key));
     }
     for (const ep of svc.staticEndpoints ?? []) {
       add({ ip: ep.ip, nodeName: ep.nodeName }, svc.ports.map((p) => portOf(p, ep.port)), true);

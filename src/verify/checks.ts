@@ -7,9 +7,11 @@ import { BACKENDS } from '../model/backends.js';
 import { daemonsFor } from '../model/daemons.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';
+import { dnsChecks, type DnsExpect, type DnsType } from './dns-checks.js';
+import type { PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P13' | 'NODE' | 'MTU';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P10' | 'P13' | 'NODE' | 'MTU';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {
@@ -18,6 +20,10 @@ export interface Endpoint {
 }
 
 export type Probe =
+  /** `dig` in the namespace (with its resolv.conf; `search` applies the search list) gets this rcode and answer set. */
+  | { kind: 'dns'; from: Endpoint; name: string; type: DnsType; search: boolean; tcp: boolean; expect: DnsExpect }
+  /** The file, as a process in the namespace sees it (through `ip netns exec`'s /etc/netns bind mounts), has exactly this content. */
+  | { kind: 'file'; netns: string; label: string; path: string; content: string }
   /** `ping` must get an answer. */
   | { kind: 'ping'; from: Endpoint; ip: string }
   /** HTTP GET / must answer; optional expectations on the JSON the test server returns. */
@@ -78,8 +84,10 @@ export interface Check {
 
 const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
 
+/** A TCP port the test server answers on; containers running a program of their own (the DNS server) have none. */
 function firstTcpPort(p: PodPlan): { port: number; container: string } | undefined {
   for (const c of p.containers) {
+    if (c.program) continue;
     const port = c.ports.find((x) => x.protocol === 'TCP');
     if (port) return { port: port.containerPort, container: c.name };
   }
@@ -297,8 +305,8 @@ export function mtuChecks(plan: Plan): Check[] {
   return checks;
 }
 
-/** Every check; service checks need the endpoints kube-proxy programs now (from the agent's readiness). */
-export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = []): Check[] {
+/** Every check; service and DNS checks need the endpoints kube-proxy programs now (from the agent's readiness). */
+export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodReady = () => true): Check[] {
   return [
     ...containerChecks(plan),
     ...sameNodeChecks(plan),
@@ -309,5 +317,6 @@ export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = []): Check[] {
     ...nodeChecks(plan),
     ...isolationChecks(plan),
     ...serviceChecks(plan, proxy),
+    ...dnsChecks(plan, ready),
   ];
 }

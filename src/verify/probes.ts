@@ -10,6 +10,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
+import { dig } from './dig.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -77,6 +78,15 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       return daemon(probe);
     case 'service':
       return service(probe);
+    case 'dns':
+      return dns(probe);
+    case 'file': {
+      const r = await run(['ip', 'netns', 'exec', probe.netns, 'cat', probe.path], { context: `cat ${probe.path} in ${probe.netns}`, allowFailure: true });
+      if (r.exitCode !== 0) return { ok: false, detail: `${probe.label}: cannot read ${probe.path}: ${firstLine(r.stderr)}` };
+      return r.stdout === probe.content
+        ? { ok: true, detail: `${probe.label} ${probe.path}: ${r.stdout.trim().split('\n').join(' | ')}` }
+        : { ok: false, detail: `${probe.label} ${probe.path} is ${JSON.stringify(r.stdout)}, expected ${JSON.stringify(probe.content)}` };
+    }
     case 'http-status': {
       const url = `http://${probe.ip}:${probe.port}/`;
       const r = await run(inNetns(probe.from.netns, ['curl', '-sS', '--max-time', '3', '-w', '\n%{http_code}', url]), { context: `curl ${url}`, allowFailure: true });
@@ -254,4 +264,20 @@ async function rootIsolated(labNetns: string[]): Promise<ProbeResult> {
   return leaks.length
     ? { ok: false, detail: `root namespace links into the lab: ${leaks.map((l) => `${l.ifname} -> ${idToName.get(l.link_netnsid!)}`).join(', ')}` }
     : { ok: true, detail: 'no root-namespace interface has its peer in a lab namespace' };
+}
+
+async function dns(probe: Extract<Probe, { kind: 'dns' }>): Promise<ProbeResult> {
+  const r = await dig(probe.from.netns, probe.name, probe.type, { search: probe.search, tcp: probe.tcp });
+  const how = `dig ${probe.search ? '+search ' : ''}${probe.tcp ? '+tcp ' : ''}${probe.name} ${probe.type} from ${probe.from.label}`;
+  if (!r.status) return { ok: false, detail: `${how}: no answer (${firstLine(r.text) || 'timeout'})` };
+  const got = r.answers.filter((a) => a.type === probe.type).map((a) => a.data).sort();
+  const problems: string[] = [];
+  if (r.status !== probe.expect.rcode) problems.push(`status ${r.status}, expected ${probe.expect.rcode}`);
+  if (probe.expect.answers && JSON.stringify(got) !== JSON.stringify([...probe.expect.answers].sort())) {
+    problems.push(`answers [${got.join(', ')}], expected [${[...probe.expect.answers].sort().join(', ')}]`);
+  }
+  const cname = r.answers.find((a) => a.type === 'CNAME')?.data;
+  if (probe.expect.cname && cname !== probe.expect.cname) problems.push(`CNAME ${cname ?? 'none'}, expected ${probe.expect.cname}`);
+  if (problems.length) return { ok: false, detail: `${how}: ${problems.join('; ')}` };
+  return { ok: true, detail: `${how}: ${r.status}${got.length ? ` ${got.join(', ')}` : ''} (${r.ms} ms)` };
 }

@@ -24,7 +24,8 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     progress(`cannot ask the agent for readiness (${(err as Error).message}); service checks assume no pod is ready`);
     return undefined;
   });
-  const checks = allChecks(plan, proxyInputs(plan, podReadyFrom(agent)));
+  const ready = podReadyFrom(agent);
+  const checks = allChecks(plan, proxyInputs(plan, ready), ready);
   progress(`running ${checks.length} checks on lab ${plan.lab}`);
   const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: await runChecks(checks) };
   const junit = flag(args, 'junit');

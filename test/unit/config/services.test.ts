@@ -123,10 +123,10 @@ t.test('LoadBalancer and ExternalName are kept, with a notice about what is not 
   );
   t.same(
     spec.notices.map((n) => n.source?.line),
-    [lineOf(text, 'type: LoadBalancer'), lineOf(text, 'type: ExternalName')],
+    [lineOf(text, 'type: LoadBalancer')],
+    'ExternalName is served by the cluster DNS: no notice',
   );
   t.match(spec.notices[0]!.message, `Service default/lb at ${FILE}:${lineOf(text, 'type: LoadBalancer')}: type LoadBalancer: the external load balancer is not yet supported`);
-  t.match(spec.notices[1]!.message, /ExternalName: the DNS CNAME it stands for is not yet supported/);
 });
 
 t.test('fields later versions build: a notice naming the field and line, never silence', async (t) => {

@@ -1,0 +1,58 @@
+/**
+ * Runs `dig` the way a process in a pod would: through `ip netns exec`, so
+ * the pod's /etc/netns resolv.conf (nameserver, search list, ndots) is the
+ * one dig reads, and parses the status and answer section of its output.
+ */
+import { run } from '../kernel/exec.js';
+
+export interface DigAnswer {
+  name: string;
+  ttl: number;
+  type: string;
+  /** dig's text of the record data, e.g. `10.96.0.10`, `0 100 80 web.default.svc.cluster.local.` */
+  data: string;
+}
+
+export interface DigResult {
+  /** `NOERROR`, `NXDOMAIN`, ...; undefined when no answer came (timeout, no server). */
+  status?: string;
+  answers: DigAnswer[];
+  /** The flags line, e.g. `qr aa rd ra`. */
+  flags: string;
+  ms: number;
+  /** dig's output, for messages. */
+  text: string;
+}
+
+/** Parses dig's default output. */
+export function parseDig(text: string): Omit<DigResult, 'ms'> {
+  const status = /status: ([A-Z]+)/.exec(text)?.[1];
+  const flags = /;; flags: ([^;]*);/.exec(text)?.[1]?.trim() ?? '';
+  const answers: DigAnswer[] = [];
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(';; ANSWER SECTION:'));
+  if (start >= 0) {
+    for (const line of lines.slice(start + 1)) {
+      if (line.trim() === '' || line.startsWith(';')) break;
+      const [name, ttl, , type, ...data] = line.split(/\s+/);
+      answers.push({ name: name ?? '', ttl: Number(ttl), type: type ?? '', data: data.join(' ') });
+    }
+  }
+  return { ...(status ? { status } : {}), answers, flags, text };
+}
+
+export interface DigOptions {
+  search?: boolean;
+  tcp?: boolean;
+  /** Ask this server instead of the resolv.conf one. */
+  server?: string;
+}
+
+export async function dig(netns: string, name: string, type: string, opts: DigOptions = {}): Promise<DigResult> {
+  const argv = ['ip', 'netns', 'exec', netns, 'dig', '+tries=1', '+time=2', opts.search ? '+search' : '+nosearch', opts.tcp ? '+tcp' : '+notcp'];
+  if (opts.server) argv.push(`@${opts.server}`);
+  argv.push(name, type);
+  const started = performance.now();
+  const r = await run(argv, { context: `dig ${name} ${type} in ${netns}`, allowFailure: true, timeoutMs: 5000 });
+  return { ...parseDig(r.stdout), ms: Math.round(performance.now() - started) };
+}
