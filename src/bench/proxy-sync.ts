@@ -12,7 +12,7 @@ import { applyProxyRules } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../model/types.js';
 import { renderIptablesBootstrap, renderIptablesSync } from '../proxy/iptables.js';
-import { renderNftablesSync } from '../proxy/nftables.js';
+import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../proxy/nftables.js';
 
 const NETNS = 'kube-netlab-bench-proxy';
 const RUNS = 3;
@@ -26,6 +26,8 @@ export interface SyncRow {
   /** One endpoint of one service replaced, on a node holding all `services`. */
   partialMs?: number;
   partialRawMs?: number;
+  /** nftables: `nft -f` of one `add rule` into the table at this size, the least a rule change costs. */
+  addRuleMs?: number;
 }
 
 /** `count` services x 3 endpoints, spread over 3 nodes, seen from node1. */
@@ -87,6 +89,7 @@ export async function measureSync(mode: ProxyMode, services: number, withPartial
   const rawFull: number[] = [];
   const partial: number[] = [];
   const rawPartial: number[] = [];
+  const addRule: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       await freshNamespace(mode);
@@ -99,6 +102,7 @@ export async function measureSync(mode: ProxyMode, services: number, withPartial
       next.services[i]!.endpoints[2] = { ...next.services[i]!.endpoints[2]!, ip: '10.244.2.254' };
       partial.push(await ours(mode, next, input));
       rawPartial.push(await raw(mode, render(mode, input, next)));
+      if (mode === 'nftables') addRule.push(await raw(mode, `add rule ${NFT_FAMILY} ${NFT_TABLE} masquerading counter\n`));
     }
   } finally {
     await deleteNamespaces([NETNS]);
@@ -109,5 +113,6 @@ export async function measureSync(mode: ProxyMode, services: number, withPartial
     fullMs: median(full),
     rawMs: median(rawFull),
     ...(withPartial ? { partialMs: median(partial), partialRawMs: median(rawPartial) } : {}),
+    ...(addRule.length ? { addRuleMs: median(addRule) } : {}),
   };
 }
