@@ -2,202 +2,170 @@
  * A lab DNS server as a daemon, started by the agent inside a network
  * namespace (a cluster DNS pod, or the internet side's resolver):
  *
- *   node dist/dns/main.js <runDir> --name <daemon> --data <file> --port 53
- *        [--address IP] [--ready-port 8181] [--health-port 8080] [--metrics-port 9153]
+ *   node dist/dns/main.js <runDir> --name <daemon> --data <file> [--port 53]
+ *        [--address 0.0.0.0] [--ready-port 8181] [--health-port 8080] [--metrics-port 9153]
  *
- * `--data` (relative to runDir) is the records file the agent rewrites, by
- * rename, whenever the lab changes; the server reloads it within a second
- * without dropping a query (the directory is watched, with a poll behind
- * it), and on SIGHUP. Once serving it writes <runDir>/<daemon state file>
- * with its pid, which is how the agent knows it is up. The optional ports
- * are CoreDNS's: `/ready` (200 once records are loaded), `/health`, and
- * Prometheus `/metrics`. SIGTERM or SIGINT stops it with exit 0; a start
- * failure exits 1, for the agent to restart it.
+ * `--data` (relative paths are under runDir) is the DnsServerData JSON the
+ * agent replaces, by rename, whenever the lab changes. The server reloads
+ * it within a second: the directory is watched for that file name, with a
+ * poll of its inode, mtime and size behind it; SIGHUP reloads too. A file
+ * that cannot be used is logged and the old data kept; at start it is an
+ * exit 1.
+ *
+ * Once serving (UDP and TCP on the port, every address unless --address),
+ * it writes <runDir>/<daemonStateFile({name})> atomically (temporary file,
+ * then rename) with its pid, ports, serial and counts, and again after
+ * every reload. The optional HTTP ports are CoreDNS's: `/ready` (200 "OK"
+ * once serving with data loaded), `/health` (200 "OK") and Prometheus
+ * `/metrics`. SIGTERM or SIGINT closes everything and exits 0.
  */
 import { readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import { log } from '../agent/log.js';
 import { daemonStateFile } from '../model/daemons.js';
-import type { DnsServerData } from './data.js';
+import { describeData, metricsText, parseArgs, parseData, readData, stateOf, type DaemonOptions } from './daemon.js';
 import { DnsServer } from './server.js';
 
-const USAGE = 'usage: node dist/dns/main.js <runDir> --name NAME --data FILE --port N [--address IP] [--ready-port N] [--health-port N] [--metrics-port N]';
+/** The safety net behind the directory watch; a reload is due within 1 s of a change. */
 const POLL_MS = 500;
+/** How long SIGTERM waits for sockets to close before exiting anyway. */
+const STOP_GRACE_MS = 2000;
 
-interface Options {
-  runDir: string;
-  name: string;
-  data: string;
-  port: number;
-  /**
-   * The address to serve DNS on; all of the namespace's by default. A
-   * server on a secondary address must bind it, or its UDP answers would
-   * leave from the primary one and resolvers would drop them.
-   */
-  address: string;
-  readyPort?: number;
-  healthPort?: number;
-  metricsPort?: number;
-}
-
-export function parseArgs(argv: string[]): Options {
-  const [runDir, ...rest] = argv;
-  if (!runDir || runDir.startsWith('--')) throw new Error(USAGE);
-  const flags = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const key = rest[i]!;
-    const value = rest[i + 1];
-    if (!key.startsWith('--') || value === undefined) throw new Error(`unexpected argument '${key}'; ${USAGE}`);
-    flags.set(key.slice(2), value);
-  }
-  const port = (key: string): number | undefined => {
-    const v = flags.get(key);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${key} must be a port number, not '${v}'`);
-    return n;
-  };
-  const name = flags.get('name');
-  const data = flags.get('data');
-  const dnsPort = port('port');
-  if (!name || !data || dnsPort === undefined) throw new Error(USAGE);
-  const opts: Options = { runDir, name, data: isAbsolute(data) ? data : join(runDir, data), port: dnsPort, address: flags.get('address') ?? '0.0.0.0' };
-  const ready = port('ready-port');
-  const health = port('health-port');
-  const metrics = port('metrics-port');
-  if (ready !== undefined) opts.readyPort = ready;
-  if (health !== undefined) opts.healthPort = health;
-  if (metrics !== undefined) opts.metricsPort = metrics;
-  return opts;
-}
-
-export function readData(path: string): DnsServerData {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read the DNS records ${path}: ${(err as Error).message}; the lab agent writes it before it starts the DNS servers`);
-  }
-  let data: DnsServerData;
-  try {
-    data = JSON.parse(text) as DnsServerData;
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof data.ttl !== 'number' || !Array.isArray(data.hosts) || !Array.isArray(data.upstream)) {
-    throw new Error(`${path} is not a DNS records file (ttl, hosts and upstream are required)`);
-  }
-  return data;
-}
-
-/** Prometheus text, with CoreDNS's metric names where one fits. */
-export function metricsText(server: DnsServer): string {
-  const c = server.counters;
-  const lines = [
-    '# TYPE coredns_dns_requests_total counter',
-    ...Object.entries(c.requests).map(([proto, n]) => `coredns_dns_requests_total{proto="${proto}"} ${n}`),
-    '# TYPE coredns_dns_responses_total counter',
-    ...Object.entries(c.responses).map(([rcode, n]) => `coredns_dns_responses_total{rcode="${rcode}"} ${n}`),
-    '# TYPE coredns_cache_hits_total counter',
-    `coredns_cache_hits_total ${c.cacheHits}`,
-    '# TYPE coredns_cache_misses_total counter',
-    `coredns_cache_misses_total ${c.cacheMisses}`,
-    '# TYPE coredns_forward_requests_total counter',
-    `coredns_forward_requests_total ${c.forwards}`,
-    '# TYPE coredns_forward_failures_total counter',
-    `coredns_forward_failures_total ${c.forwardFailures}`,
-    '# TYPE kube_netlab_dns_serial gauge',
-    `kube_netlab_dns_serial ${server.data.serial}`,
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-function httpServer(port: number, path: string, body: () => { status: number; text: string }): Promise<Server> {
+function httpServer(host: string, port: number, path: string, respond: () => { status: number; body: string; type?: string }): Promise<Server> {
   const s = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== path) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
       return;
     }
-    const { status, text } = body();
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+    const { status, body, type } = respond();
+    res.writeHead(status, { 'content-type': type ?? 'text/plain; charset=utf-8' }).end(body);
   });
   return new Promise((resolve, reject) => {
-    s.once('error', (err) => reject(new Error(`cannot listen on TCP ${port} for ${path}: ${err.message}`)));
-    s.listen(port, '0.0.0.0', () => resolve(s));
+    s.once('error', (err) => reject(new Error(`cannot serve ${path} on TCP ${host}:${port}: ${err.message}`)));
+    s.listen(port, host, () => {
+      s.removeAllListeners('error');
+      s.on('error', (err) => log(`${path} server: ${err.message}`));
+      resolve(s);
+    });
   });
 }
 
-const count = (d: DnsServerData) => `serial ${d.serial}, ${d.cluster?.services.length ?? 0} services, ${d.hosts.length} hosts, upstream ${d.upstream.join(' ') || 'none'}`;
+/** The data file's identity: a replacement by rename changes the inode, an edit in place mtime or size. */
+function identity(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return '';
+  }
+}
 
-async function main(argv: string[]): Promise<void> {
-  const opts = parseArgs(argv);
-  const server = new DnsServer(readData(opts.data), { host: opts.address, port: opts.port, log });
+/** What the signals do; until the server is up, SIGHUP has nothing to reload and SIGTERM nothing to close. */
+const signals = {
+  reload: (_why: string): void => log('SIGHUP before serving: the data is read at start anyway'),
+  stop: (_signal: string): void => process.exit(0),
+};
+
+async function run(opts: DaemonOptions): Promise<void> {
+  const initial = readData(opts.data);
+  const server = new DnsServer(initial.data, { host: opts.address, port: opts.port, log });
+  let lastText = initial.text;
+  let seen = identity(opts.data);
+  let ready = false;
   await server.start();
-  log(`${opts.name} serving udp and tcp ${opts.address}:${opts.port} from ${opts.data} (${count(server.data)})`);
+  log(`${opts.name}: serving DNS on udp and tcp ${opts.address}:${server.port} from ${opts.data}: ${describeData(server)}`);
 
   const http: Server[] = [];
-  if (opts.readyPort !== undefined) http.push(await httpServer(opts.readyPort, '/ready', () => ({ status: 200, text: 'OK' })));
-  if (opts.healthPort !== undefined) http.push(await httpServer(opts.healthPort, '/health', () => ({ status: 200, text: 'OK' })));
-  if (opts.metricsPort !== undefined) http.push(await httpServer(opts.metricsPort, '/metrics', () => ({ status: 200, text: metricsText(server) })));
+  const ports: { ready?: number; health?: number; metrics?: number } = {};
+  const listen = async (key: keyof typeof ports, port: number | undefined, path: string, respond: () => { status: number; body: string; type?: string }) => {
+    if (port === undefined) return;
+    const s = await httpServer(opts.address, port, path, respond);
+    http.push(s);
+    ports[key] = (s.address() as AddressInfo).port;
+  };
+  await listen('ready', opts.readyPort, '/ready', () => (ready ? { status: 200, body: 'OK' } : { status: 503, body: 'not ready\n' }));
+  await listen('health', opts.healthPort, '/health', () => ({ status: 200, body: 'OK' }));
+  await listen('metrics', opts.metricsPort, '/metrics', () => ({ status: 200, body: metricsText(server), type: 'text/plain; version=0.0.4; charset=utf-8' }));
 
   const statePath = join(opts.runDir, daemonStateFile({ name: opts.name }));
   const writeState = () => {
-    const body = { name: opts.name, pid: process.pid, serial: server.data.serial, services: server.data.cluster?.services.length ?? 0, hosts: server.data.hosts.length, updatedAt: new Date().toISOString() };
     const tmp = `${statePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`);
-    renameSync(tmp, statePath);
+    try {
+      writeFileSync(tmp, `${JSON.stringify(stateOf(opts, server, ports), null, 2)}\n`);
+      renameSync(tmp, statePath);
+    } catch (err) {
+      log(`cannot write the state file ${statePath}: ${(err as Error).message}`);
+    }
   };
+  ready = true;
   writeState();
 
-  // The file is replaced by rename: identity (inode) or mtime tells a new version.
-  const identity = () => {
-    try {
-      const st = statSync(opts.data);
-      return `${st.ino}:${st.mtimeMs}:${st.size}`;
-    } catch {
-      return '';
-    }
-  };
-  let seen = identity();
   const reload = (why: string) => {
-    const now = identity();
-    if (why !== 'SIGHUP' && (now === seen || now === '')) return;
+    const now = identity(opts.data);
+    const forced = why === 'SIGHUP';
+    if (!forced && (now === seen || now === '')) return;
     seen = now;
+    let text: string;
     try {
-      const data = readData(opts.data);
-      if (why !== 'SIGHUP' && data.serial === server.data.serial) return;
-      server.setData(data);
-      writeState();
-      log(`reloaded on ${why}: ${count(data)}`);
+      text = readFileSync(opts.data, 'utf8');
     } catch (err) {
-      log(`reload on ${why} failed, keeping serial ${server.data.serial}: ${(err as Error).message}`);
+      log(`reload (${why}) failed, keeping serial ${server.data.serial}: cannot read ${opts.data}: ${(err as Error).message}`);
+      return;
     }
+    if (!forced && text === lastText) return;
+    try {
+      server.setData(parseData(text, opts.data));
+    } catch (err) {
+      log(`reload (${why}) failed, keeping serial ${server.data.serial}: ${(err as Error).message}`);
+      return;
+    }
+    lastText = text;
+    writeState();
+    log(`reloaded (${why}): ${describeData(server)}`);
   };
+
   let watcher: FSWatcher | undefined;
+  const file = basename(opts.data);
   try {
-    const file = basename(opts.data);
     watcher = watch(dirname(opts.data), (_event, name) => {
-      if (name === file) reload('change');
+      if (name === null || name.toString() === file) reload('file changed');
     });
+    watcher.on('error', (err) => log(`watch of ${dirname(opts.data)} failed (${err.message}); polling every ${POLL_MS} ms only`));
   } catch (err) {
     log(`cannot watch ${dirname(opts.data)} (${(err as Error).message}); polling every ${POLL_MS} ms only`);
   }
   const poll = setInterval(() => reload('poll'), POLL_MS);
 
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  signals.reload = reload;
+  let stopping = false;
   const stop = (signal: string) => {
-    log(`${opts.name} stopping on ${signal}`);
+    if (stopping) return;
+    stopping = true;
+    log(`${opts.name}: ${signal}, stopping`);
     clearInterval(poll);
     watcher?.close();
     for (const h of http) h.close();
-    void server.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+    void server.close().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  signals.stop = stop;
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  log(`dns: ${err.message}`);
+async function main(argv: string[]): Promise<void> {
+  const opts = parseArgs(argv);
+  process.on('SIGHUP', () => signals.reload('SIGHUP'));
+  process.on('SIGTERM', () => signals.stop('SIGTERM'));
+  process.on('SIGINT', () => signals.stop('SIGINT'));
+  log(`${opts.name}: dns server ${process.pid} starting`);
+  await run(opts);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  log(`dns: fatal: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
