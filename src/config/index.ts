@@ -79,14 +79,10 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         break;
       }
       case 'Deployment': {
-        const name = metaString(o, 'name');
-        const key = `${metaString(o, 'namespace') ?? 'default'}/${name}`;
-        const before = name === undefined ? undefined : deployments.get(key);
-        if (before) {
-          r.add('duplicate', o.root.ref, `Deployment ${key} is declared twice (first at ${before.file}:${before.line})`);
-          break;
-        }
-        if (name !== undefined && isClusterDnsObject('Deployment', metaString(o, 'namespace') ?? 'default', name)) {
+        const key = firstDeclaration(o, deployments, r);
+        if (key === undefined) break;
+        const [namespace, name] = key.split('/') as [string, string];
+        if (isClusterDnsObject('Deployment', namespace, name)) {
           notices.about(`Deployment ${key}`, o.root.ref, CLUSTER_DNS_NOTICE);
           break;
         }
@@ -95,13 +91,8 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         break;
       }
       case 'StatefulSet': {
-        const name = metaString(o, 'name');
-        const key = `${metaString(o, 'namespace') ?? 'default'}/${name}`;
-        const before = name === undefined ? undefined : statefulSets.get(key);
-        if (before) {
-          r.add('duplicate', o.root.ref, `StatefulSet ${key} is declared twice (first at ${before.file}:${before.line})`);
-          break;
-        }
+        const key = firstDeclaration(o, statefulSets, r);
+        if (key === undefined) break;
         statefulSets.set(key, o.root.ref);
         pods.push(...readStatefulSet(o.root, ctx));
         break;
@@ -168,6 +159,22 @@ function readNamespaces(objects: ManifestObject[], r: Reader): Map<string, Sourc
 function badServiceCIDR(objects: ManifestObject[]): boolean {
   const c = objects.find((o) => o.kind === 'Lab')?.root.get('spec').get('serviceNetwork').get('cidr');
   return c?.exists === true && parseCidr(c.value).range === undefined;
+}
+
+/**
+ * `<namespace>/<name>` of a workload seen for the first time; a second
+ * declaration is reported and undefined returned. A missing name is left
+ * to the reader, which says so with the object's line.
+ */
+function firstDeclaration(o: ManifestObject, seen: Map<string, SourceRef>, r: Reader): string | undefined {
+  const name = metaString(o, 'name');
+  const key = `${metaString(o, 'namespace') ?? 'default'}/${name}`;
+  const before = name === undefined ? undefined : seen.get(key);
+  if (before) {
+    r.add('duplicate', o.root.ref, `${o.kind} ${key} is declared twice (first at ${before.file}:${before.line})`);
+    return undefined;
+  }
+  return key;
 }
 
 function metaString(o: ManifestObject, field: string): string | undefined {

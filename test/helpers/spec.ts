@@ -1,4 +1,5 @@
 /** Builds LabSpecs in code for tests of the pure layers (no YAML involved). */
+import type { ServiceSpec } from '../../src/model/services.js';
 import type { LabSpec, Plan, PodSpec } from '../../src/model/types.js';
 
 export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {}): PodSpec {
@@ -9,6 +10,23 @@ export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {
     containers: [{ name: 'main', ports: [{ containerPort: 8080, protocol: 'TCP' }] }],
     dnsPolicy: 'ClusterFirst',
     source: { file: 'test.yaml', line: 1 },
+    ...extra,
+  };
+}
+
+/** A ClusterIP service named like the pods it selects (`app: <name>`), port http 80 -> 8080. */
+export function service(namespace: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    namespace,
+    name,
+    type: 'ClusterIP',
+    selector: { app: name },
+    ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+    sessionAffinity: 'None',
+    affinityTimeoutSeconds: 10800,
+    externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
+    source: { file: 'svc.yaml', line: 1 },
     ...extra,
   };
 }

@@ -2,21 +2,10 @@ import t from 'tap';
 import { clusterDnsData, resolverData } from '../../../src/model/dns-records.js';
 import { planLab } from '../../../src/model/plan.js';
 import type { ServiceSpec } from '../../../src/model/services.js';
-import { labSpec, pod } from '../../helpers/spec.js';
+import { labSpec, pod, service as namedService } from '../../helpers/spec.js';
 
-const service = (namespace: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  namespace,
-  name,
-  type: 'ClusterIP',
-  selector: { app: 'web' },
-  ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
-  sessionAffinity: 'None',
-  affinityTimeoutSeconds: 10800,
-  externalTrafficPolicy: 'Cluster',
-  internalTrafficPolicy: 'Cluster',
-  source: { file: 'svc.yaml', line: 1 },
-  ...extra,
-});
+/** Services here select the `app: web` pods whatever their name. */
+const service = (namespace: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec => namedService(namespace, name, { selector: { app: 'web' }, ...extra });
 
 const web = (name: string, extra = {}) => pod('default', name, { labels: { app: 'web' }, ...extra });
 const plan = planLab(

@@ -1,24 +1,10 @@
 import t from 'tap';
 import { planLab } from '../../../src/model/plan.js';
-import type { ServiceSpec } from '../../../src/model/services.js';
 import type { Probe } from '../../../src/verify/checks.js';
 import { parseDig } from '../../../src/verify/dig.js';
 import { dnsChecks } from '../../../src/verify/dns-checks.js';
-import { labSpec, pod } from '../../helpers/spec.js';
+import { labSpec, pod, service } from '../../helpers/spec.js';
 
-const service = (namespace: string, name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  namespace,
-  name,
-  type: 'ClusterIP',
-  selector: { app: name },
-  ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
-  sessionAffinity: 'None',
-  affinityTimeoutSeconds: 10800,
-  externalTrafficPolicy: 'Cluster',
-  internalTrafficPolicy: 'Cluster',
-  source: { file: 'svc.yaml', line: 1 },
-  ...extra,
-});
 
 const plan = planLab(
   labSpec({
