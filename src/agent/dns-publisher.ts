@@ -5,7 +5,7 @@
  * records changed; the servers watch the files and reload within
  * milliseconds, the way CoreDNS follows the API server's watch.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import type { DnsServerData } from '../dns/data.js';
 import { CLUSTER_DNS_DATA, RESOLVER_DATA } from '../model/daemons.js';
@@ -37,8 +37,7 @@ export class DnsPublisher {
     const serial = ++this.serial;
     const path = join(this.runDir, file);
     try {
-      writeFileSync(`${path}.tmp`, JSON.stringify(build(serial)));
-      renameSync(`${path}.tmp`, path);
+      writeAtomic(path, JSON.stringify(build(serial)));
       this.written.set(file, records);
     } catch (err) {
       this.log(`could not write the DNS data ${path}: ${(err as Error).message}; the DNS servers keep their last records`);

@@ -9,7 +9,8 @@
  * Files: reads `<runDir>/plan.json`, writes `<runDir>/agent.pid`, logs to stdout.
  * SIGTERM/SIGINT: close everything and exit 0. SIGHUP: same as POST /reload.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { writeAtomic } from '../util/files.js';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { openListeningSocket } from '../kernel/ffi.js';
@@ -57,9 +58,7 @@ function readPlan(runDir: string): LoadedPlan {
 const READY_POLL_MS = 250;
 
 function writePid(file: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${process.pid}\n`);
-  renameSync(tmp, file);
+  writeAtomic(file, `${process.pid}\n`);
 }
 
 function unlinkQuietly(file: string): void {

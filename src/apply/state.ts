@@ -7,8 +7,9 @@
  *   agent.pid, agent.sock, agent.log   the agent
  * `KUBE_NETLAB_RUN_DIR` moves it, so tests can keep labs apart.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAtomic } from '../util/files.js';
 import type { Plan } from '../model/types.js';
 
 export function runRoot(): string {
@@ -38,13 +39,6 @@ export interface LabRecord {
   files: string[];
   createdAt: string;
   updatedAt: string;
-}
-
-/** Writes a file so readers never see half of it. */
-function writeAtomic(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
 }
 
 function readJson<T>(path: string): T | undefined {

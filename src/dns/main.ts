@@ -19,7 +19,8 @@
  * once serving with data loaded), `/health` (200 "OK") and Prometheus
  * `/metrics`. SIGTERM or SIGINT closes everything and exits 0.
  */
-import { readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { writeAtomic } from '../util/files.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -91,10 +92,8 @@ async function run(opts: DaemonOptions): Promise<void> {
 
   const statePath = join(opts.runDir, daemonStateFile({ name: opts.name }));
   const writeState = () => {
-    const tmp = `${statePath}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, `${JSON.stringify(stateOf(opts, server, ports), null, 2)}\n`);
-      renameSync(tmp, statePath);
+      writeAtomic(statePath, `${JSON.stringify(stateOf(opts, server, ports), null, 2)}\n`);
     } catch (err) {
       log(`cannot write the state file ${statePath}: ${(err as Error).message}`);
     }

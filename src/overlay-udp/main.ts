@@ -12,7 +12,8 @@
  * the TUN or the socket exits 1, for the supervisor to restart it.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import { log } from '../agent/log.js';
 import { nsInode } from '../kernel/ffi.js';
@@ -223,10 +224,8 @@ class OverlayDaemon {
     const key = JSON.stringify({ counters, peers: this.config.peers.length });
     if (!force && key === this.lastWritten) return;
     const body = { node: this.config.node, pid: process.pid, updatedAt: new Date().toISOString(), peers: this.config.peers.length, ...counters };
-    const tmp = `${this.statsPath}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`);
-      renameSync(tmp, this.statsPath);
+      writeAtomic(this.statsPath, `${JSON.stringify(body, null, 2)}\n`);
       this.lastWritten = key;
     } catch (err) {
       log(`cannot write counters to ${this.statsPath}: ${(err as Error).message}; will retry in ${STATS_INTERVAL_MS / 1000} s`);
