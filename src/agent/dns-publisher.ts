@@ -32,12 +32,13 @@ export class DnsPublisher {
   }
 
   private write(file: string, build: (serial: number) => DnsServerData): void {
-    const records = JSON.stringify(build(0));
+    const data = build(0);
+    // Compared without the serial, which changes with every file written.
+    const records = JSON.stringify(data);
     if (this.written.get(file) === records) return;
-    const serial = ++this.serial;
     const path = join(this.runDir, file);
     try {
-      writeAtomic(path, JSON.stringify(build(serial)));
+      writeAtomic(path, JSON.stringify({ ...data, serial: ++this.serial }));
       this.written.set(file, records);
     } catch (err) {
       this.log(`could not write the DNS data ${path}: ${(err as Error).message}; the DNS servers keep their last records`);

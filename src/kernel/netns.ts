@@ -17,6 +17,15 @@ export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${name}`;
 }
 
+/**
+ * argv that runs `argv` in `netns` as a process of that pod or node sees
+ * the world: `ip netns exec` also bind-mounts /etc/netns/<netns>/ over
+ * /etc, so resolv.conf and hosts are the namespace's own (nsenter does not).
+ */
+export function inNetnsEtc(netns: string, argv: string[]): string[] {
+  return ['ip', 'netns', 'exec', netns, ...argv];
+}
+
 /** Names of all network namespaces `ip netns` knows, read without spawning. */
 export function listNamespaces(): string[] {
   try {

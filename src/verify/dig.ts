@@ -4,6 +4,7 @@
  * one dig reads, and parses the status and answer section of its output.
  */
 import { run } from '../kernel/exec.js';
+import { inNetnsEtc } from '../kernel/netns.js';
 
 export interface DigAnswer {
   name: string;
@@ -44,14 +45,10 @@ export function parseDig(text: string): Omit<DigResult, 'ms'> {
 export interface DigOptions {
   search?: boolean;
   tcp?: boolean;
-  /** Ask this server instead of the resolv.conf one. */
-  server?: string;
 }
 
 export async function dig(netns: string, name: string, type: string, opts: DigOptions = {}): Promise<DigResult> {
-  const argv = ['ip', 'netns', 'exec', netns, 'dig', '+tries=1', '+time=2', opts.search ? '+search' : '+nosearch', opts.tcp ? '+tcp' : '+notcp'];
-  if (opts.server) argv.push(`@${opts.server}`);
-  argv.push(name, type);
+  const argv = inNetnsEtc(netns, ['dig', '+tries=1', '+time=2', opts.search ? '+search' : '+nosearch', opts.tcp ? '+tcp' : '+notcp', name, type]);
   const started = performance.now();
   const r = await run(argv, { context: `dig ${name} ${type} in ${netns}`, allowFailure: true, timeoutMs: 5000 });
   return { ...parseDig(r.stdout), ms: Math.round(performance.now() - started) };

@@ -9,6 +9,7 @@
  * Pure: the probes run `dig` in the pods (probes.ts).
  */
 import { clusterDnsIp, podResolvConf } from '../render/files.js';
+import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { serviceEndpoints, type PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
@@ -104,8 +105,8 @@ export function dnsChecks(plan: Plan, ready: PodReady): Check[] {
   const dnsName = `kube-dns.kube-system.svc.${zone}`;
   checks.push({
     path: 'P10',
-    name: `P10 over TCP: ${dnsName} answers from ${first.key}; dns-version.${zone} says schema 1.1.0`,
-    probes: [dig(first, dnsName, 'A', { rcode: 'NOERROR', answers: [clusterDnsIp(plan)] }, { tcp: true }), dig(first, `dns-version.${zone}`, 'TXT', { rcode: 'NOERROR', answers: ['"1.1.0"'] })],
+    name: `P10 over TCP: ${dnsName} answers from ${first.key}; dns-version.${zone} says schema ${CLUSTER_DNS.schemaVersion}`,
+    probes: [dig(first, dnsName, 'A', { rcode: 'NOERROR', answers: [clusterDnsIp(plan)] }, { tcp: true }), dig(first, `dns-version.${zone}`, 'TXT', { rcode: 'NOERROR', answers: [`"${CLUSTER_DNS.schemaVersion}"`] })],
   });
   const server = plan.spec.external.servers[0];
   checks.push({

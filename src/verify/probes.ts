@@ -6,7 +6,7 @@
 import { agentStatus, describeDaemon } from '../agent/client.js';
 import { labDir } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
-import { netnsPath } from '../kernel/netns.js';
+import { inNetnsEtc, netnsPath } from '../kernel/netns.js';
 import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
@@ -81,7 +81,7 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     case 'dns':
       return dns(probe);
     case 'file': {
-      const r = await run(['ip', 'netns', 'exec', probe.netns, 'cat', probe.path], { context: `cat ${probe.path} in ${probe.netns}`, allowFailure: true });
+      const r = await run(inNetnsEtc(probe.netns, ['cat', probe.path]), { context: `cat ${probe.path} in ${probe.netns}`, allowFailure: true });
       if (r.exitCode !== 0) return { ok: false, detail: `${probe.label}: cannot read ${probe.path}: ${firstLine(r.stderr)}` };
       return r.stdout === probe.content
         ? { ok: true, detail: `${probe.label} ${probe.path}: ${r.stdout.trim().split('\n').join(' | ')}` }

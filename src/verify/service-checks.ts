@@ -12,7 +12,7 @@
  *  - Hairpin: an endpoint reaching itself through its service.
  */
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';
-import { KUBE_DNS_SERVICE, servicePortName } from '../model/services.js';
+import { servicePortName } from '../model/services.js';
 import type { NodePlan, Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
 
@@ -261,13 +261,12 @@ function outsideChecks(v: Views): Check[] {
  * Services whose endpoints run a program of their own rather than the test
  * server (the cluster DNS behind kube-dns) cannot answer these probes'
  * HTTP and echo requests; the DNS checks (P10) cover them with real queries
- * through the same ClusterIP.
+ * through the same ClusterIP. Without ready endpoints such a service is
+ * checked like any other: it refuses at once.
  */
 function testServerInputs(plan: Plan, inputs: ProxyNodeInput[]): ProxyNodeInput[] {
   const programIPs = new Set(plan.pods.filter((p) => p.containers.some((c) => c.program)).map((p) => p.ip));
-  const program = (sp: ProxyServicePort) =>
-    (sp.namespace === KUBE_DNS_SERVICE.namespace && sp.service === KUBE_DNS_SERVICE.name) || sp.endpoints.some((e) => programIPs.has(e.ip));
-  return inputs.map((i) => ({ ...i, services: i.services.filter((sp) => !program(sp)) }));
+  return inputs.map((i) => ({ ...i, services: i.services.filter((sp) => !sp.endpoints.some((e) => programIPs.has(e.ip))) }));
 }
 
 export function serviceChecks(plan: Plan, all: ProxyNodeInput[]): Check[] {

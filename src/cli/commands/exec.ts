@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readHolders } from '../../apply/state.js';
-import { netnsPath } from '../../kernel/netns.js';
+import { inNetnsEtc, netnsPath } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
 import { resolveTarget } from '../../model/targets.js';
 import { checkEnvironment } from '../../apply/environment.js';
@@ -26,7 +26,7 @@ export async function execCommand(args: ParsedArgs): Promise<number> {
   }
   if (!existsSync(netnsPath(target.netns))) throw usageError(`the namespace of ${target.label} (${target.netns}) is gone; rebuild the lab with 'kube-netlab up'`);
   const holder = readHolders(plan.lab)[target.netns];
-  const argv = ['ip', 'netns', 'exec', target.netns, ...args.rest];
+  const argv = inNetnsEtc(target.netns, args.rest);
   const full = holder !== undefined && isAlive(holder) ? ['nsenter', `--uts=/proc/${holder}/ns/uts`, '--', ...argv] : argv;
   return await new Promise<number>((resolve, reject) => {
     const child = spawn(full[0]!, full.slice(1), { stdio: 'inherit' });
