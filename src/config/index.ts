@@ -118,6 +118,9 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
     services: services.map((s) => s.spec),
     deployments: [...deployments.keys()],
     statefulSets: [...statefulSets.keys()],
+    ingresses: [],
+    ingressClasses: [],
+    tlsSecrets: [],
     notices: notices.all(),
     files: docs.map((d) => d.file),
   };

@@ -7,6 +7,7 @@
  */
 import type { ProbeSpec, ServicePlan, ServiceSpec } from './services.js';
 import type { ContainerProgram } from './cluster-dns.js';
+import type { IngressClassSpec, IngressSpec, TlsSecretSpec } from './ingress.js';
 
 export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';
 export type ProxyMode = 'iptables' | 'nftables';
@@ -113,6 +114,11 @@ export interface LabSpec {
   deployments: string[];
   /** `<namespace>/<name>` of every StatefulSet, for `scale sts/NAME`. */
   statefulSets: string[];
+  /** Ingress objects, in input order, every class (the planner keeps the lab controller's). */
+  ingresses: IngressSpec[];
+  ingressClasses: IngressClassSpec[];
+  /** `kubernetes.io/tls` Secrets, for Ingress TLS. */
+  tlsSecrets: TlsSecretSpec[];
   notices: Notice[];
   /** Files the spec was read from, for messages and for `up` without `-f`. */
   files: string[];
