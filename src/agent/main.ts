@@ -21,10 +21,10 @@ import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.
 import { Supervisor } from './supervisor.js';
 import { DaemonSupervisor } from './daemons.js';
 import { DnsPublisher } from './dns-publisher.js';
-import { daemonsFor, dnsDaemonsFor, type DaemonSpec } from '../model/daemons.js';
+import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, type DaemonSpec } from '../model/daemons.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
-import { apiServerTargets } from './plan-targets.js';
+import { apiServerTargets, externalServerTargets } from './plan-targets.js';
 import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
 import { ProxyController } from './proxy.js';
 import { HealthCheckServers } from './health-check.js';
@@ -50,8 +50,8 @@ function readPlan(runDir: string): LoadedPlan {
   // Parsed and checked here first, so a broken plan.json is reported with its name.
   const podTargets = targetsFromPlanText(text, file);
   const plan = JSON.parse(text) as Plan;
-  const targets = [...podTargets, ...apiServerTargets(plan)];
-  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
+  const targets = [...podTargets, ...apiServerTargets(plan), ...externalServerTargets(plan)];
+  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */

@@ -162,3 +162,23 @@ export function apiServerTargets(plan: Plan): ContainerTarget[] {
     ];
   });
 }
+
+/**
+ * The external servers of `spec.external.servers`, served by the test
+ * server in their own namespaces on the internet side: an answer says which
+ * server answered and from which address the request came (the node's, for
+ * pods, after flannel's ip-masq).
+ */
+export function externalServerTargets(plan: Plan): ContainerTarget[] {
+  return (plan.internet?.servers ?? []).map((s) => ({
+    key: `external/${s.name}/server`,
+    podKey: `external/${s.name}`,
+    namespace: 'external',
+    pod: s.name,
+    container: 'server',
+    node: 'internet',
+    podIP: s.ip,
+    netns: s.netns,
+    ports: s.ports.map((port) => ({ port, protocol: 'TCP' as const })),
+  }));
+}

@@ -77,6 +77,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
       ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
       ...plan.pods.map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
       ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
+      // A host name is one label; the server's DNS name stays in the resolver.
+      ...plan.internet.servers.map((s) => ({ netns: s.netns, hostname: s.name.split('.')[0]! })),
     ]);
     writeHolders(spec.name, holders);
     log('starting containers');

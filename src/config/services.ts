@@ -50,9 +50,11 @@ const SPEC_FIELDS = [
   'ipFamilyPolicy',
   'publishNotReadyAddresses',
   'allocateLoadBalancerNodePorts',
+  'loadBalancerIP',
+  'loadBalancerSourceRanges',
 ];
-/** Fields later versions build (external IPs, the cloud load balancer, topology-aware routing). */
-const SPEC_FIELDS_LATER = ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'loadBalancerClass', 'trafficDistribution'];
+/** Fields later versions build (external IPs, other load-balancer implementations, topology-aware routing). */
+const SPEC_FIELDS_LATER = ['externalIPs', 'loadBalancerClass', 'trafficDistribution'];
 const PORT_FIELDS = ['name', 'protocol', 'port', 'targetPort', 'nodePort', 'appProtocol'];
 
 const keyOf = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
@@ -76,9 +78,6 @@ export function readService(doc: Cursor, ctx: ServiceContext): ReadService | und
   r.strict(spec, [...SPEC_FIELDS, ...SPEC_FIELDS_LATER], `${what}: spec`);
 
   const type = r.oneOf(spec.get('type'), `${what}: spec.type`, TYPES) ?? 'ClusterIP';
-  if (type === 'LoadBalancer') {
-    notices.about(what, spec.get('type').ref, "type LoadBalancer: the external load balancer is not yet supported by this version; the service works as a NodePort service and its EXTERNAL-IP stays <pending>");
-  }
   for (const key of SPEC_FIELDS_LATER) if (spec.get(key).exists) notices.laterField(what, `spec.${key}`, spec.keyRef(key));
   checkIpFamilies(spec, what, r);
 
@@ -116,6 +115,8 @@ export function readService(doc: Cursor, ctx: ServiceContext): ReadService | und
     r.add('bad-value', spec.keyRef('allocateLoadBalancerNodePorts'), `${what}: spec.allocateLoadBalancerNodePorts may only be used when type is LoadBalancer`);
   }
 
+  const { loadBalancerIP, loadBalancerSourceRanges } = readLoadBalancer(spec, type, what, r);
+
   const out: ServiceSpec = {
     namespace: meta.namespace,
     name: meta.name,
@@ -132,9 +133,48 @@ export function readService(doc: Cursor, ctx: ServiceContext): ReadService | und
     ...(externalName !== undefined ? { externalName } : {}),
     ...(publishNotReadyAddresses ? { publishNotReadyAddresses } : {}),
     ...(allocateLoadBalancerNodePorts === false ? { allocateLoadBalancerNodePorts } : {}),
+    ...(loadBalancerIP !== undefined ? { loadBalancerIP } : {}),
+    ...(loadBalancerSourceRanges !== undefined ? { loadBalancerSourceRanges } : {}),
     source: meta.source,
   };
   return { spec: out, ...(clusterIPRef ? { clusterIPRef } : {}), nodePortRefs, ...(healthCheckNodePort !== undefined ? { healthCheckNodePortRef: hcC.ref } : {}) };
+}
+
+/**
+ * `loadBalancerIP` (deprecated upstream, still honoured by clouds that
+ * support it) and `loadBalancerSourceRanges`: LoadBalancer services only.
+ * Whether the address lies in the lab's external network is the planner's
+ * check, which knows that network.
+ */
+function readLoadBalancer(spec: Cursor, type: ServiceType, what: string, r: Reader): { loadBalancerIP?: string; loadBalancerSourceRanges?: string[] } {
+  const out: { loadBalancerIP?: string; loadBalancerSourceRanges?: string[] } = {};
+  for (const key of ['loadBalancerIP', 'loadBalancerSourceRanges']) {
+    if (spec.get(key).exists && type !== 'LoadBalancer') r.add('bad-value', spec.keyRef(key), `${what}: spec.${key} may only be used when type is LoadBalancer`);
+  }
+  const ipC = spec.get('loadBalancerIP');
+  const ip = r.string(ipC, `${what}: spec.loadBalancerIP`);
+  if (ip !== undefined) {
+    if (parseIPv4(ip)) out.loadBalancerIP = ip;
+    else r.add('bad-value', ipC.ref, `${what}: spec.loadBalancerIP '${ip}' is not an IPv4 address; pick one of spec.external.cidr of the Lab, or leave it out to get one from the pool`);
+  }
+  const rangesC = spec.get('loadBalancerSourceRanges');
+  if (rangesC.exists) {
+    const ranges: string[] = [];
+    for (const item of r.list(rangesC, `${what}: spec.loadBalancerSourceRanges`)) {
+      const text = r.string(item, `${what}: spec.loadBalancerSourceRanges[]`);
+      if (text === undefined) continue;
+      try {
+        // The API server accepts host bits set (10.0.0.1/8); the network is what counts.
+        const [addr, bits] = text.trim().split('/');
+        const range = IPv4CidrRange.fromCidr(`${addr}/${bits ?? '32'}`);
+        ranges.push(`${range.getFirst().toString()}/${bits ?? '32'}`);
+      } catch {
+        r.add('bad-value', item.ref, `${what}: spec.loadBalancerSourceRanges entry '${text}' is not an IPv4 CIDR such as 203.0.113.0/24`);
+      }
+    }
+    out.loadBalancerSourceRanges = ranges;
+  }
+  return out;
 }
 
 /** The lab's networks are IPv4: a service that needs IPv6 cannot be built. */

@@ -14,7 +14,7 @@ export interface DaemonSpec {
   /** Network namespace the daemon runs in. */
   netns: string;
   /** Module under dist/ whose `main.js` is the entry, e.g. `overlay-udp`. */
-  module: 'overlay-udp' | 'dns';
+  module: 'overlay-udp' | 'dns' | 'cloud';
   /** Arguments after the run directory. */
   args: string[];
 }
@@ -22,6 +22,14 @@ export interface DaemonSpec {
 export function daemonsFor(plan: Plan): DaemonSpec[] {
   if (plan.spec?.podNetwork?.backend !== 'udp') return [];
   return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'overlay-udp', args: [n.name] }));
+}
+
+export const LOAD_BALANCER_DAEMON = 'cloud/load-balancer';
+
+/** The cloud's load balancer, in its namespace on the internet side; it reads the plan itself. */
+export function cloudDaemonsFor(plan: Plan): DaemonSpec[] {
+  const lb = plan.internet?.loadBalancer;
+  return lb ? [{ name: LOAD_BALANCER_DAEMON, netns: lb.netns, module: 'cloud', args: ['--name', LOAD_BALANCER_DAEMON] }] : [];
 }
 
 /** Data files of the DNS servers, in the run directory; the agent rewrites them on every change. */

@@ -135,7 +135,7 @@ function servicePorts(plan: Plan, ready: PodReady): ProxyServicePort[] {
         clusterIP: svc.clusterIP,
         port: port.port,
         ...(port.nodePort !== undefined ? { nodePort: port.nodePort } : {}),
-        loadBalancerIPs: [],
+        loadBalancerIPs: svc.loadBalancerIP ? [svc.loadBalancerIP] : [],
         ...(svc.sessionAffinity === 'ClientIP' ? { affinityTimeoutSeconds: svc.affinityTimeoutSeconds } : {}),
         externalPolicyLocal: (svc.type === 'NodePort' || svc.type === 'LoadBalancer') && svc.externalTrafficPolicy === 'Local',
         internalPolicyLocal: svc.internalTrafficPolicy === 'Local',

@@ -19,6 +19,9 @@ export const netnsName = {
   router: (lab: string) => `${lab}.router`,
   internet: (lab: string) => `${lab}.internet`,
   external: (lab: string, client: string) => `${lab}.ext.${client}`,
+  loadBalancer: (lab: string) => `${lab}.lb`,
+  /** External servers are numbered: their names are DNS names, which can outgrow a file name. */
+  server: (lab: string, index: number) => `${lab}.srv.${index}`,
   node: (lab: string, node: string) => `${lab}.node.${node}`,
   pod: (lab: string, namespace: string, pod: string) => `${lab}.pod.${namespace}.${pod}`,
 };

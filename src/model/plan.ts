@@ -17,10 +17,11 @@ import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types
 /** Node-network offsets: the router is .1, nodes start at .11. */
 export const ROUTER_OFFSET = 1;
 export const FIRST_NODE_OFFSET = 11;
-/** Internet-side offsets: its router .1, the node-network router's uplink .2, the resolver .3, clients from .10. */
+/** Internet-side offsets: its router .1, the node-network router's uplink .2, the resolver .3, the load balancer .4, clients from .10. */
 export const INTERNET_ROUTER_OFFSET = 1;
 export const UPLINK_OFFSET = 2;
 export const RESOLVER_OFFSET = 3;
+export const LOAD_BALANCER_OFFSET = 4;
 export const FIRST_CLIENT_OFFSET = 10;
 /** Pod addresses in a node /24: .1 is cbr0, pods from .2. */
 const FIRST_POD_OFFSET = 2;
@@ -62,6 +63,8 @@ export function planLab(fileSpec: LabSpec, previous?: Plan): Plan {
     address: withPrefix(nthAddress(extNet, INTERNET_ROUTER_OFFSET), extNet),
     resolver: { ip: nthAddress(extNet, RESOLVER_OFFSET) },
     clients,
+    loadBalancer: { netns: netnsName.loadBalancer(lab), ip: nthAddress(extNet, LOAD_BALANCER_OFFSET), peer: portTo('lb') },
+    servers: spec.external.servers.map((s, i) => ({ name: s.name, netns: netnsName.server(lab, i), ip: s.address, ports: s.ports, peer: portTo(`srv${i}`) })),
   };
 
   // Pods and services are planned independently, so both report their problems at once.

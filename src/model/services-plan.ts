@@ -9,6 +9,7 @@
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { IPv4, Validator } from 'ip-num';
 import { cidr, nthAddress } from './addresses.js';
+import { allocateLoadBalancerIPs } from './load-balancers.js';
 import { KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE, AFFINITY_TIMEOUT_SECONDS } from './services.js';
 import type { ServicePlan, ServicePortPlan, ServiceSpec } from './services.js';
 import type { LabSpec, NodePlan, Plan } from './types.js';
@@ -82,6 +83,10 @@ export function planServices(spec: LabSpec, nodes: NodePlan[], previous?: Plan):
   const services = spec.services.filter((s) => keyOf(s) !== keyOf(KUBERNETES_SERVICE));
   const clusterIPs = allocateClusterIPs(spec, services, before, problems);
   const nodePorts = allocateNodePorts(services, before, problems);
+  const lbIPs = allocateLoadBalancerIPs(
+    { externalCidr: spec.external.cidr, taken: spec.external.servers.map((x) => x.address), services, before: new Map([...before].map(([k, v]) => [k, v.loadBalancerIP])) },
+    problems,
+  );
   if (problems.length) throw new ConfigError(problems);
 
   const planned = services.map((s): ServicePlan => {
@@ -107,6 +112,8 @@ export function planServices(spec: LabSpec, nodes: NodePlan[], previous?: Plan):
       ...(hc !== undefined ? { healthCheckNodePort: hc } : {}),
       ...(s.externalName !== undefined ? { externalName: s.externalName } : {}),
       ...(s.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
+      ...(lbIPs.has(key) ? { loadBalancerIP: lbIPs.get(key)! } : {}),
+      ...(s.type === 'LoadBalancer' && s.loadBalancerSourceRanges?.length ? { loadBalancerSourceRanges: s.loadBalancerSourceRanges } : {}),
     };
   });
   // Code-point order: locale collation ignores '-' and would differ between machines.

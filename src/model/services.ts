@@ -55,6 +55,10 @@ export interface ServiceSpec {
   publishNotReadyAddresses?: boolean;
   /** LoadBalancer only: false leaves ports without an asked-for nodePort without one. */
   allocateLoadBalancerNodePorts?: boolean;
+  /** LoadBalancer only: the address asked of the cloud, which honours it when free in its pool's network. */
+  loadBalancerIP?: string;
+  /** LoadBalancer only: client networks the load balancer admits; absent or empty: everyone. */
+  loadBalancerSourceRanges?: string[];
   source: SourceRef;
 }
 
@@ -90,6 +94,9 @@ export interface ServicePlan {
   healthCheckNodePort?: number;
   externalName?: string;
   publishNotReadyAddresses?: boolean;
+  /** LoadBalancer services: `status.loadBalancer.ingress[0].ip`, given by the lab's cloud controller. */
+  loadBalancerIP?: string;
+  loadBalancerSourceRanges?: string[];
   /**
    * Endpoints the lab itself fills for a selector-less service: only
    * `default/kubernetes`, whose endpoint is the API server stand-in on the

@@ -152,6 +152,24 @@ export interface InternetPlan {
    */
   resolver: { ip: string };
   clients: ExternalHostPlan[];
+  /**
+   * The cloud's load balancer, in its own namespace on the internet bridge:
+   * it holds every load-balancer IP and is the edge between the internet and
+   * the node network (routes both ways go through it), so replies to
+   * connections it forwarded come back through it without source NAT.
+   */
+  loadBalancer: { netns: string; ip: string; peer: string };
+  /** `spec.external.servers`, each in its own namespace on the internet bridge. */
+  servers: ExternalServerPlan[];
+}
+
+export interface ExternalServerPlan {
+  name: string;
+  netns: string;
+  ip: string;
+  ports: number[];
+  /** Port on the internet bridge. */
+  peer: string;
 }
 
 export interface ExternalHostPlan {

@@ -1,7 +1,13 @@
 /**
  * The lab's wiring, as `ip -batch` text per namespace:
  *
- *   external client ── internet (br0) ── router (uplink, br0) ── node eth0 ── cbr0 ── pod eth0
+ *   external client ─┐
+ *   external servers ─ internet (br0) ── load balancer (edge) ·· router (uplink, br0) ── node eth0 ── cbr0 ── pod eth0
+ *
+ * The router's uplink sits on the internet bridge too, but both directions
+ * between the internet and the node network are routed through the load
+ * balancer's namespace, as a cloud's edge: what it DNATs to a node comes
+ * back through it, so clients keep their own address all the way.
  *
  * Every veth is created inside the namespace of one end with its peer sent
  * straight into the other, so no interface ever appears in the root namespace.
@@ -16,6 +22,8 @@ export function labNamespaces(plan: Plan): string[] {
   return [
     plan.internet.netns,
     ...plan.internet.clients.map((c) => c.netns),
+    plan.internet.loadBalancer.netns,
+    ...plan.internet.servers.map((s) => s.netns),
     plan.router.netns,
     ...plan.nodes.map((n) => n.netns),
     ...plan.pods.map((p) => p.netns),
@@ -31,33 +39,60 @@ export function renderInternet(plan: Plan): NetnsBatch[] {
     `addr add ${net.resolver.ip}/${net.address.split('/')[1]} dev ${net.bridge}`,
     `link set ${net.bridge} up`,
   ];
-  for (const c of net.clients) {
+  for (const c of [...net.clients, net.loadBalancer, ...net.servers]) {
     lines.push(`link add ${c.peer} type veth peer name eth0 netns ${c.netns}`, `link set ${c.peer} master ${net.bridge} up`);
   }
   lines.push(
     `link add ${plan.router.uplink.peer} type veth peer name ${plan.router.uplink.device} netns ${plan.router.netns}`,
     `link set ${plan.router.uplink.peer} master ${net.bridge} up`,
-    // The internet knows how to reach node IPs (as a cloud's edge does), never pod or service CIDRs.
-    `route add ${plan.spec.nodeNetwork} via ${plan.router.uplink.ip}`,
+    // The internet reaches node IPs through the cloud's edge, never pod or service CIDRs.
+    `route add ${plan.spec.nodeNetwork} via ${net.loadBalancer.ip}`,
   );
   return [{ netns: net.netns, lines }];
 }
 
+/** External clients and servers: one address on the internet bridge, the internet router as gateway. */
 export function renderExternalClients(plan: Plan): NetnsBatch[] {
   const prefix = plan.internet.address.split('/')[1];
-  return plan.internet.clients.map((c) => ({
+  return [...plan.internet.clients, ...plan.internet.servers].map((c) => ({
     netns: c.netns,
     lines: ['link set lo up', `addr add ${c.ip}/${prefix} dev eth0`, 'link set eth0 up', `route add default via ${plan.internet.ip}`],
   }));
+}
+
+/**
+ * The load balancer's namespace: the edge between the internet and the node
+ * network. Its load-balancer IPs are added and removed by the cloud
+ * controller as services come and go.
+ */
+export function renderLoadBalancer(plan: Plan): NetnsBatch[] {
+  const lb = plan.internet.loadBalancer;
+  const prefix = plan.internet.address.split('/')[1];
+  return [
+    {
+      netns: lb.netns,
+      lines: [
+        'link set lo up',
+        `addr add ${lb.ip}/${prefix} dev eth0`,
+        'link set eth0 up',
+        `route add ${plan.spec.nodeNetwork} via ${plan.router.uplink.ip}`,
+        `route add default via ${plan.internet.ip}`,
+      ],
+    },
+  ];
 }
 
 export function renderRouter(plan: Plan): NetnsBatch[] {
   const r = plan.router;
   const lines = [
     'link set lo up',
-    `addr add ${r.uplink.address} dev ${r.uplink.device}`,
+    // A host address and a route to the edge only: with the whole internet
+    // subnet on-link, replies to clients would skip the load balancer that
+    // translated their requests.
+    `addr add ${r.uplink.ip}/32 dev ${r.uplink.device}`,
     `link set ${r.uplink.device} up`,
-    `route add default via ${plan.internet.ip}`,
+    `route add ${plan.internet.loadBalancer.ip}/32 dev ${r.uplink.device}`,
+    `route add default via ${plan.internet.loadBalancer.ip}`,
     `link add ${r.bridge} type bridge`,
     `link set ${r.bridge} mtu ${plan.spec.mtu}`,
     `addr add ${r.address} dev ${r.bridge}`,
@@ -117,7 +152,7 @@ export function renderTopology(plan: Plan): NetnsBatch[][] {
   const backend = podNetworkBackend(plan.spec.podNetwork.backend).render(plan);
   return [
     renderInternet(plan),
-    mergeBatches(renderRouter(plan), renderExternalClients(plan), backend.router),
+    mergeBatches(renderRouter(plan), renderExternalClients(plan), renderLoadBalancer(plan), backend.router),
     mergeBatches(renderNodes(plan), backend.nodes),
     ...(backend.stages ?? []),
     renderPods(plan),
@@ -128,7 +163,14 @@ export function renderSysctls(plan: Plan): Sysctl[] {
   const forward = (netns: string): Sysctl => ({ netns, key: 'net.ipv4.ip_forward', value: '1' });
   return [
     forward(plan.internet.netns),
+    forward(plan.internet.loadBalancer.netns),
     forward(plan.router.netns),
+    // The internet router and the edge forward between hosts of one bridge;
+    // redirects would teach clients to skip the edge.
+    ...[plan.internet.netns, plan.internet.loadBalancer.netns].flatMap((netns) => [
+      { netns, key: 'net.ipv4.conf.all.send_redirects', value: '0' },
+      { netns, key: `net.ipv4.conf.${netns === plan.internet.netns ? plan.internet.bridge : 'eth0'}.send_redirects`, value: '0' },
+    ]),
     // A cloud router does not tell nodes to bypass it; without this the
     // cloud-routes picture would collapse into direct node-to-node hops.
     { netns: plan.router.netns, key: 'net.ipv4.conf.all.send_redirects', value: '0' },

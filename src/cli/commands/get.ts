@@ -207,7 +207,7 @@ function portsColumn(s: ServicePlan): string {
 
 function externalColumn(s: ServicePlan): string {
   if (s.type === 'ExternalName') return s.externalName ?? '<none>';
-  if (s.type === 'LoadBalancer') return '<pending>';
+  if (s.type === 'LoadBalancer') return s.loadBalancerIP ?? '<pending>';
   return '<none>';
 }
 
@@ -227,8 +227,9 @@ function serviceJson(live: LiveState, s: ServicePlan) {
       internalTrafficPolicy: s.internalTrafficPolicy,
       ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
       ...(s.externalName ? { externalName: s.externalName } : {}),
+      ...(s.loadBalancerSourceRanges ? { loadBalancerSourceRanges: s.loadBalancerSourceRanges } : {}),
     },
-    status: { loadBalancer: {} },
+    status: { loadBalancer: s.loadBalancerIP ? { ingress: [{ ip: s.loadBalancerIP, ipMode: 'VIP' }] } : {} },
   };
 }
 

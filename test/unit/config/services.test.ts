@@ -108,25 +108,34 @@ t.test('an empty selector is no selector, as the API server stores it', async (t
   t.equal(parse(withLab(svc('a', [PORT80]))).services[0]!.selector, undefined);
 });
 
-t.test('LoadBalancer and ExternalName are kept, with a notice about what is not built yet', async (t) => {
+t.test('LoadBalancer and ExternalName are kept; neither gets a notice', async (t) => {
   const text = withLab(
-    svc('lb', ['type: LoadBalancer', SELECT, 'ports: [{port: 80, nodePort: 31000}]', 'allocateLoadBalancerNodePorts: false']),
+    svc('lb', ['type: LoadBalancer', SELECT, 'ports: [{port: 80, nodePort: 31000}]', 'allocateLoadBalancerNodePorts: false', 'loadBalancerIP: 203.0.113.40', 'loadBalancerSourceRanges: [203.0.113.0/28, 10.1.2.3/8]']),
     svc('ext', ['type: ExternalName', 'externalName: db.example.com.', 'ports: [{port: 5432}]']),
   );
   const spec = parse(text);
   t.same(
-    spec.services.map((s) => [s.name, s.type, s.ports[0]!.nodePort, s.allocateLoadBalancerNodePorts, s.externalName, s.clusterIP]),
+    spec.services.map((s) => [s.name, s.type, s.ports[0]!.nodePort, s.allocateLoadBalancerNodePorts, s.externalName, s.clusterIP, s.loadBalancerIP, s.loadBalancerSourceRanges]),
     [
-      ['lb', 'LoadBalancer', 31000, false, undefined, undefined],
-      ['ext', 'ExternalName', undefined, undefined, 'db.example.com.', undefined],
+      ['lb', 'LoadBalancer', 31000, false, undefined, undefined, '203.0.113.40', ['203.0.113.0/28', '10.0.0.0/8']],
+      ['ext', 'ExternalName', undefined, undefined, 'db.example.com.', undefined, undefined, undefined],
     ],
+    'source ranges are kept as networks, host bits cleared as the API server accepts them',
   );
-  t.same(
-    spec.notices.map((n) => n.source?.line),
-    [lineOf(text, 'type: LoadBalancer')],
-    'ExternalName is served by the cluster DNS: no notice',
-  );
-  t.match(spec.notices[0]!.message, `Service default/lb at ${FILE}:${lineOf(text, 'type: LoadBalancer')}: type LoadBalancer: the external load balancer is not yet supported`);
+  t.same(spec.notices, [], 'the cloud controller and the cluster DNS serve them');
+});
+
+t.test('loadBalancerIP and loadBalancerSourceRanges: LoadBalancer only, well-formed', async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    ['on a NodePort service', ['type: NodePort', SELECT, PORT80, 'loadBalancerIP: 203.0.113.40'], /spec.loadBalancerIP may only be used when type is LoadBalancer/],
+    ['ranges on a ClusterIP service', [SELECT, PORT80, 'loadBalancerSourceRanges: [10.0.0.0/8]'], /spec.loadBalancerSourceRanges may only be used when type is LoadBalancer/],
+    ['not an address', ['type: LoadBalancer', SELECT, PORT80, 'loadBalancerIP: lb.example.com'], /'lb.example.com' is not an IPv4 address/],
+    ['not a CIDR', ['type: LoadBalancer', SELECT, PORT80, 'loadBalancerSourceRanges: [10.0.0.0/40]'], /entry '10.0.0.0\/40' is not an IPv4 CIDR/],
+  ];
+  for (const [name, lines, message] of cases) {
+    const found = problems(withLab(svc('lb', lines)));
+    t.match(found.map((p) => p.message).join('\n'), message, name);
+  }
 });
 
 t.test('fields later versions build: a notice naming the field and line, never silence', async (t) => {
@@ -136,16 +145,14 @@ t.test('fields later versions build: a notice naming the field and line, never s
       SELECT,
       PORT80,
       'externalIPs: [198.51.100.7]',
-      'loadBalancerIP: 203.0.113.40',
-      'loadBalancerSourceRanges: [10.0.0.0/8]',
       'loadBalancerClass: example.com/lb',
       'trafficDistribution: PreferClose',
     ]),
   );
   const notices = parse(text).notices;
-  const fields = ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'loadBalancerClass', 'trafficDistribution'];
+  const fields = ['externalIPs', 'loadBalancerClass', 'trafficDistribution'];
   t.same(
-    notices.slice(1).map((n) => [n.source?.line, n.message]),
+    notices.map((n) => [n.source?.line, n.message]),
     fields.map((f) => [lineOf(text, `${f}:`), `Service default/lb at ${FILE}:${lineOf(text, `${f}:`)}: spec.${f} is not yet supported by this version; it has no effect on the lab`]),
   );
 });

@@ -19,17 +19,20 @@ addr add 203.0.113.3/24 dev br0
 link set br0 up
 link add to-external type veth peer name eth0 netns t.ext.external
 link set to-external master br0 up
+link add to-lb type veth peer name eth0 netns t.lb
+link set to-lb master br0 up
 link add to-router type veth peer name uplink netns t.router
 link set to-router master br0 up
-route add 192.168.56.0/24 via 203.0.113.2`,
+route add 192.168.56.0/24 via 203.0.113.4`,
   );
   t.equal(
     text(routerStage!),
     `# t.router
 link set lo up
-addr add 203.0.113.2/24 dev uplink
+addr add 203.0.113.2/32 dev uplink
 link set uplink up
-route add default via 203.0.113.1
+route add 203.0.113.4/32 dev uplink
+route add default via 203.0.113.4
 link add br0 type bridge
 link set br0 mtu 1500
 addr add 192.168.56.1/24 dev br0
@@ -44,6 +47,12 @@ link set to-node3 master br0 up
 link set lo up
 addr add 203.0.113.10/24 dev eth0
 link set eth0 up
+route add default via 203.0.113.1
+# t.lb
+link set lo up
+addr add 203.0.113.4/24 dev eth0
+link set eth0 up
+route add 192.168.56.0/24 via 203.0.113.2
 route add default via 203.0.113.1`,
   );
   const a = plan.pods[0]!;
@@ -103,4 +112,30 @@ t.test('pod files: hosts names the pod, resolv.conf points at the cluster DNS IP
   const files = new Map(renderFiles(plan).map((f) => [f.path, f.content]));
   t.match(files.get('/etc/netns/t.pod.shop.api/hosts'), /^10\.244\.0\.2\tapi$/m);
   t.equal(files.get('/etc/netns/t.pod.shop.api/resolv.conf'), 'nameserver 10.96.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+});
+
+t.test('external servers: own namespace on the internet bridge, gateway the internet router, the resolver in resolv.conf', async (t) => {
+  const spec = labSpec({ pods: [pod('default', 'a')] });
+  spec.external.servers = [{ name: 'legacy.example.net', address: '203.0.113.50', ports: [80, 8080] }];
+  const plan = planLab(spec);
+  t.same(plan.internet.servers, [{ name: 'legacy.example.net', netns: 't.srv.0', ip: '203.0.113.50', ports: [80, 8080], peer: 'to-srv0' }]);
+  t.ok(labNamespaces(plan).includes('t.srv.0'));
+  const [internet, routerStage] = renderTopology(plan);
+  t.ok(internet![0]!.lines.includes('link add to-srv0 type veth peer name eth0 netns t.srv.0'));
+  t.same(routerStage!.find((b) => b.netns === 't.srv.0')!.lines, [
+    'link set lo up',
+    'addr add 203.0.113.50/24 dev eth0',
+    'link set eth0 up',
+    'route add default via 203.0.113.1',
+  ]);
+  const files = new Map(renderFiles(plan).map((f) => [f.path, f.content]));
+  t.equal(files.get('/etc/netns/t.srv.0/resolv.conf'), 'nameserver 203.0.113.3\n');
+});
+
+t.test('the internet router and the load balancer edge send no redirects (they forward within one bridge)', async (t) => {
+  const plan = planLab(labSpec({ pods: [pod('default', 'a')] }));
+  const sys = renderSysctls(plan).map((s) => `${s.netns} ${s.key}=${s.value}`);
+  for (const line of ['t.lb net.ipv4.ip_forward=1', 't.lb net.ipv4.conf.all.send_redirects=0', 't.lb net.ipv4.conf.eth0.send_redirects=0', 't.internet net.ipv4.conf.br0.send_redirects=0']) {
+    t.ok(sys.includes(line), line);
+  }
 });
