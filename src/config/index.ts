@@ -3,6 +3,7 @@
  * or one `ConfigError` listing every problem with its file and line.
  * Nothing here touches the machine beyond reading the files.
  */
+import type { IngressClassSpec, TlsSecretSpec } from '../model/ingress.js';
 import type { LabSpec, PodSpec, SourceRef } from '../model/types.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { checkPods } from './checks.js';
@@ -10,6 +11,7 @@ import { CLUSTER_DNS_NOTICE, isClusterDnsObject } from './cluster-dns.js';
 import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { parseCidr } from './cidrs.js';
 import { readDeployment } from './deployments.js';
+import { checkIngresses, isTlsSecret, readIngress, readIngressClass, readTlsSecret, type ReadIngress } from './ingresses.js';
 import { readStatefulSet } from './statefulsets.js';
 import { parseDocuments, type SourceText } from './documents.js';
 import { Reader } from './fields.js';
@@ -68,6 +70,9 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
   const services: ReadService[] = [];
   const deployments = new Map<string, SourceRef>();
   const statefulSets = new Map<string, SourceRef>();
+  const ingresses: ReadIngress[] = [];
+  const ingressClasses: IngressClassSpec[] = [];
+  const tlsSecrets: TlsSecretSpec[] = [];
   for (const o of objects) {
     switch (o.kind) {
       case 'Lab':
@@ -103,12 +108,33 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         else if (service) services.push(service);
         break;
       }
+      case 'Ingress': {
+        const ingress = readIngress(o.root, ctx);
+        if (ingress) ingresses.push(ingress);
+        break;
+      }
+      case 'IngressClass': {
+        const ingressClass = readIngressClass(o.root, r, notices);
+        if (ingressClass) ingressClasses.push(ingressClass);
+        break;
+      }
+      case 'Secret': {
+        // Only TLS Secrets shape the lab (Ingress certificates); the others stay ignored.
+        if (o.apiVersion !== 'v1' || !isTlsSecret(o.root)) {
+          reportOther(o, notices);
+          break;
+        }
+        const secret = readTlsSecret(o.root, ctx);
+        if (secret) tlsSecrets.push(secret);
+        break;
+      }
       default:
         reportOther(o, notices);
     }
   }
   checkPods(pods, r);
   checkServices(services, r);
+  checkIngresses(ingresses, ingressClasses, tlsSecrets, r, notices);
 
   if (problems.length || !settings) throw new ConfigError(sortProblems(problems, docs));
   return {
@@ -118,9 +144,9 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
     services: services.map((s) => s.spec),
     deployments: [...deployments.keys()],
     statefulSets: [...statefulSets.keys()],
-    ingresses: [],
-    ingressClasses: [],
-    tlsSecrets: [],
+    ingresses: ingresses.map((i) => i.spec),
+    ingressClasses,
+    tlsSecrets,
     notices: notices.all(),
     files: docs.map((d) => d.file),
   };

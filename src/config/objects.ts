@@ -20,6 +20,8 @@ const VERSIONS: Record<string, string> = {
   Pod: 'v1',
   Service: 'v1',
   Deployment: 'apps/v1',
+  Ingress: 'networking.k8s.io/v1',
+  IngressClass: 'networking.k8s.io/v1',
 };
 
 function classify(root: Cursor, r: Reader, out: ManifestObject[]): void {
