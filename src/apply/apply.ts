@@ -14,6 +14,8 @@ import { planLab } from '../model/plan.js';
 import type { LabSpec, Plan, PodPlan } from '../model/types.js';
 import { NETNS_ETC, podHostname, renderFiles } from '../render/files.js';
 import { podPortLines, renderPod } from '../render/topology.js';
+import { renderPortmap } from '../render/portmap.js';
+import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
 import { startHolders } from './holders.js';
 import { waitReadiness } from './up.js';
@@ -43,7 +45,7 @@ function topologyOf(plan: Plan): string {
 }
 
 /** A pod whose wiring (node, IP, MTU) or DNS settings differ cannot be changed in place; it is replaced, as a changed template replaces pods. */
-const podWiring = (p: PodPlan) => JSON.stringify([p.node, p.ip, p.netns, p.hostVeth, p.mtu, p.hostname, p.subdomain, p.dnsPolicy, p.dnsConfig]);
+const podWiring = (p: PodPlan) => JSON.stringify([p.node, p.ip, p.netns, p.hostVeth, p.mtu, p.hostname, p.subdomain, p.dnsPolicy, p.dnsConfig, p.hostNetwork]);
 
 export async function applyLab(spec: LabSpec, log: (line: string) => void = () => {}): Promise<ApplyResult> {
   const lab = spec.name;
@@ -70,27 +72,35 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
   const holders = readHolders(lab);
   if (removed.length) {
     log(`removing ${removed.length} pod(s): ${removed.map((p) => p.key).join(', ')}`);
-    await killAll(removed.map((p) => holders[p.netns]).filter((pid): pid is number => pid !== undefined));
-    await deleteNamespaces(removed.map((p) => p.netns));
-    for (const p of removed) {
+    // A hostNetwork pod owns no namespace: its node's stays.
+    const own = removed.filter((p) => !p.hostNetwork);
+    await killAll(own.map((p) => holders[p.netns]).filter((pid): pid is number => pid !== undefined));
+    await deleteNamespaces(own.map((p) => p.netns));
+    for (const p of own) {
       rmSync(`${NETNS_ETC}/${p.netns}`, { recursive: true, force: true });
       delete holders[p.netns];
     }
   }
   if (added.length) {
     log(`adding ${added.length} pod(s): ${added.map((p) => p.key).join(', ')}`);
-    await createNamespaces(added.map((p) => p.netns));
-    for (const p of added) {
+    const own = added.filter((p) => !p.hostNetwork);
+    await createNamespaces(own.map((p) => p.netns));
+    for (const p of own) {
       const node = plan.nodes.find((n) => n.name === p.node)!;
       await runBatch({ netns: node.netns, lines: podPortLines(p, node.bridge) });
       await runBatch(renderPod(p));
     }
-    const addedNs = new Set(added.map((p) => p.netns));
+    const addedNs = new Set(own.map((p) => p.netns));
     for (const f of renderFiles(plan).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
     }
-    Object.assign(holders, await startHolders(lab, added.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
+    Object.assign(holders, await startHolders(lab, own.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
+  }
+  // Host ports follow their pods; only nodes whose rules change are touched.
+  for (const node of plan.nodes) {
+    const text = renderPortmap(plan, node, { jumps: false, removed });
+    if (text !== renderPortmap(old, node, { jumps: false, removed })) await iptablesRestore(node.netns, text, `hostPort (portmap) rules on node ${node.name}`);
   }
   writeHolders(lab, holders);
   writePlan(plan);

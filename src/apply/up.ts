@@ -15,6 +15,7 @@ import { labNamespaces, renderSysctls, renderTopology } from '../render/topology
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { renderIptablesBootstrap } from '../proxy/iptables.js';
+import { renderPortmap } from '../render/portmap.js';
 import { renderIpMasq } from '../render/pod-network/ip-masq.js';
 import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
@@ -67,6 +68,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     }
     // After kube-proxy's jumps, as flanneld appends its own once kube-proxy has run.
     await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderIpMasq(plan, n), `flannel ip-masq rules on node ${n.name}`));
+    await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderPortmap(plan, n, { jumps: true }), `hostPort (portmap) rules on node ${n.name}`));
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
@@ -75,7 +77,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     log('starting pause processes');
     const holders = await startHolders(spec.name, [
       ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
-      ...plan.pods.map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
+      ...plan.pods.filter((p) => !p.hostNetwork).map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
       ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
       // A host name is one label; the server's DNS name stays in the resolver.
       ...plan.internet.servers.map((s) => ({ netns: s.netns, hostname: s.name.split('.')[0]! })),

@@ -8,7 +8,7 @@ import { parseArgs, type FlagSpec } from './args.js';
 import { applyCommand, scaleCommand } from './commands/apply.js';
 import { downCommand } from './commands/down.js';
 import { execCommand } from './commands/exec.js';
-import { faultCommand } from './commands/fault.js';
+import { FAULT_USAGE, faultCommand } from './commands/fault.js';
 import { getCommand } from './commands/get.js';
 import { upCommand } from './commands/up.js';
 import { verifyCommand } from './commands/verify.js';
@@ -35,7 +35,7 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
     run: verifyCommand,
     usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json]',
   },
-  fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: 'fault [--name N] kill-container POD [-c CONTAINER]' },
+  fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: FAULT_USAGE },
 };
 
 function usage(): string {

@@ -13,22 +13,22 @@ import { readPodDns } from './pod-dns.js';
 import { readReadinessProbe } from './probes.js';
 
 /** Read by this version. */
-const POD_FIELDS = ['containers', 'nodeName', 'nodeSelector', 'hostname', 'subdomain', 'dnsPolicy', 'dnsConfig'];
+const POD_FIELDS = ['containers', 'nodeName', 'nodeSelector', 'hostname', 'subdomain', 'dnsPolicy', 'dnsConfig', 'hostNetwork'];
 /**
  * livenessProbe and startupProbe are not among them: nothing here restarts a
  * container, so they are summarised with the fields that have no effect.
  */
 const CONTAINER_FIELDS = ['name', 'ports', 'readinessProbe'];
-const PORT_FIELDS = ['name', 'containerPort', 'protocol'];
+const PORT_FIELDS = ['name', 'containerPort', 'protocol', 'hostPort'];
 /** They change addresses, names, DNS or placement, so they come with later versions rather than being ignored. */
 const POD_FIELDS_LATER = [
-  'hostNetwork',
   'setHostnameAsFQDN',
   'hostAliases',
   'affinity',
   'topologySpreadConstraints',
 ];
-const PORT_FIELDS_LATER = ['hostPort', 'hostIP'];
+/** portmap can bind a host port to one node address; the lab maps every address of the node. */
+const PORT_FIELDS_LATER = ['hostIP'];
 
 export interface PodContext {
   r: Reader;
@@ -37,7 +37,7 @@ export interface PodContext {
   nodes?: string[];
 }
 
-export type PodNetworkFields = Pick<PodSpec, 'containers' | 'nodeName' | 'nodeSelector' | 'hostname' | 'subdomain' | 'dnsPolicy' | 'dnsConfig'>;
+export type PodNetworkFields = Pick<PodSpec, 'containers' | 'nodeName' | 'nodeSelector' | 'hostname' | 'subdomain' | 'dnsPolicy' | 'dnsConfig' | 'hostNetwork'>;
 
 /** Reads `spec` of the object described by `what` (e.g. "Pod shop/cache"). */
 export function readPodSpec(spec: Cursor, what: string, ctx: PodContext): PodNetworkFields {
@@ -48,14 +48,24 @@ export function readPodSpec(spec: Cursor, what: string, ctx: PodContext): PodNet
   }
   for (const key of spec.keys()) {
     if (POD_FIELDS.includes(key)) continue;
-    // hostNetwork: false is what the lab does anyway.
-    if (key === 'hostNetwork' && spec.get(key).value === false) continue;
     if (POD_FIELDS_LATER.includes(key)) ctx.notices.laterField(what, key, spec.keyRef(key));
     else ctx.notices.noEffectField(key);
   }
 
   const containers = readContainers(spec, what, ctx);
   const out: PodNetworkFields = { containers, ...readPodDns(spec, what, r) };
+  const hostNetwork = r.boolean(spec.get('hostNetwork'), `${what}: spec.hostNetwork`);
+  if (hostNetwork) {
+    out.hostNetwork = true;
+    // The API server's rule: in the node's namespace a host port is the container port itself.
+    for (const c of containers) {
+      for (const p of c.ports) {
+        if (p.hostPort !== undefined && p.hostPort !== p.containerPort) {
+          r.add('bad-value', spec.keyRef('hostNetwork'), `${what} container ${c.name}: hostPort ${p.hostPort} must equal containerPort ${p.containerPort} when hostNetwork is true (the container listens on the node itself)`);
+        }
+      }
+    }
+  }
 
   const nodeNameC = spec.get('nodeName');
   const nodeName = r.string(nodeNameC, `${what}: spec.nodeName`);

@@ -149,6 +149,7 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
   // First pass: pods that stay on their node keep their address.
   const keptIp = new Map<string, number>();
   for (const pod of spec.pods) {
+    if (pod.hostNetwork) continue;
     const key = `${pod.namespace}/${pod.name}`;
     const node = byName.get(placement.get(key)!)!;
     const old = before.get(key);
@@ -161,9 +162,15 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
 
   const vethsByNode = new Map(nodes.map((n) => [n.name, new Set<string>()]));
   const pods: PodPlan[] = [];
+  const hostPorts = new HostPorts(problems);
   for (const pod of spec.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     const node = byName.get(placement.get(key)!)!;
+    hostPorts.claim(pod, key, node.name);
+    if (pod.hostNetwork) {
+      pods.push(hostNetworkPod(spec, pod, key, node));
+      continue;
+    }
     const range = cidr(node.podCIDR);
     const taken = used.get(node.name)!;
     let offset = keptIp.get(key);
@@ -209,4 +216,57 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
   }
   if (problems.length) throw new ConfigError(problems);
   return pods;
+}
+
+/** A hostNetwork pod: the node's namespace and address, no veth of its own. */
+function hostNetworkPod(spec: LabSpec, pod: LabSpec['pods'][number], key: string, node: NodePlan): PodPlan {
+  return {
+    namespace: pod.namespace,
+    name: pod.name,
+    key,
+    netns: node.netns,
+    node: node.name,
+    ip: node.ip,
+    address: node.address,
+    gateway: node.gateway,
+    hostVeth: '',
+    mtu: node.mtu,
+    labels: pod.labels,
+    containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}), ...(c.program ? { program: c.program } : {}) })),
+    ...(pod.owner ? { owner: pod.owner } : {}),
+    ...(pod.hostname ? { hostname: pod.hostname } : {}),
+    ...(pod.subdomain ? { subdomain: pod.subdomain } : {}),
+    dnsPolicy: pod.dnsPolicy,
+    ...(pod.dnsConfig ? { dnsConfig: pod.dnsConfig } : {}),
+    hostNetwork: true,
+  };
+}
+
+/**
+ * Ports of a node that pods take: host ports (DNATed by portmap) and every
+ * port of a hostNetwork pod. Two pods cannot hold one, which the scheduler
+ * would prevent by placing them apart; here placement is fixed, so it is
+ * reported with both pods named.
+ */
+class HostPorts {
+  private readonly owners = new Map<string, string>();
+  constructor(private readonly problems: ConfigProblem[]) {}
+
+  claim(pod: LabSpec['pods'][number], key: string, node: string): void {
+    for (const c of pod.containers) {
+      for (const p of c.ports) {
+        const port = pod.hostNetwork ? p.containerPort : p.hostPort;
+        if (port === undefined) continue;
+        const slot = `${node}/${port}/${p.protocol}`;
+        const other = this.owners.get(slot);
+        if (other && other !== key) {
+          this.problems.push({
+            code: 'duplicate',
+            source: pod.source,
+            message: `pod ${key} needs host port ${port}/${p.protocol} on node ${node}, which pod ${other} already holds; move one with nodeName or nodeSelector, or pick another hostPort`,
+          });
+        } else this.owners.set(slot, key);
+      }
+    }
+  }
 }

@@ -32,7 +32,7 @@ export interface ContainerPortSpec {
   name?: string;
   containerPort: number;
   protocol: Protocol;
-  /** Carried for later issues (HostPort); refused with a notice until then. */
+  /** DNATed from this port of every address of the pod's node (CNI portmap). */
   hostPort?: number;
 }
 
@@ -63,6 +63,8 @@ export interface PodSpec {
   dnsPolicy: DnsPolicy;
   /** `spec.dnsConfig`, merged into the resolv.conf the policy gives (the whole of it for `None`). */
   dnsConfig?: PodDnsConfig;
+  /** `spec.hostNetwork`: the pod's containers run in its node's namespace, with the node IP as pod IP. */
+  hostNetwork?: boolean;
   source: SourceRef;
 }
 
@@ -231,6 +233,8 @@ export interface PodPlan {
   subdomain?: string;
   dnsPolicy: DnsPolicy;
   dnsConfig?: PodDnsConfig;
+  /** In the node's namespace: `netns` and `ip` are the node's, there is no veth (`hostVeth` is empty). */
+  hostNetwork?: boolean;
 }
 
 export interface Plan {

@@ -116,7 +116,8 @@ export function nodeHosts(plan: Plan): string {
 
 export function renderFiles(plan: Plan): RenderedFile[] {
   const files: RenderedFile[] = [];
-  for (const pod of plan.pods) {
+  // A hostNetwork pod sees its node's files: one /etc/netns entry per namespace.
+  for (const pod of plan.pods.filter((p) => !p.hostNetwork)) {
     files.push({ path: `${NETNS_ETC}/${pod.netns}/hosts`, content: podHosts(plan, pod) });
     files.push({ path: `${NETNS_ETC}/${pod.netns}/resolv.conf`, content: podResolvConf(plan, pod) });
   }

@@ -26,7 +26,8 @@ export function labNamespaces(plan: Plan): string[] {
     ...plan.internet.servers.map((s) => s.netns),
     plan.router.netns,
     ...plan.nodes.map((n) => n.netns),
-    ...plan.pods.map((p) => p.netns),
+    // hostNetwork pods live in their node's namespace.
+    ...plan.pods.filter((p) => !p.hostNetwork).map((p) => p.netns),
   ];
 }
 
@@ -121,7 +122,7 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
       // itself through a service leaves and re-enters by the same port.
       `link set ${n.bridge} promisc on up`,
     ];
-    for (const p of plan.pods.filter((p) => p.node === n.name)) lines.push(...podPortLines(p, n.bridge));
+    for (const p of plan.pods.filter((p) => p.node === n.name && !p.hostNetwork)) lines.push(...podPortLines(p, n.bridge));
     return { netns: n.netns, lines };
   });
 }
@@ -141,7 +142,7 @@ export function renderPod(p: PodPlan): NetnsBatch {
 }
 
 export function renderPods(plan: Plan): NetnsBatch[] {
-  return plan.pods.map(renderPod);
+  return plan.pods.filter((p) => !p.hostNetwork).map(renderPod);
 }
 
 /**

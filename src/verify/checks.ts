@@ -7,11 +7,12 @@ import { BACKENDS } from '../model/backends.js';
 import { daemonsFor } from '../model/daemons.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';
+import { outsideInChecks } from './outside-in-checks.js';
 import { dnsChecks, type DnsExpect, type DnsType } from './dns-checks.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P10' | 'P13' | 'NODE' | 'MTU';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'P10' | 'P12' | 'P13' | 'NODE' | 'MTU';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {
@@ -307,16 +308,19 @@ export function mtuChecks(plan: Plan): Check[] {
 
 /** Every check; service and DNS checks need the endpoints kube-proxy programs now (from the agent's readiness). */
 export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodReady = () => true): Check[] {
+  // Pod-network paths are proven between pods with their own namespace; hostNetwork pods are the node (P9).
+  const podNetwork: Plan = { ...plan, pods: plan.pods.filter((p) => !p.hostNetwork) };
   return [
-    ...containerChecks(plan),
-    ...sameNodeChecks(plan),
-    ...crossNodeChecks(plan),
-    ...encapsulationChecks(plan),
-    ...mtuChecks(plan),
+    ...containerChecks(podNetwork),
+    ...sameNodeChecks(podNetwork),
+    ...crossNodeChecks(podNetwork),
+    ...encapsulationChecks(podNetwork),
+    ...mtuChecks(podNetwork),
     ...daemonChecks(plan),
     ...nodeChecks(plan),
-    ...isolationChecks(plan),
-    ...serviceChecks(plan, proxy),
-    ...dnsChecks(plan, ready),
+    ...isolationChecks(podNetwork),
+    ...serviceChecks(podNetwork, proxy, plan.pods),
+    ...dnsChecks(podNetwork, ready),
+    ...outsideInChecks(plan, proxy),
   ];
 }

@@ -47,7 +47,6 @@ t.test('network fields not yet supported: a notice per occurrence, naming the ob
       'kind: Pod',
       'metadata: {name: p}',
       'spec:',
-      '  hostNetwork: true',
       '  dnsPolicy: ClusterFirst',
       '  dnsConfig: {nameservers: [1.1.1.1]}',
       '  hostname: h',
@@ -56,9 +55,9 @@ t.test('network fields not yet supported: a notice per occurrence, naming the ob
       '  containers:',
       '    - name: c',
       '      readinessProbe: {tcpSocket: {port: 80}}',
-      '      ports: [{containerPort: 80, hostPort: 8080}]',
+      '      ports: [{containerPort: 80, hostPort: 8080, hostIP: 192.168.56.11}]',
     ].join('\n'),
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 3\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      hostNetwork: true\n      containers: [{name: c}]',
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 3\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      hostNetwork: true\n      affinity: {}\n      containers: [{name: c}]',
   );
   const notices = parse(text).notices;
   const expect = (field: string, needle: string, what = 'Pod default/p', from = 0) => {
@@ -68,15 +67,21 @@ t.test('network fields not yet supported: a notice per occurrence, naming the ob
   t.same(
     notices.map((n) => [n.source?.line, n.message]),
     [
-      expect('hostNetwork', 'hostNetwork'),
       expect('hostAliases', 'hostAliases'),
-      expect('hostPort', 'hostPort', 'Pod default/p container c'),
-      expect('hostNetwork', 'hostNetwork', 'Deployment default/d', lineOf(text, 'kind: Deployment')),
+      expect('hostIP', 'hostIP', 'Pod default/p container c'),
+      expect('affinity', 'affinity', 'Deployment default/d', lineOf(text, 'kind: Deployment')),
     ],
-    'the Deployment template is reported once, not per replica; the DNS fields are read, not reported',
+    'the Deployment template is reported once, not per replica; DNS, hostNetwork and hostPort are read, not reported',
   );
-  t.equal(parse(text).pods[0]!.hostname, 'h');
-  t.same(parse(text).pods[0]!.containers[0]!.ports, [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }], 'hostPort is carried');
+  const spec = parse(text);
+  t.equal(spec.pods[0]!.hostname, 'h');
+  t.same(spec.pods[0]!.containers[0]!.ports, [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }], 'hostPort is carried');
+  t.same(spec.pods.slice(1).map((p) => p.hostNetwork), [true, true, true]);
+});
+
+t.test('hostNetwork: a hostPort must be the containerPort, as the API server says', async (t) => {
+  const text = withLab('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: c, ports: [{containerPort: 80, hostPort: 8080}]}]');
+  t.throws(() => parse(text), { problems: [{ code: 'bad-value', message: /hostPort 8080 must equal containerPort 80 when hostNetwork is true/ }] });
 });
 
 t.test('hostNetwork: false is what the lab does, so it needs no notice', async (t) => {

@@ -1,0 +1,143 @@
+/**
+ * The paths from and to the internet side (pure, from the plan and the
+ * endpoints kube-proxy programs now):
+ *  - P7: every load-balancer IP and port from the external client, through
+ *    the cloud load balancer to a node port and a pod; with
+ *    externalTrafficPolicy Local the pod sees the client's own address;
+ *    a client outside loadBalancerSourceRanges is dropped.
+ *  - P9: a hostPort answers on its pod's node only (DNAT, client address
+ *    kept) and is refused on the others; a hostNetwork pod answers on its
+ *    node's address.
+ *  - P12: pods reach the external servers with their node's address (ip-masq).
+ */
+import { IPv4, IPv4CidrRange } from 'ip-num';
+import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
+import { servicePortName } from '../model/services.js';
+import type { Plan, PodPlan } from '../model/types.js';
+import type { Check, Endpoint } from './checks.js';
+
+const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
+/** New connections per LB check: with up to 3 endpoints, every one is seen with odds above 99.9%. */
+const TRIES = 20;
+
+function inRanges(ip: string, ranges: string[]): boolean {
+  if (ranges.length === 0) return true;
+  const value = IPv4.fromString(ip).getValue();
+  return ranges.some((r) => {
+    const range = IPv4CidrRange.fromCidr(r);
+    return value >= range.getFirst().getValue() && value <= range.getLast().getValue();
+  });
+}
+
+function testServerPods(plan: Plan): Map<string, PodPlan> {
+  return new Map(plan.pods.filter((p) => !p.hostNetwork && !p.containers.some((c) => c.program)).map((p) => [p.ip, p]));
+}
+
+function loadBalancerChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
+  const client = plan.internet.clients[0];
+  if (!client) return [];
+  const ext: Endpoint = { netns: client.netns, label: client.name };
+  const pods = testServerPods(plan);
+  const checks: Check[] = [];
+  // Every node has the same endpoints; the first node's view lists them once.
+  for (const sp of proxy[0]?.services ?? []) {
+    const svc = plan.services.find((s) => s.namespace === sp.namespace && s.name === sp.service);
+    const ip = svc?.loadBalancerIP;
+    const port = svc?.ports.find((p) => p.port === sp.port && p.protocol === sp.protocol);
+    if (!svc || !ip || sp.protocol !== 'TCP' || port?.nodePort === undefined) continue;
+    const names = sp.endpoints.map((e) => pods.get(e.ip)?.name);
+    if (names.some((n) => n === undefined)) continue; // endpoints that run no test server (DNS, hostNetwork)
+    const what = `P7 external -> load balancer ${ip}:${sp.port} -> service ${servicePortName(sp)}`;
+    if (!inRanges(client.ip, svc.loadBalancerSourceRanges ?? [])) {
+      checks.push({ path: 'P7', name: `${what}: ${client.ip} is outside loadBalancerSourceRanges ${svc.loadBalancerSourceRanges!.join(', ')}, dropped`, probes: [{ kind: 'dropped', from: ext, ip, port: sp.port }] });
+    } else if (sp.endpoints.length === 0) {
+      checks.push({ path: 'P7', name: `${what}: no endpoints, refused by every node`, probes: [{ kind: 'refused', from: ext, ip, port: sp.port }] });
+    } else {
+      checks.push({ path: 'P7', name: `${what}: ${lbExpectation(sp)}`, probes: [lbProbe(ext, ip, sp, names as string[], client.ip)] });
+    }
+  }
+  return checks;
+}
+
+function lbExpectation(sp: ProxyServicePort): string {
+  return sp.externalPolicyLocal
+    ? `externalTrafficPolicy Local, only nodes with an endpoint are sent to, every endpoint answers, the client IP is kept`
+    : `every endpoint answers, source NATed by the node (externalTrafficPolicy Cluster)`;
+}
+
+function lbProbe(ext: Endpoint, ip: string, sp: ProxyServicePort, names: string[], clientIP: string) {
+  return {
+    kind: 'service' as const,
+    from: ext,
+    ip,
+    port: sp.port,
+    tries: TRIES,
+    allowed: names,
+    mustSee: names.slice(0, 3),
+    clientIP: sp.externalPolicyLocal ? { equals: clientIP } : { not: clientIP },
+  };
+}
+
+function hostChecks(plan: Plan): Check[] {
+  const client = plan.internet.clients[0];
+  if (!client) return [];
+  const ext: Endpoint = { netns: client.netns, label: client.name };
+  const checks: Check[] = [];
+  for (const pod of plan.pods) {
+    for (const c of pod.containers) {
+      if (c.program) continue;
+      for (const p of c.ports) {
+        if (p.protocol !== 'TCP') continue;
+        const node = plan.nodes.find((n) => n.name === pod.node)!;
+        if (pod.hostNetwork) {
+          checks.push({
+            path: 'P9',
+            name: `P9 external -> hostNetwork pod ${pod.key} on ${node.name} at ${node.ip}:${p.containerPort}: served in the node's namespace, pod IP = node IP`,
+            probes: [{ kind: 'http', from: ext, ip: node.ip, port: p.containerPort, expect: { pod: pod.name, container: c.name, clientIP: client.ip } }],
+          });
+        } else if (p.hostPort !== undefined) {
+          checks.push({
+            path: 'P9',
+            name: `P9 external -> hostPort ${node.ip}:${p.hostPort} -> pod ${pod.key}:${p.containerPort} (DNAT on ${node.name}, client IP kept)`,
+            probes: [{ kind: 'http', from: ext, ip: node.ip, port: p.hostPort, expect: { pod: pod.name, container: c.name, clientIP: client.ip } }],
+          });
+          for (const other of plan.nodes.filter((n) => n.name !== node.name)) {
+            // Unless another pod holds the same host port there.
+            const taken = plan.pods.some((q) => q.node === other.name && q.containers.some((qc) => qc.ports.some((qp) => (q.hostNetwork ? qp.containerPort : qp.hostPort) === p.hostPort)));
+            if (taken) continue;
+            checks.push({
+              path: 'P9',
+              name: `P9 external -> ${other.ip}:${p.hostPort} on ${other.name} is refused: hostPort ${p.hostPort} of ${pod.key} exists only on ${node.name}`,
+              probes: [{ kind: 'refused', from: ext, ip: other.ip, port: p.hostPort }],
+            });
+          }
+        }
+      }
+    }
+  }
+  return checks;
+}
+
+/** One pod per node (the first with its own namespace) to every external server port: the server sees the node IP. */
+function egressChecks(plan: Plan): Check[] {
+  const checks: Check[] = [];
+  for (const node of plan.nodes) {
+    const pod = plan.pods.find((p) => p.node === node.name && !p.hostNetwork);
+    if (!pod) continue;
+    for (const server of plan.internet.servers) {
+      for (const port of server.ports) {
+        checks.push({
+          path: 'P12',
+          name: `P12 pod ${pod.key} (${node.name}) -> external server ${server.name} ${server.ip}:${port}: leaves with the node IP ${node.ip} (ip-masq)`,
+          probes: [{ kind: 'http', from: podEnd(pod), ip: server.ip, port, expect: { pod: server.name, clientIP: node.ip } }],
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+export function outsideInChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
+  if (!plan.internet?.loadBalancer) return [];
+  return [...loadBalancerChecks(plan, proxy), ...hostChecks(plan), ...egressChecks(plan)];
+}
