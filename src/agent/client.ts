@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
 import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from './protocol.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor } from '../model/daemons.js';
+import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
 import type { Plan } from '../model/types.js';
 
 export type { AgentStatus, ContainerStatus, DaemonStatus, KillResult, ReloadResult } from './protocol.js';
@@ -121,7 +121,7 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
     return daemons.filter((d) => !d.ready).map(describeDaemon);
   }
   const byName = new Map(daemons.map((d) => [d.name, d]));
-  return [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan)].flatMap((spec) => {
+  return [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan), ...ingressDaemonsFor(plan)].flatMap((spec) => {
     const d = byName.get(spec.name);
     if (d?.ready) return [];
     return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];

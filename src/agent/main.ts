@@ -21,7 +21,7 @@ import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.
 import { Supervisor } from './supervisor.js';
 import { DaemonSupervisor } from './daemons.js';
 import { DnsPublisher } from './dns-publisher.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, type DaemonSpec } from '../model/daemons.js';
+import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor, type DaemonSpec } from '../model/daemons.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
 import { apiServerTargets, externalServerTargets } from './plan-targets.js';
@@ -51,7 +51,7 @@ function readPlan(runDir: string): LoadedPlan {
   const podTargets = targetsFromPlanText(text, file);
   const plan = JSON.parse(text) as Plan;
   const targets = [...podTargets, ...apiServerTargets(plan), ...externalServerTargets(plan)];
-  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
+  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan), ...ingressDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */

@@ -110,7 +110,8 @@ export function respond(url: string, ctx: ServeContext, peer: Peer, method = 'GE
     }
     return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', length };
   }
-  return json(404, { error: 'not found', path, routes: ROUTES });
+  // Who answered, too: behind an ingress a path the test server does not serve still shows which backend got it.
+  return json(404, { error: 'not found', path, routes: ROUTES, ...identity(ctx, peer) });
 }
 
 function ready(url: string, ctx: ServeContext, method: string, flags: ReadyFlags | undefined): TextReply {

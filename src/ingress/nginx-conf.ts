@@ -50,6 +50,19 @@ export interface NginxConfInput {
   workerProcesses?: number;
 }
 
+/**
+ * The tls entry serving a rule host: one that lists it, or a wildcard of one
+ * that matches a precise host; the first in input order.
+ */
+export function tlsEntryFor(ingresses: readonly IngressSpec[], host: string): { namespace: string; tls: IngressTlsSpec } | undefined {
+  const covers = (tls: IngressTlsSpec) => tls.hosts.includes(host) || (!host.startsWith('*.') && tls.hosts.some((h) => wildcardMatches(h, host)));
+  for (const ingress of ingresses) {
+    const tls = ingress.tls.find(covers);
+    if (tls) return { namespace: ingress.namespace, tls };
+  }
+  return undefined;
+}
+
 /** A string nginx reads back unchanged whatever it holds. */
 function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
@@ -129,12 +142,7 @@ class Renderer {
   }
 
   private tlsFor(host: string): { namespace: string; tls: IngressTlsSpec } | undefined {
-    const covers = (tls: IngressTlsSpec) => tls.hosts.includes(host) || (!host.startsWith('*.') && tls.hosts.some((h) => wildcardMatches(h, host)));
-    for (const ingress of this.input.ingresses) {
-      const tls = ingress.tls.find(covers);
-      if (tls) return { namespace: ingress.namespace, tls };
-    }
-    return undefined;
+    return tlsEntryFor(this.input.ingresses, host);
   }
 
   defaultServer(paths: PathCandidate[]): string[] {

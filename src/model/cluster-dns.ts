@@ -28,7 +28,7 @@ export const CLUSTER_DNS = {
 } as const;
 
 /** What a container runs when it is not the lab's test server. */
-export type ContainerProgram = 'cluster-dns';
+export type ContainerProgram = 'cluster-dns' | 'ingress-nginx';
 
 const SOURCE: SourceRef = { file: 'the cluster DNS add-on', line: 1 };
 

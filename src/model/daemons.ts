@@ -14,7 +14,7 @@ export interface DaemonSpec {
   /** Network namespace the daemon runs in. */
   netns: string;
   /** Module under dist/ whose `main.js` is the entry, e.g. `overlay-udp`. */
-  module: 'overlay-udp' | 'dns' | 'cloud';
+  module: 'overlay-udp' | 'dns' | 'cloud' | 'ingress';
   /** Arguments after the run directory. */
   args: string[];
 }
@@ -25,6 +25,16 @@ export function daemonsFor(plan: Plan): DaemonSpec[] {
 }
 
 export const LOAD_BALANCER_DAEMON = 'cloud/load-balancer';
+
+/** nginx in every ingress-nginx controller pod; each reads the plan itself and reloads on change. */
+export function ingressDaemonsFor(plan: Plan): DaemonSpec[] {
+  return (plan.pods ?? [])
+    .filter((p) => p.containers.some((c) => c.program === 'ingress-nginx'))
+    .map((p) => {
+      const name = `ingress/${p.namespace}/${p.name}`;
+      return { name, netns: p.netns, module: 'ingress' as const, args: ['--name', name, '--pod', p.key] };
+    });
+}
 
 /** The cloud's load balancer, in its namespace on the internet side; it reads the plan itself. */
 export function cloudDaemonsFor(plan: Plan): DaemonSpec[] {

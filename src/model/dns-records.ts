@@ -5,6 +5,8 @@
  * of the external servers. Pure; the agent writes the results for the
  * servers to load.
  */
+import { servedIngresses } from '../config/ingresses.js';
+import { INGRESS_NGINX } from './ingress.js';
 import type { DnsEndpoint, DnsServerData, DnsService } from '../dns/data.js';
 import { CLUSTER_DNS } from './cluster-dns.js';
 import { serviceEndpoints, type PodReady } from './endpoints.js';
@@ -53,12 +55,24 @@ export function clusterDnsData(plan: Plan, ready: PodReady, serial: number): Dns
   };
 }
 
-/** The internet resolver's data: the external servers by name; every other name does not exist. */
+/**
+ * The internet resolver's data: the external servers by name, and the
+ * precise hosts of the served Ingresses at the ingress controller's
+ * load-balancer IP (the records a user would publish for them); every other
+ * name does not exist. Wildcard hosts get no record: they are reached with
+ * a name under them that the user resolves (e.g. `curl --resolve`).
+ */
 export function resolverData(plan: Plan, serial: number): DnsServerData {
+  const lb = plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
+  const servers = plan.spec.external.servers.map((s) => ({ name: s.name.toLowerCase(), addresses: [s.address] }));
+  const taken = new Set(servers.map((s) => s.name));
+  const ingressHosts = lb
+    ? [...new Set(servedIngresses(plan.spec).flatMap((i) => i.rules.map((r) => r.host)))].filter((h): h is string => h !== undefined && !h.startsWith('*.') && !taken.has(h))
+    : [];
   return {
     ttl: CLUSTER_DNS.ttl,
     serial,
-    hosts: plan.spec.external.servers.map((s) => ({ name: s.name.toLowerCase(), addresses: [s.address] })),
+    hosts: [...servers, ...ingressHosts.map((name) => ({ name, addresses: [lb!] }))],
     upstream: [],
   };
 }

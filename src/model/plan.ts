@@ -12,6 +12,7 @@ import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';
 import { planServices } from './services-plan.js';
 import { withClusterDns } from './cluster-dns.js';
+import { withIngressNginx } from './ingress-nginx.js';
 import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types.js';
 
 /** Node-network offsets: the router is .1, nodes start at .11. */
@@ -29,7 +30,7 @@ const FIRST_POD_OFFSET = 2;
 export const EXTERNAL_CLIENTS = ['external'];
 
 export function planLab(fileSpec: LabSpec, previous?: Plan): Plan {
-  const spec = withClusterDns(fileSpec);
+  const spec = withIngressNginx(withClusterDns(fileSpec));
   const lab = spec.name;
   const backend = BACKENDS[spec.podNetwork.backend];
 

@@ -8,6 +8,7 @@ import { daemonsFor } from '../model/daemons.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';
 import { outsideInChecks } from './outside-in-checks.js';
+import { ingressChecks } from './ingress-checks.js';
 import { dnsChecks, type DnsExpect, type DnsType } from './dns-checks.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
@@ -75,7 +76,24 @@ export type Probe =
   /** A UDP datagram gets no echo. */
   | { kind: 'udp-silent'; from: Endpoint; ip: string; port: number }
   /** GET /bytes/N returns exactly N bytes. */
-  | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number };
+  | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number }
+  /**
+   * A request for `host` and `path` sent to `ip` (curl --resolve, so Host and
+   * SNI both carry the name): the status, and for a backend's answer the pod
+   * that gave it. HTTPS is checked against `caFile` (curl fails on any other
+   * certificate or name).
+   */
+  | {
+      kind: 'ingress';
+      from: Endpoint;
+      scheme: 'http' | 'https';
+      ip: string;
+      port: number;
+      host: string;
+      path: string;
+      caFile?: string;
+      expect: { status: number; pods?: string[] };
+    };
 
 export interface Check {
   path: PathId;
@@ -322,5 +340,6 @@ export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodRe
     ...serviceChecks(podNetwork, proxy, plan.pods),
     ...dnsChecks(podNetwork, ready),
     ...outsideInChecks(plan, proxy),
+    ...ingressChecks(plan, proxy),
   ];
 }

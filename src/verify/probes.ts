@@ -130,6 +130,8 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       }
       return { ok: true, detail: `-s ${probe.fits} answered; -s ${probe.tooBig}: ${firstLine(said.split('\n').find((l) => /too long/i.test(l)) ?? '')}` };
     }
+    case 'ingress':
+      return ingress(probe);
     case 'bytes': {
       const url = `http://${probe.ip}:${probe.port}/bytes/${probe.size}`;
       const r = await run(inNetns(probe.from.netns, ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{size_download}', url]), {
@@ -280,4 +282,26 @@ async function dns(probe: Extract<Probe, { kind: 'dns' }>): Promise<ProbeResult>
   if (probe.expect.cname && cname !== probe.expect.cname) problems.push(`CNAME ${cname ?? 'none'}, expected ${probe.expect.cname}`);
   if (problems.length) return { ok: false, detail: `${how}: ${problems.join('; ')}` };
   return { ok: true, detail: `${how}: ${r.status}${got.length ? ` ${got.join(', ')}` : ''} (${r.ms} ms)` };
+}
+
+async function ingress(probe: Extract<Probe, { kind: 'ingress' }>): Promise<ProbeResult> {
+  const url = `${probe.scheme}://${probe.host}:${probe.port}${probe.path}`;
+  const argv = ['curl', '-sS', '--max-time', '3', '--resolve', `${probe.host}:${probe.port}:${probe.ip}`, '-o', '-', '-w', '\n%{http_code}', ...(probe.caFile ? ['--cacert', probe.caFile] : []), url];
+  const r = await run(inNetns(probe.from.netns, argv), { context: `curl ${url} from ${probe.from.label}`, allowFailure: true });
+  if (r.exitCode !== 0) return { ok: false, detail: `${url} via ${probe.ip} from ${probe.from.label} failed: ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
+  const lines = r.stdout.trimEnd().split('\n');
+  const status = Number(lines.pop());
+  const body = lines.join('\n');
+  let pod: string | undefined;
+  try {
+    pod = (JSON.parse(body) as { pod?: string }).pod;
+  } catch {
+    // nginx's own pages (404, 308, 503) are HTML.
+  }
+  const seen = `${status}${pod ? ` from pod ${pod}` : ' from nginx'}`;
+  if (status !== probe.expect.status) return { ok: false, detail: `${url} via ${probe.ip}: ${seen}, expected ${probe.expect.status}` };
+  if (probe.expect.pods && (!pod || !probe.expect.pods.includes(pod))) {
+    return { ok: false, detail: `${url} via ${probe.ip}: ${seen}, expected one of ${probe.expect.pods.join(', ')}` };
+  }
+  return { ok: true, detail: `${url} via ${probe.ip}: ${seen}` };
 }

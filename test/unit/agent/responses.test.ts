@@ -58,12 +58,12 @@ t.test('GET /bytes/N streams exactly N bytes, N from 0 to 100 MiB', async (t) =>
   }
 });
 
-t.test('anything else is a 404 in JSON that lists the routes', async (t) => {
+t.test('anything else is a 404 in JSON that lists the routes and says who answered', async (t) => {
   for (const url of ['/nope', '/hostname/', '/bytes', '//', '/HOSTNAME']) {
     const r = text(url);
     t.equal(r.status, 404, url);
     t.match(r.contentType, /json/);
-    t.same(JSON.parse(r.body), { error: 'not found', path: url, routes: ROUTES });
+    t.match(JSON.parse(r.body), { error: 'not found', path: url, routes: ROUTES, pod: 'web-1', namespace: 'shop', podIP: '10.244.1.5' });
   }
 });
 
