@@ -198,6 +198,8 @@ const { runDir, name } = parseArgs(process.argv.slice(2));
 const lb = new LoadBalancer(runDir, name);
 const timer = setInterval(() => void lb.tick(), HEALTH.intervalMs);
 void lb.tick();
+// The agent sends SIGHUP after replacing the plan: re-read it at once.
+process.on('SIGHUP', () => void lb.tick());
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     clearInterval(timer);

@@ -84,8 +84,34 @@ function healthy(): Promise<boolean> {
   });
 }
 
+/**
+ * An nginx left by a controller process that was killed outright still holds
+ * the ports: it is stopped before a new one starts.
+ */
+async function stopLeftover(): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('nginx')) return;
+  } catch {
+    return;
+  }
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // Its workers die with it, but may hold the sockets a moment longer.
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 async function start(): Promise<void> {
   mkdirSync(dir, { recursive: true });
+  await stopLeftover();
   const { plan, id } = readPlan();
   const text = await render(plan);
   await install(text);
@@ -115,7 +141,7 @@ async function poll(): Promise<void> {
   busy = true;
   try {
     const { plan, id } = readPlan();
-    if (id === planId) return;
+    if (id === planId && planId !== '') return;
     planId = id;
     const text = await render(plan);
     if (text === applied) return;
@@ -131,6 +157,12 @@ async function poll(): Promise<void> {
     busy = false;
   }
 }
+
+// The agent sends SIGHUP after replacing the plan: look at it now rather than at the next poll.
+process.on('SIGHUP', () => {
+  planId = '';
+  void poll();
+});
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
