@@ -10,6 +10,8 @@ import { listNamespaces } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
 import type { NodePlan, Plan, PodPlan } from '../../model/types.js';
 import type { ServicePlan } from '../../model/services.js';
+import { servedIngresses } from '../../config/ingresses.js';
+import { INGRESS_NGINX } from '../../model/ingress.js';
 import { serviceEndpoints } from '../../model/endpoints.js';
 import { flag, usageError, type ParsedArgs } from '../args.js';
 import { out, progress } from '../output.js';
@@ -194,6 +196,7 @@ export async function getCommand(args: ParsedArgs): Promise<number> {
   }
   if (kind === 'services') return getServices(live, namespace, output);
   if (kind === 'endpoints') return getEndpoints(live, namespace, output);
+  if (kind === 'ingress') return getIngresses(live, namespace, output);
   progress(`${kind} are not supported by this version of kube-netlab yet; objects of that kind in the lab file had no effect.`);
   if (output === 'json') return printList([]);
   progress('No resources found.');
@@ -268,6 +271,48 @@ function getEndpoints(live: LiveState, namespace: string | undefined, output: st
     const addrs = e.subsets.flatMap((ss) => ss.addresses.flatMap((a) => ss.ports.map((p) => `${a.ip}:${p.port}`)));
     const shown = addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',') || '<none>';
     return [...(namespace ? [] : [e.metadata.namespace]), e.metadata.name, shown, age(live.createdAt)];
+  });
+  out(table(headers, rows));
+  return 0;
+}
+
+/** kubectl's columns; ADDRESS is the controller's load-balancer IP, and only for the Ingresses it serves. */
+function getIngresses(live: LiveState, namespace: string | undefined, output: string | undefined): number {
+  const served = new Set(servedIngresses(live.plan.spec));
+  const lb = live.plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
+  const all = (live.plan.spec.ingresses ?? []).filter((i) => !namespace || i.namespace === namespace);
+  if (output === 'json') {
+    return printList(
+      all.map((i) => ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: i.name, namespace: i.namespace, creationTimestamp: live.createdAt },
+        spec: {
+          ...(i.ingressClassName ? { ingressClassName: i.ingressClassName } : {}),
+          ...(i.defaultBackend ? { defaultBackend: { service: i.defaultBackend } } : {}),
+          ...(i.tls.length ? { tls: i.tls } : {}),
+          rules: i.rules.map((r) => ({ ...(r.host ? { host: r.host } : {}), http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.pathType, backend: { service: p.backend } })) } })),
+        },
+        status: { loadBalancer: served.has(i) && lb ? { ingress: [{ ip: lb }] } : {} },
+      })),
+    );
+  }
+  if (all.length === 0) {
+    progress(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.`);
+    return 0;
+  }
+  const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE'];
+  const rows = all.map((i) => {
+    const hosts = [...new Set(i.rules.map((r) => r.host ?? '*'))];
+    return [
+      ...(namespace ? [] : [i.namespace]),
+      i.name,
+      i.ingressClassName ?? '<none>',
+      hosts.join(',') || '*',
+      served.has(i) && lb ? lb : '',
+      i.tls.length ? '80, 443' : '80',
+      age(live.createdAt),
+    ];
   });
   out(table(headers, rows));
   return 0;

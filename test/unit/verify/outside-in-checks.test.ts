@@ -1,0 +1,99 @@
+import t from 'tap';
+import { proxyInputs } from '../../../src/model/endpoints.js';
+import type { IngressSpec } from '../../../src/model/ingress.js';
+import { planLab } from '../../../src/model/plan.js';
+import { resolverData } from '../../../src/model/dns-records.js';
+import { backendAddress } from '../../../src/ingress/controller.js';
+import { ingressChecks } from '../../../src/verify/ingress-checks.js';
+import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
+import { labSpec, pod, service } from '../../helpers/spec.js';
+
+const SRC = { file: 'test.yaml', line: 1 };
+const ing = (over: Partial<IngressSpec>): IngressSpec => ({ namespace: 'default', name: 'shop', ingressClassName: 'nginx', rules: [], tls: [], source: SRC, ...over });
+
+function spec() {
+  const s = labSpec({
+    pods: [
+      pod('default', 'web', { nodeName: 'node1' }),
+      pod('default', 'api', { nodeName: 'node2' }),
+      pod('default', 'hp', { nodeName: 'node2', containers: [{ name: 'c', ports: [{ containerPort: 8080, protocol: 'TCP', hostPort: 8081 }] }] }),
+      pod('default', 'hn', { nodeName: 'node3', hostNetwork: true, containers: [{ name: 'agent', ports: [{ containerPort: 9100, protocol: 'TCP' }] }] }),
+    ],
+    services: [
+      service('default', 'web', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+      service('default', 'api', { type: 'LoadBalancer', loadBalancerSourceRanges: ['198.51.100.0/24'] }),
+    ],
+    ingresses: [
+      ing({
+        tls: [{ hosts: ['shop.example.com'] }],
+        rules: [
+          { host: 'shop.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 80 } } }] },
+          { host: '*.apps.example.com', paths: [{ path: '/api', pathType: 'Exact', backend: { service: 'api', port: { name: 'http' } } }] },
+          { host: 'gone.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: { service: 'nothing', port: { number: 80 } } }] },
+        ],
+      }),
+    ],
+  });
+  s.external.servers = [{ name: 'legacy.example.net', address: '203.0.113.50', ports: [80] }];
+  return s;
+}
+
+const plan = planLab(spec());
+const proxy = proxyInputs(plan, () => true);
+
+t.test('the ingress add-on: two controller pods behind a Local LoadBalancer, only when an Ingress is served', async (t) => {
+  const controllers = plan.pods.filter((p) => p.namespace === 'ingress-nginx');
+  t.equal(controllers.length, 2);
+  t.ok(controllers.every((p) => p.containers[0]!.program === 'ingress-nginx' && p.containers[0]!.readinessProbe?.handler.kind === 'httpGet'));
+  const svc = plan.services.find((s) => s.key === 'ingress-nginx/ingress-nginx-controller')!;
+  t.match(svc, { type: 'LoadBalancer', externalTrafficPolicy: 'Local', loadBalancerIP: '203.0.113.194' });
+  t.ok(svc.healthCheckNodePort, 'health-checked on its own node port');
+  const other = planLab({ ...spec(), ingresses: [ing({ ingressClassName: 'traefik', rules: [{ paths: [{ path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 80 } } }] }] })] });
+  t.notOk(other.pods.some((p) => p.namespace === 'ingress-nginx'), 'no controller for an Ingress of another class');
+});
+
+t.test('backends through their Service: ClusterIP and service port, by number or name; 503 otherwise', async (t) => {
+  const web = plan.services.find((s) => s.key === 'default/web')!;
+  t.equal(backendAddress(plan, 'default', { service: 'web', port: { number: 80 } }), `${web.clusterIP}:80`);
+  t.equal(backendAddress(plan, 'default', { service: 'web', port: { name: 'http' } }), `${web.clusterIP}:80`);
+  t.equal(backendAddress(plan, 'default', { service: 'web', port: { number: 81 } }), undefined);
+  t.equal(backendAddress(plan, 'default', { service: 'nothing', port: { number: 80 } }), undefined);
+  t.equal(backendAddress(plan, 'shop', { service: 'web', port: { number: 80 } }), undefined, 'only the Ingress namespace');
+});
+
+t.test('the internet resolver publishes precise ingress hosts at the controller IP, next to the external servers', async (t) => {
+  t.same(resolverData(plan, 1).hosts, [
+    { name: 'legacy.example.net', addresses: ['203.0.113.50'] },
+    { name: 'shop.example.com', addresses: ['203.0.113.194'] },
+    { name: 'gone.example.com', addresses: ['203.0.113.194'] },
+  ]);
+});
+
+t.test('P7, P9, P12 from the plan', async (t) => {
+  const checks = outsideInChecks(plan, proxy);
+  const byName = (re: RegExp) => checks.filter((c) => re.test(c.name));
+  const web = byName(/^P7 .* service default\/web:http/)[0]!;
+  t.match(web.probes[0], { kind: 'service', ip: '203.0.113.192', port: 80, allowed: ['web'], clientIP: { equals: '203.0.113.10' } });
+  t.match(byName(/^P7 .* service default\/api:http/)[0], { name: /203\.0\.113\.10 is outside loadBalancerSourceRanges 198\.51\.100\.0\/24, dropped/, probes: [{ kind: 'dropped', ip: '203.0.113.193' }] });
+  t.match(byName(/^P9 external -> hostPort/)[0]!.probes[0], { kind: 'http', ip: '192.168.56.12', port: 8081, expect: { pod: 'hp', clientIP: '203.0.113.10' } });
+  t.same(byName(/^P9 .* is refused/).map((c) => (c.probes[0] as { ip: string }).ip), ['192.168.56.11', '192.168.56.13']);
+  t.match(byName(/^P9 external -> hostNetwork/)[0]!.probes[0], { kind: 'http', ip: '192.168.56.13', port: 9100, expect: { pod: 'hn' } });
+  const egress = byName(/^P12 /);
+  t.equal(egress.length, 3, 'one pod per node; node3 has only the hostNetwork pod and a DNS pod');
+  t.match(egress[0]!.probes[0], { kind: 'http', ip: '203.0.113.50', port: 80, expect: { pod: 'legacy.example.net', clientIP: '192.168.56.11' } });
+  t.notOk(egress.some((c) => c.name.includes('default/hn')), 'hostNetwork pods are not egress clients');
+});
+
+t.test('P8: every rule, the redirect and certificate of TLS hosts, 404 and 503 as the matcher says', async (t) => {
+  const checks = ingressChecks(plan, proxy);
+  const find = (needle: string) => checks.find((c) => c.name.includes(needle));
+  t.match(find('http://shop.example.com/:')!.probes[0], { kind: 'ingress', scheme: 'http', ip: '203.0.113.194', port: 80, expect: { status: 308 } });
+  t.match(find('https://shop.example.com/deeper:')!.probes[0], { scheme: 'https', port: 443, caFile: /\/ingress\/ca\.crt$/, expect: { status: 404, pods: ['web'] } });
+  t.match(find('https://shop.example.com/:')!.probes[0], { expect: { status: 200, pods: ['web'] } });
+  t.match(find('http://x.apps.example.com/api:')!.probes[0], { host: 'x.apps.example.com', expect: { status: 404, pods: ['api'] } }, 'the test server has no /api: its own 404, from the right pod');
+  t.match(find('http://x.apps.example.com/kube-netlab-no-such-path:')!.probes[0], { expect: { status: 404 } });
+  t.notOk((find('http://x.apps.example.com/kube-netlab-no-such-path:')!.probes[0] as { expect: { pods?: string[] } }).expect.pods, 'nginx answers, no pod');
+  t.match(find('http://gone.example.com/:')!, { name: /backend nothing does not exist: 503/, probes: [{ expect: { status: 503 } }] });
+  t.match(find('unknown-host.invalid')!.probes[0], { expect: { status: 404 } });
+  t.same(ingressChecks(planLab(labSpec({ pods: [pod('default', 'a')] })), []), [], 'no Ingress, no P8');
+});
