@@ -12,6 +12,7 @@ import { backendPaths, bareVeth, type PathSample } from './data-plane.js';
 import { measureDefaultLab, measureScale, type ScaleRow } from './lab-scale.js';
 import { measureSync, type SyncRow } from './proxy-sync.js';
 import { measureDns } from './dns.js';
+import { measureOutsideIn } from './outside-in.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
     }
   }
   const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(0));
+  const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
+  process.stderr.write('bench: outside in (load balancer, ingress, failover)\n');
+  const oi = await measureOutsideIn(DEFAULT_LAB, loadSeconds);
   const dnsSeconds = Number(process.env.BENCH_DNS_SECONDS ?? 10);
   process.stderr.write('bench: cluster DNS throughput\n');
   const dnsRows = await measureDns(DEFAULT_LAB, dnsSeconds);
@@ -143,6 +147,31 @@ async function main(): Promise<void> {
     ...dnsRows.map((r) => `| ${r.target} | ${r.qps.toFixed(0)} | ${r.lostPct.toFixed(2)} | ${r.avgLatencyMs.toFixed(2)} |`),
     '',
     'Target: at least 15,000 queries/s from one server process (published: CoreDNS ~17k per vCPU, node `dns2` ~12k).',
+    '',
+    '## Outside in: load balancer and ingress under load',
+    '',
+    `\`wrk -t 2 -c 50 -d ${loadSeconds}s\` (keep-alive connections) in the default lab, one path after the other in one run: from a pod`,
+    'straight to a pod IP, and from the external client through the cloud load balancer (DNAT to a node port, kube-proxy,',
+    'the pod) and through the load balancer to ingress-nginx (nginx proxying to the Service). Every pod answer comes from',
+    "the lab's test server (one Node.js process for every pod), which bounds all three rows; the differences are the",
+    'cost of the extra hops and of nginx. wrk, nginx and the test server share the 2 cores.',
+    '',
+    '| path | requests/s | avg latency (ms) | errors |',
+    '|------|-----------:|-----------------:|-------:|',
+    ...oi.load.map((r) => `| ${r.path} | ${r.rps.toFixed(0)} | ${r.avgLatencyMs.toFixed(2)} | ${r.errors} |`),
+    '',
+    '## Outside in: a node fails behind the load balancer',
+    '',
+    `A stream of requests, each on a new connection, 50 per second, from the external client to ${oi.failover.service}'s`,
+    `load-balancer IP; after 3 s \`fault node-down ${oi.failover.node}\` (a node running one of its pods), after 5 more`,
+    '`node-up`. The load balancer checks every node once a second (500 ms timeout) and takes one out after 2 failures.',
+    '',
+    '| requests sent | lost | last lost request sent after the failure (ms) | load balancer marked the node unhealthy after (ms) | back in rotation after node-up (ms) |',
+    '|--------------:|-----:|----------------------------------------------:|--------------------------------------------------:|------------------------------------:|',
+    `| ${oi.failover.sent} | ${oi.failover.lost} | ${oi.failover.lossWindowMs} | ${oi.failover.detectMs} | ${oi.failover.recoverMs} |`,
+    '',
+    'Target: no request lost after the detection window (at most 3 s); the lost ones are those sent to the failed node',
+    'before the load balancer took it out.',
     '',
   ];
   writeFileSync(RESULTS, out.join('\n'));
