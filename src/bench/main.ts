@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     '',
     'Targets: `up` at 100 pods within 3x of the raw baseline plus workload start and under 4 s; lab processes under 1 GB at 250 pods.',
     '',
-    '## Default lab (`lab/default.yaml`: 3 nodes, 8 pods)',
+    '## Default lab (`lab/default.yaml`: 3 nodes, 16 pods including the DNS and ingress add-ons)',
     '',
     '| `up` (s) | `down` (s) |',
     '|---------:|-----------:|',
