@@ -2,6 +2,7 @@
  * Talking to a lab's agent over its control socket (`<runDir>/agent.sock`).
  * Every call has a timeout, and every failure says what to look at.
  */
+import type { NodeCondition } from './node-lifecycle.js';
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -72,6 +73,11 @@ export function agentStatus(runDir: string, timeoutMs = DEFAULT_TIMEOUT_MS): Pro
 export function agentKill(runDir: string, pod: string, container?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<KillResult> {
   const q = new URLSearchParams({ pod, ...(container !== undefined ? { container } : {}) });
   return call<KillResult>(runDir, 'POST', `/kill?${q}`, timeoutMs);
+}
+
+/** Tells the agent's node lifecycle controller that a node's link went down or came back. */
+export function agentNode(runDir: string, node: string, reachable: boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<NodeCondition> {
+  return call<NodeCondition>(runDir, 'POST', `/node?${new URLSearchParams({ name: node, reachable: String(reachable) })}`, timeoutMs);
 }
 
 /** Makes the agent re-read plan.json: new containers start, removed ones stop, unchanged ones are untouched. */

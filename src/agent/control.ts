@@ -6,6 +6,7 @@
  *   POST /kill?pod=NAMESPACE/NAME[&container=C]    KillResult, 404 if no such pod/container
  *   POST /reload                                   re-read plan.json and reconcile: ReloadResult
  */
+import type { NodeCondition } from './node-lifecycle.js';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -16,6 +17,8 @@ export interface ControlHandlers {
   status(): AgentStatus;
   /** Throws NotFoundError for an unknown pod or container. */
   kill(pod: string, container?: string): KillResult;
+  /** The node's link went down (`reachable` false) or came back. */
+  node(name: string, reachable: boolean): NodeCondition;
   /** Throws when plan.json cannot be used; the running containers are then left as they are. */
   reload(): ReloadResult;
 }
@@ -29,13 +32,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 /** sun_path holds 108 bytes including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 
-const ROUTES: Record<string, string> = { '/status': 'GET', '/kill': 'POST', '/reload': 'POST' };
+const ROUTES: Record<string, string> = { '/status': 'GET', '/kill': 'POST', '/reload': 'POST', '/node': 'POST' };
 
 function route(h: ControlHandlers, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://agent');
   const method = ROUTES[url.pathname];
   if (!method) {
-    send(res, 404, { error: `no route ${url.pathname}; routes: GET /status, POST /kill?pod=NS/NAME[&container=C], POST /reload` });
+    send(res, 404, { error: `no route ${url.pathname}; routes: GET /status, POST /kill?pod=NS/NAME[&container=C], POST /reload, POST /node?name=NODE&reachable=true|false` });
     return;
   }
   if (req.method !== method) {
@@ -51,6 +54,14 @@ function route(h: ControlHandlers, req: IncomingMessage, res: ServerResponse): v
         return;
       }
       send(res, 200, h.kill(pod, url.searchParams.get('container') ?? undefined));
+    } else if (url.pathname === '/node') {
+      const name = url.searchParams.get('name');
+      const reachable = url.searchParams.get('reachable');
+      if (!name || (reachable !== 'true' && reachable !== 'false')) {
+        send(res, 400, { error: 'POST /node needs ?name=NODE&reachable=true|false' });
+        return;
+      }
+      send(res, 200, h.node(name, reachable === 'true'));
     } else send(res, 200, h.reload());
   } catch (err) {
     // Not being able to return to our own namespace must end the process, not a request.

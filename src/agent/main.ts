@@ -28,6 +28,8 @@ import { apiServerTargets, externalServerTargets } from './plan-targets.js';
 import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
 import { ProxyController } from './proxy.js';
 import { HealthCheckServers } from './health-check.js';
+import { NodeLifecycle } from './node-lifecycle.js';
+import { DEFAULTS } from '../config/defaults.js';
 import type { ContainerStatus } from './protocol.js';
 import { podReadyFrom } from './client.js';
 
@@ -122,6 +124,7 @@ async function main(argv: string[]): Promise<void> {
   supervisor = sup;
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   daemons = nodeDaemons;
+  const nodes = new NodeLifecycle(() => (plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds) * 1000);
   const isRunning = (key: string) => sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running');
   const probes = new ProbeScheduler(log, () => kube.kick(), isRunning);
   const healthServers = new HealthCheckServers(log);
@@ -154,15 +157,33 @@ async function main(argv: string[]): Promise<void> {
     log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);
     return { planVersion: next.version, ...summary };
   };
-  const containerStatus = (): ContainerStatus[] =>
-    sup.status().map((c) => {
+  const containerStatus = (): ContainerStatus[] => {
+    const nodeOf = new Map((plan.plan.pods ?? []).map((p) => [p.key, p.node]));
+    return sup.status().map((c) => {
       const key = `${c.pod}/${c.container}`;
       const probe = probes.tracker.lastResult(key);
-      return { ...c, ready: c.state === 'running' && probes.tracker.containerReady(key), ...(probe ? { probe } : {}) };
+      const node = nodeOf.get(c.pod);
+      // The controller's verdict wins over the kubelet's probes, which it no longer hears.
+      const lost = node !== undefined && nodes.notReady(node);
+      return { ...c, ready: c.state === 'running' && probes.tracker.containerReady(key) && !lost, ...(lost ? { probe: `node ${node} is NotReady` } : probe ? { probe } : {}) };
     });
+  };
   control = createControlServer({
-    status: () => ({ pid: process.pid, startedAt, planVersion: plan.version, containers: containerStatus(), daemons: nodeDaemons.status(), proxy: kube.status() }),
+    status: () => ({
+      pid: process.pid,
+      startedAt,
+      planVersion: plan.version,
+      containers: containerStatus(),
+      daemons: nodeDaemons.status(),
+      proxy: kube.status(),
+      nodes: nodes.conditions((plan.plan.nodes ?? []).map((n) => n.name)),
+    }),
     kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
+    node: (name, reachable) => {
+      nodes.setReachable(name, reachable);
+      log(`node ${name} ${reachable ? 'reachable again' : `unreachable; NotReady after ${plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds} s`}`);
+      return nodes.conditions([name])[0]!;
+    },
     reload,
   });
   // Listening first also proves no other agent serves this run directory,
@@ -180,12 +201,18 @@ async function main(argv: string[]): Promise<void> {
   kube.kick();
   // A container that stops or restarts changes its pod's readiness: restarted ones start their probes over.
   let lastReady = '';
+  let lastLost = '';
   const restarts = new Map<string, number>();
   readyPoll = setInterval(() => {
     for (const c of sup.status()) {
       const key = `${c.pod}/${c.container}`;
       if ((restarts.get(key) ?? c.restartCount) !== c.restartCount) probes.tracker.reset(key);
       restarts.set(key, c.restartCount);
+    }
+    const lost = (plan.plan.nodes ?? []).filter((n) => nodes.notReady(n.name)).map((n) => n.name).join(',');
+    if (lost !== lastLost) {
+      log(lost ? `node lifecycle: NotReady: ${lost}; their pods leave every service` : `node lifecycle: every node Ready`);
+      lastLost = lost;
     }
     const ready = podReady();
     const now = plan.plan.pods.filter((p) => ready(p.key)).map((p) => p.key).join(',');

@@ -3,6 +3,7 @@
  * shared by the agent and its clients.
  */
 
+import type { NodeCondition } from './node-lifecycle.js';
 import type { DaemonStatus } from './daemons.js';
 import type { ProxyStatus } from './proxy.js';
 
@@ -44,6 +45,8 @@ export interface AgentStatus {
   daemons: DaemonStatus[];
   /** kube-proxy: which plan's services and endpoints are in every node's rules. */
   proxy?: ProxyStatus;
+  /** The node lifecycle controller's view: NotReady nodes have had their pods taken out of service. */
+  nodes?: NodeCondition[];
 }
 
 export interface KilledContainer {

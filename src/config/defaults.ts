@@ -37,6 +37,8 @@ export const DEFAULTS = {
     proxyMode: 'iptables' as ProxyMode,
   },
   clusterDomain: 'cluster.local',
+  /** kube-controller-manager's --node-monitor-grace-period: a node unheard of this long is NotReady and its pods leave their services. */
+  nodeMonitorGracePeriodSeconds: 40,
   external: {
     /** TEST-NET-3 (RFC 5737): never routed on the real internet. */
     cidr: '203.0.113.0/24',
@@ -72,4 +74,5 @@ export const LIMITS = {
   routerOffset: 1,
   firstNodeOffset: 11,
   vni: { min: 1, max: 16_777_215 },
+  nodeMonitorGracePeriodSeconds: { min: 1, max: 600 },
 } as const;

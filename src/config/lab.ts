@@ -14,7 +14,7 @@ export type LabSettings = Omit<LabSpec, 'namespaces' | 'pods' | 'services' | 'de
 
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
 const METADATA_FIELDS = ['name', 'labels', 'annotations'];
-const SPEC_FIELDS = ['nodes', 'nodeNetwork', 'mtu', 'podNetwork', 'serviceNetwork', 'clusterDomain', 'external'];
+const SPEC_FIELDS = ['nodes', 'nodeNetwork', 'mtu', 'podNetwork', 'serviceNetwork', 'clusterDomain', 'external', 'nodeMonitorGracePeriodSeconds'];
 const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
 /** Shown when no Lab document is found: the least a lab file needs. */
@@ -36,7 +36,11 @@ export function readLab(doc: Cursor, r: Reader, nameOverride?: string): LabSetti
   const domainProblem = subdomainProblem(clusterDomain, 'spec.clusterDomain');
   if (domainProblem) r.add('bad-name', domainC.ref, domainProblem);
 
-  return { name, source: doc.ref, nodes, mtu, clusterDomain, ...readNetworks(spec, nodes.length, r) };
+  const nodeMonitorGracePeriodSeconds =
+    r.integer(spec.get('nodeMonitorGracePeriodSeconds'), 'spec.nodeMonitorGracePeriodSeconds', LIMITS.nodeMonitorGracePeriodSeconds.min, LIMITS.nodeMonitorGracePeriodSeconds.max) ??
+    DEFAULTS.nodeMonitorGracePeriodSeconds;
+
+  return { name, source: doc.ref, nodes, mtu, clusterDomain, nodeMonitorGracePeriodSeconds, ...readNetworks(spec, nodes.length, r) };
 }
 
 /** The name in the file, or the override; the file's own name is checked either way so the file stays valid alone. */

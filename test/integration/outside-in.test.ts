@@ -23,6 +23,7 @@ kind: Lab
 metadata: {name: ${name}}
 spec:
   podNetwork: {backend: vxlan}
+  nodeMonitorGracePeriodSeconds: 3
   external:
     cidr: 203.0.113.0/24
     servers:
@@ -292,20 +293,31 @@ if (!isRoot) {
       t.equal(got.pod, 'api', 'the new path is served');
     });
 
-    t.test('node-down: the load balancer stops sending within 3 s; no loss after; node-up brings it back', async (t) => {
-      const child = spawnAsync(['ip', 'netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, 'http://203.0.113.77/', '9000', '20']);
+    t.test('node-down: the load balancer stops sending within 3 s, the node controller takes its pods out; no loss after; node-up brings it back', async (t) => {
+      const stream = (ip: string) => spawnAsync(['ip', 'netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, `http://${ip}/`, '10000', '20']);
+      // Local: only the load balancer's health check matters. Cluster: the other nodes also forward to node1's pods until they leave the endpoints.
+      const local = stream('203.0.113.77');
+      const cluster = stream('203.0.113.192');
       await new Promise((r) => setTimeout(r, 2000));
       const downAt = 2000;
       const down = cli(['fault', '--name', name, 'node-down', 'node1']);
       t.equal(down.code, 0, down.stderr);
-      const result = JSON.parse(await child) as { sent: number; ok: number; failures: { atMs: number; error: string }[] };
-      const late = result.failures.filter((f) => f.atMs > downAt + 3500);
-      t.comment(`failover: ${result.failures.length} of ${result.sent} requests lost, the last sent ${result.failures.length ? result.failures.at(-1)!.atMs - downAt : 0} ms after node-down`);
-      t.same(late, [], 'nothing lost after the detection window');
-      t.ok(result.ok > result.sent / 2, `${result.ok} answered`);
+      t.match(down.stderr, /after 3 s \(nodeMonitorGracePeriodSeconds\) it is NotReady/);
+      const [l, c] = (await Promise.all([local, cluster])).map((o) => JSON.parse(o) as { sent: number; ok: number; failures: { atMs: number; error: string }[] });
+      for (const [what, result, windowMs] of [
+        ['Local', l!, 3500],
+        ['Cluster', c!, 3000 + 1500],
+      ] as const) {
+        const last = result.failures.length ? result.failures.at(-1)!.atMs - downAt : 0;
+        t.comment(`failover, ${what}: ${result.failures.length} of ${result.sent} requests lost, the last sent ${last} ms after node-down`);
+        t.same(result.failures.filter((f) => f.atMs > downAt + windowMs), [], `${what}: nothing lost after the detection window`);
+        t.ok(result.ok > result.sent / 2, `${what}: ${result.ok} answered`);
+      }
       const state = JSON.parse(readFileSync(join(runDir, 'cloud-load-balancer.json'), 'utf8')) as { balancers: { service: string; targets: string[] }[] };
       t.same(state.balancers.find((b) => b.service === 'default/web-local')!.targets, ['node3']);
       t.match(readFileSync(join(runDir, 'cloud-load-balancer.log'), 'utf8'), /node node1 unhealthy \(http 192\.168\.56\.11:\d+: /);
+      t.match(cli(['get', 'nodes', '--name', name]).stdout, /^node1\s+NotReady\s/m, 'node1 is NotReady');
+      t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /node lifecycle: NotReady: node1; their pods leave every service/);
 
       // The anti-pattern: the service CIDR routed to one node. It works until that node fails.
       const routes: [string, string][] = [
@@ -330,6 +342,7 @@ if (!isRoot) {
         targets = (JSON.parse(readFileSync(join(runDir, 'cloud-load-balancer.json'), 'utf8')) as { balancers: { service: string; targets: string[] }[] }).balancers.find((b) => b.service === 'default/web-local')!.targets;
       }
       t.same(targets, ['node1', 'node3'], 'node1 is back behind the load balancer');
+      t.match(cli(['get', 'nodes', '--name', name]).stdout, /^node1\s+Ready\s/m, 'node1 is Ready again');
     });
 
     t.test('kill-pod: the containers die and come back, the pod keeps its IP', async (t) => {

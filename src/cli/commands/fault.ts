@@ -8,9 +8,11 @@
  *  - `node-down NODE` / `node-up NODE`: the node's link to the node network
  *    is cut (the router's end of its cable goes down) and restored. The
  *    node keeps running; nothing reaches it or leaves it, as when a VM
- *    hangs or loses its network.
+ *    hangs or loses its network. The agent's node lifecycle controller is
+ *    told, as it would stop hearing the kubelet.
  */
-import { agentKill } from '../../agent/client.js';
+import { agentKill, agentNode } from '../../agent/client.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import { labDir } from '../../apply/state.js';
 import { runBatch } from '../../kernel/netns.js';
 import { resolveTarget } from '../../model/targets.js';
@@ -44,10 +46,13 @@ async function nodeLink(plan: Plan, text: string, up: boolean): Promise<number> 
   const node = plan.nodes.find((n) => n.name === name);
   if (!node) throw usageError(`no node '${text}' in lab ${plan.lab}; nodes: ${plan.nodes.map((n) => n.name).join(', ')}`);
   await runBatch({ netns: plan.router.netns, lines: [`link set ${node.uplinkPeer} ${up ? 'up' : 'down'}`] });
+  // The kubelet's heartbeats stop with the link: the node lifecycle controller must hear of it.
+  const grace = plan.spec.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds;
+  await agentNode(labDir(plan.lab), node.name, up).catch((err: Error) => progress(`the agent did not take note (${err.message}); pods on ${node.name} stay in their services`));
   progress(
     up
       ? `node ${node.name} (${node.ip}) is back on the node network; load balancers take it back after 2 passing health checks`
-      : `node ${node.name} (${node.ip}) is cut off the node network; load balancers stop sending to it within 3 s. Restore it with: kube-netlab fault --name ${plan.lab} node-up ${node.name}`,
+      : `node ${node.name} (${node.ip}) is cut off the node network; load balancers stop sending to it within 3 s, and after ${grace} s (nodeMonitorGracePeriodSeconds) it is NotReady and its pods leave every service. Restore it with: kube-netlab fault --name ${plan.lab} node-up ${node.name}`,
   );
   return 0;
 }

@@ -70,7 +70,8 @@ function daemonProblems(live: LiveState, node: NodePlan): string[] {
 
 function nodeReady(live: LiveState, node: NodePlan): boolean {
   const holder = live.holders[node.netns];
-  return live.namespaces.has(node.netns) && holder !== undefined && isAlive(holder) && daemonProblems(live, node).length === 0;
+  const condition = live.agent?.nodes?.find((n) => n.name === node.name);
+  return live.namespaces.has(node.netns) && holder !== undefined && isAlive(holder) && daemonProblems(live, node).length === 0 && condition?.ready !== false;
 }
 
 function podJson(live: LiveState, v: PodView) {
