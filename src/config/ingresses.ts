@@ -8,12 +8,11 @@ import type { IngressBackendSpec, IngressClassSpec, IngressPathSpec, IngressRule
 import { INGRESS_NGINX } from '../model/ingress.js';
 import type { LabSpec, SourceRef } from '../model/types.js';
 import { parseIPv4 } from './cidrs.js';
-import { DEFAULTS } from './defaults.js';
 import type { Cursor } from './documents.js';
-import { describe, type Reader } from './fields.js';
-import { checkLabels, labelProblem, portNameProblem, subdomainProblem } from './names.js';
+import type { Reader } from './fields.js';
+import { labelProblem, portNameProblem, subdomainProblem } from './names.js';
 import type { Notices } from './notices.js';
-import type { WorkloadContext } from './workloads.js';
+import { readMeta, type WorkloadContext } from './workloads.js';
 
 const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -49,28 +48,8 @@ const at = (s: SourceRef) => `${s.file}:${s.line}`;
  * declared, as for every other namespaced object.
  */
 function readNamespacedMeta(doc: Cursor, kind: string, ctx: WorkloadContext): { name: string; namespace: string; source: SourceRef } | undefined {
-  const { r } = ctx;
-  const meta = doc.get('metadata');
-  if (!r.map(meta, `${kind} metadata`)) {
-    if (!meta.exists) r.add('missing-field', doc.ref, `${kind} needs metadata.name`);
-    return undefined;
-  }
-  const nameC = meta.get('name');
-  if (!r.required(nameC, `${kind} metadata.name`)) return undefined;
-  const name = r.string(nameC, `${kind} metadata.name`);
-  if (name === undefined) return undefined;
-  const problem = subdomainProblem(name, `${kind} name`);
-  if (problem) r.add('bad-name', nameC.ref, problem);
-  const nsC = meta.get('namespace');
-  const namespace = r.string(nsC, `${kind} ${name}: metadata.namespace`) ?? DEFAULTS.namespace;
-  const nsProblem = labelProblem(namespace, `${kind} ${name}: namespace`);
-  if (nsProblem) r.add('bad-name', nsC.ref, nsProblem);
-  else if (!ctx.namespaces.has(namespace)) {
-    r.add('bad-value', nsC.ref, `${kind} ${namespace}/${name} is in namespace '${namespace}', which no Namespace document declares; add one:\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}`);
-  }
-  const labels = r.stringMap(meta.get('labels'), `${kind} ${namespace}/${name}: metadata.labels`);
-  if (labels) checkLabels(labels, meta.get('labels'), `${kind} ${namespace}/${name}`, r);
-  return { name, namespace, source: doc.ref };
+  const meta = readMeta(doc, kind, ctx, subdomainProblem);
+  return meta && { name: meta.name, namespace: meta.namespace, source: meta.source };
 }
 
 function annotations(doc: Cursor, what: string, r: Reader): Record<string, string> {

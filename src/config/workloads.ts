@@ -21,8 +21,11 @@ export interface ObjectMeta {
   source: SourceRef;
 }
 
-/** `metadata.name`, required and a DNS-1123 label. */
-function readName(doc: Cursor, kind: string, r: Reader): { name: string; ref: SourceRef } | undefined {
+/** How a kind's names are checked: DNS-1123 labels for most, subdomains for Ingresses and Secrets. */
+export type NameRule = (name: string, what: string) => string | undefined;
+
+/** `metadata.name`, required and valid by `rule` (a DNS-1123 label unless said otherwise). */
+function readName(doc: Cursor, kind: string, r: Reader, rule: NameRule = labelProblem): { name: string; ref: SourceRef } | undefined {
   const meta = doc.get('metadata');
   if (!r.map(meta, `${kind} metadata`)) {
     if (!meta.exists) r.add('missing-field', doc.ref, `${kind} needs metadata.name`);
@@ -32,7 +35,7 @@ function readName(doc: Cursor, kind: string, r: Reader): { name: string; ref: So
   if (!r.required(nameC, `${kind} metadata.name`)) return undefined;
   const name = r.string(nameC, `${kind} metadata.name`);
   if (name === undefined) return undefined;
-  const problem = labelProblem(name, `${kind} name`);
+  const problem = rule(name, `${kind} name`);
   if (problem) r.add('bad-name', nameC.ref, problem);
   return { name, ref: nameC.ref };
 }
@@ -43,9 +46,9 @@ export function readNamespace(doc: Cursor, r: Reader): { name: string; source: S
 }
 
 /** Metadata of a namespaced workload, whose namespace must exist. */
-export function readMeta(doc: Cursor, kind: string, ctx: WorkloadContext): ObjectMeta | undefined {
+export function readMeta(doc: Cursor, kind: string, ctx: WorkloadContext, rule?: NameRule): ObjectMeta | undefined {
   const { r } = ctx;
-  const read = readName(doc, kind, r);
+  const read = readName(doc, kind, r, rule);
   if (!read) return undefined;
   const meta = doc.get('metadata');
   const nsC = meta.get('namespace');

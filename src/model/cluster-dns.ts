@@ -5,7 +5,7 @@
  * resolver) behind the `kube-dns` Service at the tenth service IP. The
  * container runs the lab's DNS server instead of the test server.
  */
-import { replicaNames } from './replica-names.js';
+import { addonPods } from './addons.js';
 import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, PROBE_DEFAULTS, type ServiceSpec } from './services.js';
 import type { LabSpec, PodSpec, SourceRef } from './types.js';
 
@@ -34,32 +34,30 @@ const SOURCE: SourceRef = { file: 'the cluster DNS add-on', line: 1 };
 
 function clusterDnsPods(replicas: number): PodSpec[] {
   const d = CLUSTER_DNS;
-  return replicaNames(d.namespace, d.deployment, replicas).map((name) => ({
+  return addonPods({
     namespace: d.namespace,
-    name,
-    labels: { ...d.labels },
-    owner: { kind: 'Deployment', name: d.deployment },
+    deployment: d.deployment,
+    replicas,
+    labels: d.labels,
     // CoreDNS must not ask itself: it forwards to the node's resolver.
     dnsPolicy: 'Default',
-    containers: [
-      {
-        name: d.container,
-        program: 'cluster-dns',
-        ports: [
-          { name: 'dns', containerPort: d.dnsPort, protocol: 'UDP' },
-          { name: 'dns-tcp', containerPort: d.dnsPort, protocol: 'TCP' },
-          { name: 'metrics', containerPort: d.metricsPort, protocol: 'TCP' },
-        ],
-        // kubeadm probes /ready on 8181 every 10 s; every second here, so a lab is usable as soon as the server is.
-        readinessProbe: {
-          ...PROBE_DEFAULTS,
-          handler: { kind: 'httpGet', path: '/ready', port: d.readyPort },
-          periodSeconds: 1,
-        },
+    container: {
+      name: d.container,
+      program: 'cluster-dns',
+      ports: [
+        { name: 'dns', containerPort: d.dnsPort, protocol: 'UDP' },
+        { name: 'dns-tcp', containerPort: d.dnsPort, protocol: 'TCP' },
+        { name: 'metrics', containerPort: d.metricsPort, protocol: 'TCP' },
+      ],
+      // kubeadm probes /ready on 8181 every 10 s; every second here, so a lab is usable as soon as the server is.
+      readinessProbe: {
+        ...PROBE_DEFAULTS,
+        handler: { kind: 'httpGet', path: '/ready', port: d.readyPort },
+        periodSeconds: 1,
       },
-    ],
+    },
     source: SOURCE,
-  }));
+  });
 }
 
 function clusterDnsService(): ServiceSpec {

@@ -9,7 +9,7 @@
  */
 import { servedIngresses } from '../config/ingresses.js';
 import { INGRESS_NGINX } from './ingress.js';
-import { replicaNames } from './replica-names.js';
+import { addonPods } from './addons.js';
 import { AFFINITY_TIMEOUT_SECONDS, PROBE_DEFAULTS, type ServiceSpec } from './services.js';
 import type { LabSpec, PodSpec, SourceRef } from './types.js';
 
@@ -17,25 +17,23 @@ const SOURCE: SourceRef = { file: 'the ingress-nginx add-on', line: 1 };
 
 function controllerPods(): PodSpec[] {
   const d = INGRESS_NGINX;
-  return replicaNames(d.namespace, d.deployment, d.replicas).map((name) => ({
+  return addonPods({
     namespace: d.namespace,
-    name,
-    labels: { ...d.labels },
-    owner: { kind: 'Deployment', name: d.deployment },
+    deployment: d.deployment,
+    replicas: d.replicas,
+    labels: d.labels,
     dnsPolicy: 'ClusterFirst',
-    containers: [
-      {
-        name: d.container,
-        program: 'ingress-nginx',
-        ports: [
-          { name: 'http', containerPort: d.httpPort, protocol: 'TCP' },
-          { name: 'https', containerPort: d.httpsPort, protocol: 'TCP' },
-        ],
-        readinessProbe: { ...PROBE_DEFAULTS, handler: { kind: 'httpGet', path: '/healthz', port: d.healthPort }, periodSeconds: 1 },
-      },
-    ],
+    container: {
+      name: d.container,
+      program: 'ingress-nginx',
+      ports: [
+        { name: 'http', containerPort: d.httpPort, protocol: 'TCP' },
+        { name: 'https', containerPort: d.httpsPort, protocol: 'TCP' },
+      ],
+      readinessProbe: { ...PROBE_DEFAULTS, handler: { kind: 'httpGet', path: '/healthz', port: d.healthPort }, periodSeconds: 1 },
+    },
     source: SOURCE,
-  }));
+  });
 }
 
 function controllerService(): ServiceSpec {

@@ -169,7 +169,7 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
     const node = byName.get(placement.get(key)!)!;
     hostPorts.claim(pod, key, node.name);
     if (pod.hostNetwork) {
-      pods.push(hostNetworkPod(spec, pod, key, node));
+      pods.push(hostNetworkPod(pod, key, node));
       continue;
     }
     const range = cidr(node.podCIDR);
@@ -196,9 +196,7 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
     veths.add(hostVeth);
     const ip = nthAddress(range, offset);
     pods.push({
-      namespace: pod.namespace,
-      name: pod.name,
-      key,
+      ...podFields(pod, key),
       netns: netnsName.pod(spec.name, pod.namespace, pod.name),
       node: node.name,
       ip,
@@ -206,32 +204,20 @@ function planPods(spec: LabSpec, previous: Plan | undefined, nodes: NodePlan[]):
       gateway: node.gateway,
       hostVeth,
       mtu: node.podMtu,
-      labels: pod.labels,
-      containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}), ...(c.program ? { program: c.program } : {}) })),
-      ...(pod.owner ? { owner: pod.owner } : {}),
-      ...(pod.hostname ? { hostname: pod.hostname } : {}),
-      ...(pod.subdomain ? { subdomain: pod.subdomain } : {}),
-      dnsPolicy: pod.dnsPolicy,
-      ...(pod.dnsConfig ? { dnsConfig: pod.dnsConfig } : {}),
     });
   }
   if (problems.length) throw new ConfigError(problems);
   return pods;
 }
 
-/** A hostNetwork pod: the node's namespace and address, no veth of its own. */
-function hostNetworkPod(spec: LabSpec, pod: LabSpec['pods'][number], key: string, node: NodePlan): PodPlan {
+type PodWiring = 'netns' | 'node' | 'ip' | 'address' | 'gateway' | 'hostVeth' | 'mtu';
+
+/** What a planned pod carries over from its spec, whatever its wiring. */
+function podFields(pod: LabSpec['pods'][number], key: string): Omit<PodPlan, PodWiring> {
   return {
     namespace: pod.namespace,
     name: pod.name,
     key,
-    netns: node.netns,
-    node: node.name,
-    ip: node.ip,
-    address: node.address,
-    gateway: node.gateway,
-    hostVeth: '',
-    mtu: node.mtu,
     labels: pod.labels,
     containers: pod.containers.map((c) => ({ name: c.name, ports: c.ports, ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}), ...(c.program ? { program: c.program } : {}) })),
     ...(pod.owner ? { owner: pod.owner } : {}),
@@ -239,8 +225,13 @@ function hostNetworkPod(spec: LabSpec, pod: LabSpec['pods'][number], key: string
     ...(pod.subdomain ? { subdomain: pod.subdomain } : {}),
     dnsPolicy: pod.dnsPolicy,
     ...(pod.dnsConfig ? { dnsConfig: pod.dnsConfig } : {}),
-    hostNetwork: true,
+    ...(pod.hostNetwork ? { hostNetwork: true } : {}),
   };
+}
+
+/** A hostNetwork pod: the node's namespace and address, no veth of its own. */
+function hostNetworkPod(pod: LabSpec['pods'][number], key: string, node: NodePlan): PodPlan {
+  return { ...podFields(pod, key), netns: node.netns, node: node.name, ip: node.ip, address: node.address, gateway: node.gateway, hostVeth: '', mtu: node.mtu };
 }
 
 /**
