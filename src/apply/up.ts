@@ -5,8 +5,8 @@
  * down and rebuilt from the new plan, which keeps pods' nodes and IPs. If
  * any step fails, what was made is removed again.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { planLab } from '../model/plan.js';
 import type { LabSpec, Plan } from '../model/types.js';
@@ -24,6 +24,8 @@ import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
 import { startHolders } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
+import { daemonStateFile, LOAD_BALANCER_DAEMON } from '../model/daemons.js';
+import type { LoadBalancerState } from '../cloud/config.js';
 
 export interface UpOptions {
   /** Progress lines (the CLI sends them to stderr). */
@@ -37,6 +39,33 @@ export const READINESS_WAIT_MS = 15_000;
 export async function waitReadiness(lab: string, log: (line: string) => void): Promise<void> {
   const waiting = await waitPodsReady(labDir(lab), READINESS_WAIT_MS);
   if (waiting.length) log(`not ready after ${READINESS_WAIT_MS / 1000} s (their services skip them until their readinessProbe passes):\n  ${waiting.join('\n  ')}`);
+  await waitLoadBalancer(lab, log);
+}
+
+/** How long `up` and `apply` give the cloud load balancer to check every node once more. */
+const LOAD_BALANCER_WAIT_MS = 5000;
+
+/**
+ * With the endpoints in kube-proxy's rules (and its health check servers
+ * answering), one more round of the load balancer's health checks makes its
+ * forwarding match them, as a cloud's load balancer settles after a
+ * deployment. Only labs with LoadBalancer services wait.
+ */
+async function waitLoadBalancer(lab: string, log: (line: string) => void): Promise<void> {
+  const plan = readPlan(lab);
+  if (!plan?.services.some((s) => s.type === 'LoadBalancer' && s.loadBalancerIP)) return;
+  const since = Date.now();
+  const file = join(labDir(lab), daemonStateFile({ name: LOAD_BALANCER_DAEMON }));
+  while (Date.now() - since < LOAD_BALANCER_WAIT_MS) {
+    try {
+      const state = JSON.parse(readFileSync(file, 'utf8')) as LoadBalancerState;
+      if (Date.parse(state.checkedSince) >= since) return;
+    } catch {
+      // Not written yet, or being replaced.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log(`the load balancer has not checked the nodes within ${LOAD_BALANCER_WAIT_MS / 1000} s; see ${join(labDir(lab), 'cloud-load-balancer.log')}`);
 }
 
 export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> {

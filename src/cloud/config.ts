@@ -60,3 +60,11 @@ export function loadBalancersOf(plan: Plan): LoadBalancerSet {
 export function healthTargetKey(node: string, check: HealthCheck): string {
   return check.kind === 'none' ? `${node}/none` : `${node}/${check.kind}/${check.port}`;
 }
+
+/** What the load balancer daemon writes to its state file. */
+export interface LoadBalancerState {
+  pid: number;
+  /** Start of the last completed round of health checks, whose results the forwarding already uses (ISO 8601). */
+  checkedSince: string;
+  balancers: { service: string; ip: string; targets: string[]; nodes: { name: string; healthy: boolean; lastError?: string }[] }[];
+}

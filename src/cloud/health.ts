@@ -2,9 +2,10 @@
  * Health of each (node, check) pair, as a cloud load balancer judges it:
  * checked every interval, taken out after `unhealthy` failures in a row and
  * back in after `healthy` successes in a row. A new target takes the
- * result of its first check, so a fresh load balancer neither waits for
- * thresholds nor sends to a node that never answered. Pure; the daemon
- * feeds it probe results.
+ * result of its first check, and one that has never passed joins on its
+ * first success, so a fresh load balancer neither waits for thresholds nor
+ * sends to a node that never answered. Pure; the daemon feeds it probe
+ * results.
  */
 export const HEALTH = {
   intervalMs: 1000,
@@ -17,6 +18,8 @@ export const HEALTH = {
 interface TargetState {
   /** Undefined until the first check. */
   healthy?: boolean;
+  /** Has never passed a check. */
+  new?: boolean;
   streak: number;
   lastError?: string;
 }
@@ -39,10 +42,20 @@ export class HealthTable {
     if (!t) return false;
     if (t.healthy === undefined) {
       t.healthy = ok;
+      t.new = !ok;
       if (!ok && error) t.lastError = error;
       return true;
     }
+    // A target that has never passed (its node's health server was not up yet) joins on its first success.
+    if (ok && t.new) {
+      t.healthy = true;
+      t.new = false;
+      t.streak = 0;
+      delete t.lastError;
+      return true;
+    }
     if (ok === t.healthy) {
+      if (ok) t.new = false;
       t.streak = 0;
       if (ok) delete t.lastError;
       return false;

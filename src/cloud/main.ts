@@ -129,7 +129,11 @@ class LoadBalancer {
     if (lines.length) await run(['ip', '-batch', '-'], { context: 'set the load balancer addresses', input: `${lines.join('\n')}\n` });
   }
 
+  /** When the last completed round of checks started: a caller that changed something before then sees its effect. */
+  private roundStartedAt = 0;
+
   private async checkAll(): Promise<void> {
+    const startedAt = Date.now();
     const results = await Promise.all(this.targets().map(async (t) => ({ t, error: await probe(t.ip, t.check) })));
     for (const { t, error } of results) {
       if (this.health.record(t.key, error === undefined, error)) {
@@ -137,6 +141,7 @@ class LoadBalancer {
         log(`load balancer: node ${t.node} ${error === undefined ? 'healthy' : `unhealthy (${what}: ${error})`}`);
       }
     }
+    this.roundStartedAt = startedAt;
   }
 
   private async program(force: boolean): Promise<void> {
@@ -184,7 +189,7 @@ class LoadBalancer {
         return { name: n.name, ip: n.ip, healthy: this.health.isHealthy(key), ...(lastError ? { lastError } : {}) };
       }),
     }));
-    const text = JSON.stringify({ pid: process.pid, balancers }, null, 2);
+    const text = JSON.stringify({ pid: process.pid, checkedSince: new Date(this.roundStartedAt).toISOString(), balancers }, null, 2);
     if (text !== this.lastState) {
       writeAtomic(join(this.runDir, daemonStateFile({ name: this.name })), `${text}\n`);
       this.lastState = text;

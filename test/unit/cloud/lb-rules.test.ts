@@ -81,6 +81,12 @@ t.test('health: first result counts at once, then 2 in a row to flip either way'
   t.equal(h.lastError('a'), undefined);
   h.retain(['a']);
   t.equal(h.record('b', true), false, 'a dropped target is forgotten');
+  h.retain(['a', 'c']);
+  t.equal(h.record('c', false, 'refused'), true, 'a new target that fails at once is out');
+  t.equal(h.record('c', false, 'refused'), false);
+  t.equal(h.record('c', true), true, 'never passed before: in on its first success (its node was still starting)');
+  t.equal(h.isHealthy('c'), true);
+  t.equal(h.record('c', false), false, 'from then on the thresholds apply');
 });
 
 t.test('from the plan: Local services are checked on their health check node port, Cluster ones by TCP on the node port', async (t) => {
