@@ -56,10 +56,14 @@ async function waitLoadBalancer(lab: string, log: (line: string) => void): Promi
   if (!plan?.services.some((s) => s.type === 'LoadBalancer' && s.loadBalancerIP)) return;
   const since = Date.now();
   const file = join(labDir(lab), daemonStateFile({ name: LOAD_BALANCER_DAEMON }));
+  let poked = false;
   while (Date.now() - since < LOAD_BALANCER_WAIT_MS) {
     try {
       const state = JSON.parse(readFileSync(file, 'utf8')) as LoadBalancerState;
       if (Date.parse(state.checkedSince) >= since) return;
+      // Check now rather than at the next second: SIGHUP makes the daemon run a round at once.
+      if (!poked) process.kill(state.pid, 'SIGHUP');
+      poked = true;
     } catch {
       // Not written yet, or being replaced.
     }

@@ -203,7 +203,7 @@ const { runDir, name } = parseArgs(process.argv.slice(2));
 const lb = new LoadBalancer(runDir, name);
 const timer = setInterval(() => void lb.tick(), HEALTH.intervalMs);
 void lb.tick();
-// The agent sends SIGHUP after replacing the plan: re-read it at once.
+// SIGHUP: from the agent after it replaced the plan, from `up` and `apply` waiting for a round of checks; run one at once.
 process.on('SIGHUP', () => void lb.tick());
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
