@@ -125,7 +125,13 @@ async function main(argv: string[]): Promise<void> {
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   daemons = nodeDaemons;
   const nodes = new NodeLifecycle(() => (plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds) * 1000);
-  const isRunning = (key: string) => sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running');
+  // A container running a lab program runs once its daemon serves (it has written its state file).
+  const isRunning = (key: string) => {
+    if (!sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running')) return false;
+    const pod = (plan.plan.pods ?? []).find((p) => key.startsWith(`${p.key}/`));
+    if (!pod?.containers.some((c) => c.program)) return true;
+    return nodeDaemons.status().some((d) => d.netns === pod.netns && d.ready);
+  };
   const probes = new ProbeScheduler(log, () => kube.kick(), isRunning);
   const healthServers = new HealthCheckServers(log);
   health = healthServers;

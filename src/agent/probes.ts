@@ -94,6 +94,9 @@ class NodeProber {
   }
 }
 
+const NOT_RUNNING = 'container not running';
+const NOT_RUNNING_RECHECK_MS = 100;
+
 export class ProbeScheduler {
   readonly tracker = new ReadinessTracker();
   private readonly probers = new Map<string, NodeProber>();
@@ -145,7 +148,7 @@ export class ProbeScheduler {
   private async run(t: ProbeTarget): Promise<void> {
     if (this.targets.get(t.key) !== t) return;
     let ok = false;
-    let detail = 'container not running';
+    let detail = NOT_RUNNING;
     if (this.running(t.key)) {
       let prober = this.probers.get(t.nodeNetns);
       if (!prober) {
@@ -167,7 +170,8 @@ export class ProbeScheduler {
       this.log(`readiness of ${t.key}: ${this.tracker.containerReady(t.key) ? 'ready' : `not ready (${detail})`}`);
       this.onChange();
     }
-    this.schedule(t, t.probe.periodSeconds * 1000);
+    // The kubelet probes a container once it runs: one that is not running yet (or again) is looked at shortly, not a period later.
+    this.schedule(t, detail === NOT_RUNNING ? Math.min(NOT_RUNNING_RECHECK_MS, t.probe.periodSeconds * 1000) : t.probe.periodSeconds * 1000);
   }
 
   stopAll(): void {

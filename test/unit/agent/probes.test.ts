@@ -23,15 +23,31 @@ t.test('probing goes on after a reload that leaves a probe unchanged', async (t)
   );
   t.teardown(() => s.stopAll());
   s.apply([target('default/db-1/db')]);
-  await sleep(100);
+  await sleep(30);
   t.equal(rounds.get('default/db-1/db'), 1, 'the first round runs at once');
   // What `apply` or `scale` hands over: an equal target, as a new object.
   s.apply([target('default/db-1/db'), target('default/web/web')]);
   await sleep(2300);
-  t.ok((rounds.get('default/db-1/db') ?? 0) >= 3, `the unchanged probe kept its period: ${rounds.get('default/db-1/db')} rounds`);
+  t.ok((rounds.get('default/db-1/db') ?? 0) >= 3, `the unchanged probe kept being scheduled: ${rounds.get('default/db-1/db')} rounds`);
   t.ok((rounds.get('default/web/web') ?? 0) >= 2, 'the added one runs too');
   s.apply([target('default/web/web')]);
   const before = rounds.get('default/db-1/db');
   await sleep(1200);
   t.equal(rounds.get('default/db-1/db'), before, 'a removed probe stops');
+});
+
+t.test('a container that does not run yet is looked at again within 100 ms, not a period later', async (t) => {
+  let rounds = 0;
+  const s = new ProbeScheduler(
+    () => {},
+    () => {},
+    () => {
+      rounds++;
+      return false;
+    },
+  );
+  t.teardown(() => s.stopAll());
+  s.apply([{ ...target('default/dns/dns'), probe: { ...target('x').probe, periodSeconds: 10 } }]);
+  await sleep(750);
+  t.ok(rounds >= 5 && rounds <= 9, `${rounds} rounds in 750 ms with a 10 s period`);
 });
