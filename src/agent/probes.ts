@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ProbeSpec } from '../model/services.js';
 import type { Plan } from '../model/types.js';
 import type { Logger } from './log.js';
-import type { ProbeJob, ProbeResult } from './prober-main.js';
+import type { ProbeJob, ProbeResult } from './probe-net.js';
 import { ReadinessTracker } from './readiness.js';
 
 const PROBER = fileURLToPath(new URL('./prober-main.js', import.meta.url));

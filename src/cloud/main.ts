@@ -11,16 +11,15 @@
  * its time, so a failover can be measured from the log. SIGTERM or SIGINT:
  * exit 0, leaving the rules (the namespace goes with the lab).
  */
-import { request } from 'node:http';
-import { connect } from 'node:net';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { httpProbe, tcpProbe } from '../agent/probe-net.js';
 import { join } from 'node:path';
 import { log } from '../agent/log.js';
 import { PLAN_FILE } from '../agent/protocol.js';
 import { run } from '../kernel/exec.js';
 import { daemonStateFile } from '../model/daemons.js';
 import type { Plan } from '../model/types.js';
-import { writeAtomic } from '../util/files.js';
+import { fileIdentity, writeAtomic } from '../util/files.js';
 import { healthTargetKey, loadBalancersOf, type HealthCheck, type LoadBalancerSet } from './config.js';
 import { HEALTH, HealthTable } from './health.js';
 import { renderLoadBalancerRules, targetsOf } from './lb-rules.js';
@@ -38,34 +37,12 @@ function parseArgs(argv: string[]): { runDir: string; name: string } {
   return { runDir, name };
 }
 
-function probe(ip: string, check: HealthCheck): Promise<string | undefined> {
-  if (check.kind === 'none') return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(`no answer within ${HEALTH.timeoutMs} ms`), HEALTH.timeoutMs);
-    let finished = false;
-    const cleanups: (() => void)[] = [];
-    const done = (error: string | undefined) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      for (const c of cleanups) c();
-      resolve(error);
-    };
-    if (check.kind === 'tcp') {
-      const s = connect({ host: ip, port: check.port });
-      cleanups.push(() => s.destroy());
-      s.once('connect', () => done(undefined));
-      s.once('error', (err) => done(err.message));
-    } else {
-      const req = request({ host: ip, port: check.port, path: check.path, agent: false }, (res) => {
-        res.resume();
-        done(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`);
-      });
-      cleanups.push(() => req.destroy());
-      req.once('error', (err) => done(err.message));
-      req.end();
-    }
-  });
+/** undefined when the node passes, else why not. */
+async function probe(ip: string, check: HealthCheck): Promise<string | undefined> {
+  if (check.kind === 'none') return undefined;
+  const job = { id: 0, ip, port: check.port, timeoutMs: HEALTH.timeoutMs };
+  const r = check.kind === 'tcp' ? await tcpProbe({ ...job, kind: 'tcp' }) : await httpProbe({ ...job, kind: 'http', path: check.path });
+  return r.ok ? undefined : r.detail;
 }
 
 class LoadBalancer {
@@ -74,6 +51,11 @@ class LoadBalancer {
   private readonly health = new HealthTable();
   private applied = '';
   private running = false;
+  /** The nodes each service was last programmed to send to. */
+  private lastTargets = new Map<string, string[]>();
+  private lastState = '';
+  /** When the last completed round of checks started: a caller that changed something before then sees its effect. */
+  private roundStartedAt = 0;
 
   constructor(
     private readonly runDir: string,
@@ -96,8 +78,7 @@ class LoadBalancer {
 
   private async reloadPlan(): Promise<boolean> {
     const file = join(this.runDir, PLAN_FILE);
-    const st = statSync(file);
-    const id = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    const id = fileIdentity(file);
     if (id === this.planId) return false;
     const plan = JSON.parse(readFileSync(file, 'utf8')) as Plan;
     this.set = loadBalancersOf(plan);
@@ -129,9 +110,6 @@ class LoadBalancer {
     if (lines.length) await run(['ip', '-batch', '-'], { context: 'set the load balancer addresses', input: `${lines.join('\n')}\n` });
   }
 
-  /** When the last completed round of checks started: a caller that changed something before then sees its effect. */
-  private roundStartedAt = 0;
-
   private async checkAll(): Promise<void> {
     const startedAt = Date.now();
     const results = await Promise.all(this.targets().map(async (t) => ({ t, error: await probe(t.ip, t.check) })));
@@ -149,16 +127,14 @@ class LoadBalancer {
     const targets = new Map(this.set.balancers.map((lb) => [lb.service, targetsOf(this.set, lb, healthyFor(lb.healthCheck))]));
     const text = renderLoadBalancerRules(this.set, (lb) => targets.get(lb.service) ?? []);
     if (text !== this.applied || force) {
-      const before = this.applied;
       await run(['nft', '-f', '-'], { context: 'program the load balancer', input: text });
       this.applied = text;
-      if (before) await this.forgetRemovedNodes(targets);
+      await this.forgetRemovedNodes(targets);
+      this.lastTargets = targets;
       log(`load balancer: forwarding ${[...targets].map(([svc, nodes]) => `${svc} -> ${nodes.join(',')}`).join('; ') || 'nothing'}`);
     }
     this.writeState(targets);
   }
-
-  private lastTargets = new Map<string, string[]>();
 
   /** Flows already pinned to a node that left are dropped from conntrack, so their next packet is balanced anew. */
   private async forgetRemovedNodes(targets: Map<string, string[]>): Promise<void> {
@@ -171,11 +147,9 @@ class LoadBalancer {
         await run(['conntrack', '-D', '-d', lb.ip, '-r', ip], { context: `forget ${lb.service} flows to ${node}`, allowFailure: true });
       }
     }
-    this.lastTargets = targets;
   }
 
   private writeState(targets: Map<string, string[]>): void {
-    if (this.lastTargets.size === 0) this.lastTargets = targets;
     const balancers = this.set.balancers.map((lb) => ({
       service: lb.service,
       ip: lb.ip,
@@ -196,7 +170,6 @@ class LoadBalancer {
     }
   }
 
-  private lastState = '';
 }
 
 const { runDir, name } = parseArgs(process.argv.slice(2));

@@ -19,8 +19,8 @@
  * once serving with data loaded), `/health` (200 "OK") and Prometheus
  * `/metrics`. SIGTERM or SIGINT closes everything and exits 0.
  */
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { writeAtomic } from '../util/files.js';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { fileIdentity, writeAtomic } from '../util/files.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -53,11 +53,10 @@ function httpServer(host: string, port: number, path: string, respond: () => { s
   });
 }
 
-/** The data file's identity: a replacement by rename changes the inode, an edit in place mtime or size. */
+/** The data file's identity (fileIdentity), '' while it is missing. */
 function identity(path: string): string {
   try {
-    const st = statSync(path);
-    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    return fileIdentity(path);
   } catch {
     return '';
   }

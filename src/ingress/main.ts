@@ -14,7 +14,7 @@
  * its own ends this process with 1, and the agent restarts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { log } from '../agent/log.js';
@@ -23,7 +23,7 @@ import { run } from '../kernel/exec.js';
 import { daemonStateFile } from '../model/daemons.js';
 import { INGRESS_NGINX } from '../model/ingress.js';
 import type { Plan } from '../model/types.js';
-import { writeAtomic } from '../util/files.js';
+import { fileIdentity, writeAtomic } from '../util/files.js';
 import { CertStore, INGRESS_DIR } from './certs.js';
 import { certificatesFor, controllerConf } from './controller.js';
 
@@ -56,8 +56,7 @@ let stopping = false;
 
 function readPlan(): { plan: Plan; id: string } {
   const file = join(runDir, PLAN_FILE);
-  const st = statSync(file);
-  return { plan: JSON.parse(readFileSync(file, 'utf8')) as Plan, id: `${st.ino}:${st.mtimeMs}:${st.size}` };
+  return { plan: JSON.parse(readFileSync(file, 'utf8')) as Plan, id: fileIdentity(file) };
 }
 
 async function render(plan: Plan): Promise<string> {
