@@ -21,6 +21,10 @@ import { classifyDocuments, type ManifestObject } from './objects.js';
 import { readLabFiles } from './read.js';
 import { builtInNotice, checkServices, isBuiltInService, readService, type ReadService, type ServiceContext } from './services.js';
 import { readNamespace, readPod } from './workloads.js';
+import { checkNetworkPolicies, readNetworkPolicy } from './network-policies.js';
+import { checkReachabilityTests, readReachabilityTest } from './reachability-tests.js';
+import type { NetworkPolicySpec } from '../netpol/types.js';
+import type { ReachabilityTestSpec } from '../reachability/types.js';
 
 export { DEFAULTS, DEFAULT_BACKEND, LAB_API_VERSION, LIMITS } from './defaults.js';
 export { deploymentKey, replicaNames } from './deployments.js';
@@ -73,6 +77,8 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
   const ingresses: ReadIngress[] = [];
   const ingressClasses: IngressClassSpec[] = [];
   const tlsSecrets: TlsSecretSpec[] = [];
+  const networkPolicies: NetworkPolicySpec[] = [];
+  const reachabilityTests: ReachabilityTestSpec[] = [];
   for (const o of objects) {
     switch (o.kind) {
       case 'Lab':
@@ -113,6 +119,16 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
         if (ingress) ingresses.push(ingress);
         break;
       }
+      case 'NetworkPolicy': {
+        const policy = readNetworkPolicy(o.root, ctx);
+        if (policy) networkPolicies.push(policy);
+        break;
+      }
+      case 'ReachabilityTest': {
+        const test = readReachabilityTest(o.root, r);
+        if (test) reachabilityTests.push(test);
+        break;
+      }
       case 'IngressClass': {
         const ingressClass = readIngressClass(o.root, r, notices);
         if (ingressClass) ingressClasses.push(ingressClass);
@@ -135,11 +151,14 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
   checkPods(pods, r);
   checkServices(services, r);
   checkIngresses(ingresses, ingressClasses, tlsSecrets, r, notices);
+  checkNetworkPolicies(networkPolicies, r);
+  checkReachabilityTests(reachabilityTests, r);
 
   if (problems.length || !settings) throw new ConfigError(sortProblems(problems, docs));
   return {
     ...settings,
     namespaces: [...namespaces.keys()],
+    namespaceLabels: Object.fromEntries([...namespaces].flatMap(([name, ns]) => (ns && Object.keys(ns.labels).length ? [[name, ns.labels]] : []))),
     pods,
     services: services.map((s) => s.spec),
     deployments: [...deployments.keys()],
@@ -147,6 +166,8 @@ export function parseLab(docs: SourceText[], opts: LoadOptions = {}): LabSpec {
     ingresses: ingresses.map((i) => i.spec),
     ingressClasses,
     tlsSecrets,
+    networkPolicies,
+    reachabilityTests,
     notices: notices.all(),
     files: docs.map((d) => d.file),
   };
@@ -166,16 +187,21 @@ function readLabDocument(objects: ManifestObject[], docs: SourceText[], r: Reade
   return first && readLab(first.root, r, opts.name);
 }
 
+interface DeclaredNamespace {
+  source: SourceRef;
+  labels: Record<string, string>;
+}
+
 /** `default` first, then every Namespace document in input order. */
-function readNamespaces(objects: ManifestObject[], r: Reader): Map<string, SourceRef | undefined> {
-  const namespaces = new Map<string, SourceRef | undefined>([['default', undefined]]);
+function readNamespaces(objects: ManifestObject[], r: Reader): Map<string, DeclaredNamespace | undefined> {
+  const namespaces = new Map<string, DeclaredNamespace | undefined>([['default', undefined]]);
   for (const o of objects.filter((x) => x.kind === 'Namespace')) {
     const ns = readNamespace(o.root, r);
     if (!ns) continue;
-    const before = namespaces.get(ns.name);
+    const before = namespaces.get(ns.name)?.source;
     // Declaring `default` once is harmless: it exists in every cluster.
     if (before) r.add('duplicate', ns.source, `Namespace ${ns.name} is declared twice (first at ${before.file}:${before.line})`);
-    namespaces.set(ns.name, ns.source);
+    namespaces.set(ns.name, { source: ns.source, labels: ns.labels });
   }
   return namespaces;
 }

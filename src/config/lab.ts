@@ -10,7 +10,7 @@ import type { Reader } from './fields.js';
 import { checkLabels, labelProblem, subdomainProblem } from './names.js';
 import { readNetworks } from './networks.js';
 
-export type LabSettings = Omit<LabSpec, 'namespaces' | 'pods' | 'services' | 'deployments' | 'statefulSets' | 'ingresses' | 'ingressClasses' | 'tlsSecrets' | 'notices' | 'files'>;
+export type LabSettings = Omit<LabSpec, 'namespaces' | 'namespaceLabels' | 'pods' | 'services' | 'deployments' | 'statefulSets' | 'ingresses' | 'ingressClasses' | 'tlsSecrets' | 'networkPolicies' | 'reachabilityTests' | 'notices' | 'files'>;
 
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
 const METADATA_FIELDS = ['name', 'labels', 'annotations'];

@@ -8,7 +8,7 @@
 import type { Notice, SourceRef } from '../model/types.js';
 
 /** Kinds a later version builds; until then they are reported, one notice each. */
-export const LATER_KINDS: readonly string[] = ['NetworkPolicy', 'Endpoints', 'EndpointSlice'];
+export const LATER_KINDS: readonly string[] = ['Endpoints', 'EndpointSlice'];
 
 function at(source: SourceRef): string {
   return `${source.file}:${source.line}`;

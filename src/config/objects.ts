@@ -22,7 +22,12 @@ const VERSIONS: Record<string, string> = {
   Deployment: 'apps/v1',
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+  ReachabilityTest: LAB_API_VERSION,
 };
+
+/** The kinds of the lab's own API group. */
+const LAB_KINDS = ['Lab', 'ReachabilityTest'];
 
 function classify(root: Cursor, r: Reader, out: ManifestObject[]): void {
   if (!root.isMap) {
@@ -40,8 +45,8 @@ function classify(root: Cursor, r: Reader, out: ManifestObject[]): void {
     for (const item of r.list(root.get('items'), 'List items')) classify(item, r, out);
     return;
   }
-  if (apiVersion.startsWith('kube-netlab.dev/') && kind !== 'Lab') {
-    r.add('bad-value', root.get('kind').ref, `kind '${kind}' does not exist in ${apiVersion}; its only kind is Lab`);
+  if (apiVersion.startsWith('kube-netlab.dev/') && !LAB_KINDS.includes(kind)) {
+    r.add('bad-value', root.get('kind').ref, `kind '${kind}' does not exist in ${apiVersion}; its kinds are ${LAB_KINDS.join(' and ')}`);
     return;
   }
   const expected = VERSIONS[kind];

@@ -40,9 +40,21 @@ function readName(doc: Cursor, kind: string, r: Reader, rule: NameRule = labelPr
   return { name, ref: nameC.ref };
 }
 
-export function readNamespace(doc: Cursor, r: Reader): { name: string; source: SourceRef } | undefined {
+/** The label the API server sets on every namespace to its name; NetworkPolicies select namespaces by it. */
+const NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export function readNamespace(doc: Cursor, r: Reader): { name: string; labels: Record<string, string>; source: SourceRef } | undefined {
   const read = readName(doc, 'Namespace', r);
-  return read && { name: read.name, source: doc.ref };
+  if (!read) return undefined;
+  const labelsC = doc.get('metadata').get('labels');
+  const what = `Namespace ${read.name}: metadata.labels`;
+  const labels = r.stringMap(labelsC, what) ?? {};
+  checkLabels(labels, labelsC, what, r);
+  if (Object.hasOwn(labels, NAME_LABEL) && labels[NAME_LABEL] !== read.name) {
+    r.add('bad-value', labelsC.keyRef(NAME_LABEL), `${what}: ${NAME_LABEL} is set by the API server to the namespace's own name ('${read.name}'); remove it or write '${read.name}'`);
+  }
+  delete labels[NAME_LABEL];
+  return { name: read.name, labels, source: doc.ref };
 }
 
 /** Metadata of a namespaced workload, whose namespace must exist. */

@@ -8,6 +8,8 @@
 import type { ProbeSpec, ServicePlan, ServiceSpec } from './services.js';
 import type { ContainerProgram } from './cluster-dns.js';
 import type { IngressClassSpec, IngressSpec, TlsSecretSpec } from './ingress.js';
+import type { NetworkPolicySpec } from '../netpol/types.js';
+import type { ReachabilityTestSpec } from '../reachability/types.js';
 
 export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';
 export type ProxyMode = 'iptables' | 'nftables';
@@ -114,6 +116,8 @@ export interface LabSpec {
   external: { cidr: string; servers: ExternalServerSpec[] };
   /** Namespaces in the order declared; `default` is always present. */
   namespaces: string[];
+  /** `metadata.labels` of the Namespace documents that have any (the automatic `kubernetes.io/metadata.name` is not stored). */
+  namespaceLabels: Record<string, Record<string, string>>;
   /** Every pod, Deployments already expanded to `<deployment>-<suffix>` pods. */
   pods: PodSpec[];
   /** Services of the lab file, in input order; `default/kubernetes` is the planner's own. */
@@ -127,6 +131,10 @@ export interface LabSpec {
   ingressClasses: IngressClassSpec[];
   /** `kubernetes.io/tls` Secrets, for Ingress TLS. */
   tlsSecrets: TlsSecretSpec[];
+  /** NetworkPolicies, in input order. */
+  networkPolicies: NetworkPolicySpec[];
+  /** The user's expectations, measured by `verify`. */
+  reachabilityTests: ReachabilityTestSpec[];
   notices: Notice[];
   /** Files the spec was read from, for messages and for `up` without `-f`. */
   files: string[];

@@ -10,10 +10,10 @@
  * order holds for every peer.
  */
 import type { NodePlan } from '../../model/types.js';
+import { vtepAddress } from '../../model/backends.js';
 import type { PodNetworkBackend } from './index.js';
 
-/** The /24's network address: the VTEP address of a node and the next hop other nodes use for its pods. */
-export const vtepAddress = (n: NodePlan) => n.podCIDR.split('/')[0]!;
+export { vtepAddress };
 
 export function vxlanDevice(vni: number): string {
   return `flannel.${vni}`;

@@ -8,7 +8,7 @@ const withLab = (...docs: string[]) => [lab(), ...docs].join('\n---\n');
 const FIXTURES = resolve(fileURLToPath(new URL('../../fixtures/config', import.meta.url)));
 
 t.test('kinds a later version builds: one notice each, never dropped', async (t) => {
-  const kinds = ['NetworkPolicy', 'Endpoints', 'EndpointSlice'];
+  const kinds = ['Endpoints', 'EndpointSlice'];
   const text = withLab(...kinds.map((k, i) => `apiVersion: x/v1\nkind: ${k}\nmetadata:\n  name: o${i}${i % 2 ? '\n  namespace: shop' : ''}`));
   const spec = parse(text);
   t.same(
