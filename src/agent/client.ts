@@ -186,7 +186,8 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
       const samePlan = planVersion === undefined || planVersion === status.planVersion;
       // An agent of a version without kube-proxy has no proxy status: nothing to wait for.
       const proxySynced = !status.proxy || status.proxy.syncedPlan === status.planVersion;
-      if (missing.length === 0 && daemons.length === 0 && samePlan && proxySynced) return status;
+      const policiesSynced = !status.netpol || status.netpol.syncedPlan === status.planVersion;
+      if (missing.length === 0 && daemons.length === 0 && samePlan && proxySynced && policiesSynced) return status;
       problem =
         missing.length > 0
           ? `${missing.length} container(s) not running:\n  ${missing.map(describe).join('\n  ')}`
@@ -194,7 +195,9 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
             ? `the agent runs plan ${status.planVersion}, but plan.json is ${planVersion}; reload it (agentReload)`
             : daemons.length > 0
               ? `${daemons.length} node daemon(s) not ready:\n  ${daemons.join('\n  ')}`
-              : `kube-proxy has not programmed the services of plan ${status.planVersion} yet${status.proxy?.lastError ? `: ${status.proxy.lastError}` : ''}`;
+              : !proxySynced
+                ? `kube-proxy has not programmed the services of plan ${status.planVersion} yet${status.proxy?.lastError ? `: ${status.proxy.lastError}` : ''}`
+                : `the network policies of plan ${status.planVersion} are not in every node's rules yet${status.netpol?.lastError ? `: ${status.netpol.lastError}` : ''}`;
     } catch (err) {
       if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
       else throw err;

@@ -27,6 +27,7 @@ import type { Plan } from '../model/types.js';
 import { apiServerTargets, externalServerTargets } from './plan-targets.js';
 import { probeTargets, ProbeScheduler, type ProbeTarget } from './probes.js';
 import { ProxyController } from './proxy.js';
+import { NetpolController } from '../netpol/controller.js';
 import { HealthCheckServers } from './health-check.js';
 import { NodeLifecycle } from './node-lifecycle.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -75,6 +76,7 @@ let supervisor: Supervisor | undefined;
 let daemons: DaemonSupervisor | undefined;
 let prober: ProbeScheduler | undefined;
 let proxy: ProxyController | undefined;
+let netpol: NetpolController | undefined;
 let readyPoll: NodeJS.Timeout | undefined;
 let health: HealthCheckServers | undefined;
 let control: Server | undefined;
@@ -86,6 +88,7 @@ function cleanup(): void {
   clearInterval(readyPoll);
   prober?.stopAll();
   proxy?.stop();
+  netpol?.stop();
   health?.closeAll();
   supervisor?.stopAll();
   daemons?.stopAll();
@@ -151,6 +154,9 @@ async function main(argv: string[]): Promise<void> {
     (view) => healthServers.apply(view.inputs, view.netns),
   );
   proxy = kube;
+  // Policies follow pods, labels and policies, which only a reload changes; readiness plays no part.
+  const policies = new NetpolController(plan.plan.spec?.serviceNetwork?.proxyMode ?? 'iptables', () => ({ planVersion: plan.version, plan: plan.plan }), log);
+  netpol = policies;
   const dns = new DnsPublisher(runDir, log);
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
@@ -160,6 +166,7 @@ async function main(argv: string[]): Promise<void> {
     probes.apply(next.probes);
     plan = next;
     kube.kick();
+    policies.kick();
     log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);
     return { planVersion: next.version, ...summary };
   };
@@ -182,6 +189,7 @@ async function main(argv: string[]): Promise<void> {
       containers: containerStatus(),
       daemons: nodeDaemons.status(),
       proxy: kube.status(),
+      netpol: policies.status(),
       nodes: nodes.conditions((plan.plan.nodes ?? []).map((n) => n.name)),
     }),
     kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
@@ -205,6 +213,7 @@ async function main(argv: string[]): Promise<void> {
   nodeDaemons.apply(plan.daemons);
   probes.apply(plan.probes);
   kube.kick();
+  policies.kick();
   // A container that stops or restarts changes its pod's readiness: restarted ones start their probes over.
   let lastReady = '';
   let lastLost = '';

@@ -6,8 +6,9 @@
 import type { NodeCondition } from './node-lifecycle.js';
 import type { DaemonStatus } from './daemons.js';
 import type { ProxyStatus } from './proxy.js';
+import type { NetpolStatus } from '../netpol/controller.js';
 
-export type { DaemonStatus, ProxyStatus };
+export type { DaemonStatus, NetpolStatus, ProxyStatus };
 
 export const PLAN_FILE = 'plan.json';
 export const SOCKET_FILE = 'agent.sock';
@@ -45,6 +46,8 @@ export interface AgentStatus {
   daemons: DaemonStatus[];
   /** kube-proxy: which plan's services and endpoints are in every node's rules. */
   proxy?: ProxyStatus;
+  /** Network policy: which plan's policies every node enforces. */
+  netpol?: NetpolStatus;
   /** The node lifecycle controller's view: NotReady nodes have had their pods taken out of service. */
   nodes?: NodeCondition[];
 }

@@ -11,6 +11,7 @@ import { applyProxyRules } from '../kernel/netfilter.js';
 import { renderIptablesSync } from '../proxy/iptables.js';
 import { renderNftablesSync } from '../proxy/nftables.js';
 import type { Logger } from './log.js';
+import { SyncLoop } from './sync-loop.js';
 
 const RETRY_MS = 1000;
 
@@ -37,9 +38,7 @@ export interface ProxyView {
 
 export class ProxyController {
   private readonly applied = new Map<string, { input: ProxyNodeInput; json: string }>();
-  private running = false;
-  private again = false;
-  private retry?: NodeJS.Timeout;
+  private readonly loop = new SyncLoop(() => this.syncOnce(), RETRY_MS);
   private readonly state: ProxyStatus;
 
   constructor(
@@ -54,32 +53,19 @@ export class ProxyController {
   }
 
   status(): ProxyStatus {
-    return { ...this.state, pending: this.running || this.state.lastError !== undefined };
+    return { ...this.state, pending: this.loop.busy || this.state.lastError !== undefined };
   }
 
   /** Asks for a sync; returns at once. */
   kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      await this.syncOnce();
-    } while (this.again);
-    this.running = false;
+    this.loop.kick();
   }
 
   private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {
     return this.state.mode === 'iptables' ? renderIptablesSync(input, previous) : renderNftablesSync(input, previous);
   }
 
-  private async syncOnce(): Promise<void> {
+  private async syncOnce(): Promise<boolean> {
     const view = this.view();
     const started = performance.now();
     let changed = 0;
@@ -106,9 +92,7 @@ export class ProxyController {
     if (failed) {
       if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${RETRY_MS} ms: ${failed}`);
       this.state.lastError = failed;
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => this.kick(), RETRY_MS);
-      return;
+      return false;
     }
     if (this.state.lastError) this.log('kube-proxy sync recovered');
     delete this.state.lastError;
@@ -118,9 +102,10 @@ export class ProxyController {
     }
     this.state.syncedPlan = view.planVersion;
     this.onSynced(view);
+    return true;
   }
 
   stop(): void {
-    clearTimeout(this.retry);
+    this.loop.stop();
   }
 }

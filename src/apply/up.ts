@@ -15,6 +15,7 @@ import { labNamespaces, renderSysctls, renderTopology } from '../render/topology
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { renderIptablesBootstrap } from '../proxy/iptables.js';
+import { renderNetpolBootstrap } from '../netpol/iptables.js';
 import { renderPortmap } from '../render/portmap.js';
 import { renderIpMasq } from '../render/pod-network/ip-masq.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -96,8 +97,9 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     await applySysctls(sysctls, concurrency);
     if (plan.spec.serviceNetwork.proxyMode === 'iptables') {
       // The jumps from the built-in chains, made once per node as kube-proxy ensures them; the agent's syncs fill the KUBE-* chains.
-      const bootstrap = renderIptablesBootstrap();
-      await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, bootstrap, `kube-proxy chains on node ${n.name}`));
+      // The network policy's jump goes in last, so it is FORWARD's first rule: kube-proxy's chains accept NodePort traffic.
+      const bootstrap = renderIptablesBootstrap() + renderNetpolBootstrap();
+      await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, bootstrap, `kube-proxy and network policy chains on node ${n.name}`));
     }
     // After kube-proxy's jumps, as flanneld appends its own once kube-proxy has run.
     await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderIpMasq(plan, n), `flannel ip-masq rules on node ${n.name}`));

@@ -22,3 +22,8 @@ export function nftApply(netns: string, text: string, context: string): Promise<
 export function applyProxyRules(mode: ProxyMode, netns: string, text: string, context: string): Promise<RunResult> {
   return mode === 'iptables' ? iptablesRestore(netns, text, context) : nftApply(netns, text, context);
 }
+
+/** `iptables-save -t TABLE` inside a node: what a controller must find before its first sync there. */
+export async function iptablesSave(netns: string, table: string, context: string): Promise<string> {
+  return (await run(inNetns(netns, ['iptables-save', '-t', table]), { context })).stdout;
+}

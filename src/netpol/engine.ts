@@ -132,8 +132,9 @@ export class PolicyEngine {
 
   static fromPlan(plan: Plan): PolicyEngine {
     const nodeAddresses = new Map<string, string>();
-    for (const n of plan.nodes) nodeAddresses.set(vtepAddress(n), n.name);
-    return new PolicyEngine({ policies: plan.spec.networkPolicies ?? [], pods: plan.pods, namespaceLabels: plan.spec.namespaceLabels ?? {}, nodes: plan.nodes, nodeAddresses });
+    const nodes = plan.nodes ?? [];
+    for (const n of nodes) nodeAddresses.set(vtepAddress(n), n.name);
+    return new PolicyEngine({ policies: plan.spec?.networkPolicies ?? [], pods: plan.pods ?? [], namespaceLabels: plan.spec?.namespaceLabels ?? {}, nodes, nodeAddresses });
   }
 
   get hasPolicies(): boolean {

@@ -27,6 +27,9 @@ export function base32(bytes: Uint8Array): string {
 
 const sha256base32 = (text: string) => base32(createHash('sha256').update(text).digest());
 
+/** The first `length` characters of the base32 SHA-256 of `text`: chain names that fit iptables' 28 characters. */
+export const shortHash = (text: string, length: number): string => sha256base32(text).slice(0, length);
+
 /** `ip:port`, with an IPv6 address in brackets (Go's `net.JoinHostPort`). */
 export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;

@@ -39,7 +39,9 @@ function quote(text: string): string {
   return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
-const comment = (text: string) => `-m comment --comment ${quote(text)}`;
+/** `-m comment --comment TEXT`, quoted as `iptables-save` prints it. */
+export const iptablesComment = (text: string): string => `-m comment --comment ${quote(text)}`;
+const comment = iptablesComment;
 const host = (ip: string) => `${ip}/${ip.includes(':') ? 128 : 32}`;
 const words = (...parts: (string | false | undefined)[]) => parts.filter((p): p is string => !!p).join(' ');
 

@@ -13,6 +13,8 @@ import type { ServicePlan } from '../../model/services.js';
 import { servedIngresses } from '../../config/ingresses.js';
 import { INGRESS_NGINX } from '../../model/ingress.js';
 import { serviceEndpoints } from '../../model/endpoints.js';
+import { formatSelector } from '../../netpol/selectors.js';
+import { networkPolicyJson } from '../../netpol/json.js';
 import { flag, usageError, type ParsedArgs } from '../args.js';
 import { out, progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
@@ -198,9 +200,19 @@ export async function getCommand(args: ParsedArgs): Promise<number> {
   if (kind === 'services') return getServices(live, namespace, output);
   if (kind === 'endpoints') return getEndpoints(live, namespace, output);
   if (kind === 'ingress') return getIngresses(live, namespace, output);
-  progress(`${kind} are not supported by this version of kube-netlab yet; objects of that kind in the lab file had no effect.`);
-  if (output === 'json') return printList([]);
-  progress('No resources found.');
+  return getNetworkPolicies(live, namespace, output);
+}
+
+/** kubectl's columns: NAMESPACE, NAME, POD-SELECTOR, AGE; `-o json` gives the objects as the API server stores them (policyTypes defaulted). */
+function getNetworkPolicies(live: LiveState, namespace: string | undefined, output: string | undefined): number {
+  const all = (live.plan.spec.networkPolicies ?? []).filter((p) => !namespace || p.namespace === namespace);
+  if (output === 'json') return printList(all.map((p) => networkPolicyJson(p, live.createdAt)));
+  if (all.length === 0) {
+    progress(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.`);
+    return 0;
+  }
+  const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'POD-SELECTOR', 'AGE'];
+  out(table(headers, all.map((p) => [...(namespace ? [] : [p.namespace]), p.name, formatSelector(p.podSelector), age(live.createdAt)])));
   return 0;
 }
 
