@@ -18,6 +18,7 @@ import { renderPortmap } from '../render/portmap.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
 import { startHolders } from './holders.js';
+import { checkPlannedTests } from './tests.js';
 import { waitReadiness } from './up.js';
 import { labDir, readHolders, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 
@@ -55,6 +56,7 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
     throw new ConfigError([{ code: 'bad-value', source: spec.source, message: `lab ${lab} is not up; build it with \`up -f ${spec.files.join(' -f ')}\`` }]);
   }
   const plan = planLab(spec, old);
+  checkPlannedTests(plan);
   if (topologyOf(plan) !== topologyOf(old)) {
     throw new ConfigError([
       {

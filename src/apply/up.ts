@@ -16,6 +16,7 @@ import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { renderIptablesBootstrap } from '../proxy/iptables.js';
 import { renderNetpolBootstrap } from '../netpol/iptables.js';
+import { checkPlannedTests } from './tests.js';
 import { renderPortmap } from '../render/portmap.js';
 import { renderIpMasq } from '../render/pod-network/ip-masq.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -78,6 +79,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   checkEnvironment([...REQUIRED_TOOLS, 'iptables-restore', ...(spec.serviceNetwork.proxyMode === 'nftables' ? ['nft'] : [])]);
   const existing = readRecord(spec.name);
   const plan = planLab(spec, existing ? readPlan(spec.name) : undefined);
+  checkPlannedTests(plan);
   const stages = renderTopology(plan);
   const sysctls = renderSysctls(plan);
   const files = renderFiles(plan);

@@ -31,9 +31,9 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
   },
   exec: { flags: [{ name: 'container', short: 'c', value: true }], run: execCommand, usage: 'exec [--name N] TARGET [-c CONTAINER] -- CMD...' },
   verify: {
-    flags: [{ name: 'file', short: 'f', value: true }, { name: 'tap' }, { name: 'junit', value: true }, { name: 'output', short: 'o', value: true }],
+    flags: [{ name: 'file', short: 'f', value: true }, { name: 'tap' }, { name: 'junit', value: true }, { name: 'output', short: 'o', value: true }, { name: 'only', value: true }],
     run: verifyCommand,
-    usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json]',
+    usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json] [--only P5,P11,reachability]',
   },
   fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: FAULT_USAGE },
 };

@@ -243,6 +243,22 @@ export function openListeningSocketHere(proto: SocketProtocol, port: number): nu
 }
 
 /**
+ * An unconnected, unbound socket created inside the network namespace at
+ * `netnsPath`, for connecting out from there (a probe from a pod). Returns
+ * the fd, non-blocking and close-on-exec; hand it to `new net.Socket({fd})`
+ * and connect, or to `dgram.Socket.bind({fd})`, which then own it.
+ */
+export function openClientSocket(netnsPath: string, proto: SocketProtocol): number {
+  const context = `cannot open a ${proto} socket in network namespace ${netnsPath}`;
+  return withNamespace('net', netnsPath, context, () => {
+    const lib = sys();
+    const fd = lib.socket(AF_INET, (proto === 'TCP' ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw failure('socket', lib.errno(), context);
+    return fd;
+  });
+}
+
+/**
  * Sets the hostname of the UTS namespace at `utsNsPath` (e.g. /proc/PID/ns/uts
  * of a process that unshared its UTS namespace). Refuses when that namespace
  * is our own, so the host's hostname can never be changed by mistake.

@@ -27,3 +27,40 @@ export function applyProxyRules(mode: ProxyMode, netns: string, text: string, co
 export async function iptablesSave(netns: string, table: string, context: string): Promise<string> {
   return (await run(inNetns(netns, ['iptables-save', '-t', table]), { context })).stdout;
 }
+
+/** A netfilter rule with its packet counter, as read back from the kernel. */
+export interface CountedRule {
+  /** `filter NETPOL-POD-ING-…` or `inet kube-netlab-netpol ingress-x/a`. */
+  chain: string;
+  /** The rule as the tool prints it (without the counter). */
+  rule: string;
+  comment?: string;
+  packets: number;
+}
+
+/**
+ * Every rule of the iptables filter table, or of one nft table, with its
+ * packet count, for telling which rules a probe went through. Read-only.
+ */
+export async function readCountedRules(netns: string, mode: ProxyMode, nftTable: string, context: string): Promise<CountedRule[]> {
+  if (mode === 'iptables') {
+    const text = (await run(inNetns(netns, ['iptables-save', '-c', '-t', 'filter']), { context })).stdout;
+    return text.split('\n').flatMap((line) => {
+      const m = /^\[(\d+):\d+\] -A (\S+) (.*)$/.exec(line);
+      if (!m) return [];
+      const comment = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(m[3]!);
+      return [{ chain: `filter ${m[2]}`, rule: m[3]!, ...(comment ? { comment: comment[1] ?? comment[2] } : {}), packets: Number(m[1]) }];
+    });
+  }
+  const r = await run(inNetns(netns, ['nft', '-j', 'list', 'table', ...nftTable.split(' ')]), { context, allowFailure: true });
+  if (r.exitCode !== 0) return [];
+  const items = (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables;
+  return items.flatMap((item) => {
+    const rule = item.rule as { family: string; table: string; chain: string; comment?: string; expr: Record<string, unknown>[] } | undefined;
+    if (!rule) return [];
+    const counter = rule.expr.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
+    if (!counter) return [];
+    const verdict = rule.expr.find((e) => 'accept' in e || 'drop' in e);
+    return [{ chain: `${rule.family} ${rule.table} ${rule.chain}`, rule: verdict ? Object.keys(verdict)[0]! : 'counter', ...(rule.comment ? { comment: rule.comment } : {}), packets: counter.packets }];
+  });
+}

@@ -12,8 +12,10 @@ import { ingressChecks } from './ingress-checks.js';
 import { dnsChecks, type DnsExpect, type DnsType } from './dns-checks.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
+import { PolicyView, podSource } from './policy-view.js';
+import { policyChecks } from './policy-checks.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'P10' | 'P12' | 'P13' | 'NODE' | 'MTU';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'P10' | 'P11' | 'P12' | 'P13' | 'NODE' | 'MTU' | 'REACH';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {
@@ -75,6 +77,8 @@ export type Probe =
   | { kind: 'udp-echo'; from: Endpoint; ip: string; port: number }
   /** A UDP datagram gets no echo. */
   | { kind: 'udp-silent'; from: Endpoint; ip: string; port: number }
+  /** A TCP connection (or a UDP request) from inside `from`, made in-process with a 1 s timeout: connected, or dropped without an answer. */
+  | { kind: 'connect'; from: Endpoint; ip: string; port: number; protocol: 'TCP' | 'UDP'; expect: 'allowed' | 'blocked' }
   /** GET /bytes/N returns exactly N bytes. */
   | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number }
   /**
@@ -149,14 +153,21 @@ function podsByNode(plan: Plan): Map<string, PodPlan[]> {
   return map;
 }
 
-/** Same node: every pod sends to the next one on its node (a ring), so every pod sends and receives once. */
-export function sameNodeChecks(plan: Plan): Check[] {
+/** Whether the policies let `src` ping `dst` and reach its first TCP port. */
+const pathOpen = (view: PolicyView | undefined, src: PodPlan, dst: PodPlan) => !view || view.podPathOpen(podSource(src), dst, firstTcpPort(dst)?.port);
+
+/**
+ * Same node: every pod sends to the next one on its node (a ring), so every
+ * pod sends and receives once; under policies, to the next one they allow.
+ */
+export function sameNodeChecks(plan: Plan, view?: PolicyView): Check[] {
   const checks: Check[] = [];
   for (const [node, pods] of podsByNode(plan)) {
     if (pods.length < 2) continue;
     const node0 = plan.nodes.find((n) => n.name === node)!;
     pods.forEach((src, i) => {
-      const dst = pods[(i + 1) % pods.length]!;
+      const dst = pods.map((_, j) => pods[(i + 1 + j) % pods.length]!).find((d) => d !== src && pathOpen(view, src, d));
+      if (!dst) return;
       checks.push({
         path: 'P2',
         name: `P2 pod ${src.key} -> ${dst.key} on ${node} via ${src.hostVeth}/${node0.bridge}/${dst.hostVeth}`,
@@ -167,8 +178,8 @@ export function sameNodeChecks(plan: Plan): Check[] {
   return checks;
 }
 
-/** Cross node: one pod pair for every ordered pair of nodes that both run pods. */
-export function crossNodeChecks(plan: Plan): Check[] {
+/** Cross node: one pod pair for every ordered pair of nodes that both run pods (and, under policies, a pair they allow). */
+export function crossNodeChecks(plan: Plan, view?: PolicyView): Check[] {
   const checks: Check[] = [];
   const byNode = podsByNode(plan);
   const via = BACKENDS[plan.spec.podNetwork.backend].via(plan.spec);
@@ -179,9 +190,14 @@ export function crossNodeChecks(plan: Plan): Check[] {
       const srcs = byNode.get(a.name)!;
       const dsts = byNode.get(b.name)!;
       if (!srcs.length || !dsts.length) continue;
-      const src = srcs[k % srcs.length]!;
-      const dst = dsts.find((p) => firstTcpPort(p)) ?? dsts[0]!;
+      const order = [...dsts.filter((p) => firstTcpPort(p)), ...dsts.filter((p) => !firstTcpPort(p))];
+      const pair = srcs
+        .map((_, j) => srcs[(k + j) % srcs.length]!)
+        .flatMap((src) => order.map((dst) => ({ src, dst })))
+        .find(({ src, dst }) => pathOpen(view, src, dst));
       k++;
+      if (!pair) continue;
+      const { src, dst } = pair;
       checks.push({
         path: 'P3',
         name: `P3 pod ${src.key} (${a.name}) -> ${dst.key} (${b.name}) via ${via}, source IP kept`,
@@ -192,14 +208,16 @@ export function crossNodeChecks(plan: Plan): Check[] {
   return checks;
 }
 
-/** Nodes reach pods on themselves and on other nodes; pods reach their node. */
-export function nodeChecks(plan: Plan): Check[] {
+/** Nodes reach pods on themselves and on other nodes; pods reach their node (a pod's own node is never policed). */
+export function nodeChecks(plan: Plan, view?: PolicyView): Check[] {
   const checks: Check[] = [];
   const byNode = podsByNode(plan);
   plan.nodes.forEach((node, i) => {
     const local = byNode.get(node.name)![0];
-    const other = plan.nodes.map((_, j) => plan.nodes[(i + 1 + j) % plan.nodes.length]!).find((n) => n !== node && byNode.get(n.name)!.length);
-    const remote = other ? byNode.get(other.name)![0] : undefined;
+    // Another node's pods see this node's address: under policies, one that admits it.
+    const open = (p: PodPlan) => !view || view.podPathOpen({ kind: 'node', node }, p);
+    const other = plan.nodes.map((_, j) => plan.nodes[(i + 1 + j) % plan.nodes.length]!).find((n) => n !== node && byNode.get(n.name)!.some(open));
+    const remote = other ? byNode.get(other.name)!.find(open) : undefined;
     const nodeEnd = { netns: node.netns, label: `node/${node.name}` };
     if (local) {
       checks.push({ path: 'NODE', name: `NODE node/${node.name} -> pod ${local.key} via ${node.bridge}`, probes: [{ kind: 'ping', from: nodeEnd, ip: local.ip }] });
@@ -253,16 +271,18 @@ export function isolationChecks(plan: Plan): Check[] {
   return checks;
 }
 
-/** The first pair of pods on two different nodes, preferring a receiver that serves HTTP. */
-function crossNodePair(plan: Plan): { src: PodPlan; dst: PodPlan } | undefined {
+/** The first pair of pods on two different nodes, preferring a receiver that serves HTTP; under policies, a pair they allow. */
+function crossNodePair(plan: Plan, view?: PolicyView): { src: PodPlan; dst: PodPlan } | undefined {
   const byNode = podsByNode(plan);
   for (const a of plan.nodes) {
     for (const b of plan.nodes) {
       if (a === b) continue;
-      const src = byNode.get(a.name)![0];
       const dsts = byNode.get(b.name)!;
-      const dst = dsts.find((p) => firstTcpPort(p)) ?? dsts[0];
-      if (src && dst) return { src, dst };
+      const order = [...dsts.filter((p) => firstTcpPort(p)), ...dsts.filter((p) => !firstTcpPort(p))];
+      for (const src of byNode.get(a.name)!) {
+        const dst = order.find((d) => pathOpen(view, src, d));
+        if (dst) return { src, dst };
+      }
     }
   }
   return undefined;
@@ -273,8 +293,8 @@ function crossNodePair(plan: Plan): { src: PodPlan; dst: PodPlan } | undefined {
  * VXLAN (flannel.1), inside a UDP datagram (flannel0 + daemon), or bare
  * with the pod IPs in its only IP header (routed backends).
  */
-export function encapsulationChecks(plan: Plan): Check[] {
-  const pair = crossNodePair(plan);
+export function encapsulationChecks(plan: Plan, view?: PolicyView): Check[] {
+  const pair = crossNodePair(plan, view);
   if (!pair) return [];
   const { src, dst } = pair;
   const node = plan.nodes.find((n) => n.name === src.node)!;
@@ -301,8 +321,8 @@ export function encapsulationChecks(plan: Plan): Check[] {
 }
 
 /** The pod MTU matches the path: the largest unfragmentable ping crosses, one byte more is refused at once. */
-export function mtuChecks(plan: Plan): Check[] {
-  const pair = crossNodePair(plan);
+export function mtuChecks(plan: Plan, view?: PolicyView): Check[] {
+  const pair = crossNodePair(plan, view);
   if (!pair) return [];
   const { src, dst } = pair;
   const fits = src.mtu - 28; // IPv4 20 + ICMP 8
@@ -328,18 +348,22 @@ export function mtuChecks(plan: Plan): Check[] {
 export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodReady = () => true): Check[] {
   // Pod-network paths are proven between pods with their own namespace; hostNetwork pods are the node (P9).
   const podNetwork: Plan = { ...plan, pods: plan.pods.filter((p) => !p.hostNetwork) };
+  // Under NetworkPolicies the checks pick pairs the policies allow or expect the drops they predict.
+  const view = new PolicyView(plan, proxy);
+  const policed = view.active ? view : undefined;
   return [
     ...containerChecks(podNetwork),
-    ...sameNodeChecks(podNetwork),
-    ...crossNodeChecks(podNetwork),
-    ...encapsulationChecks(podNetwork),
-    ...mtuChecks(podNetwork),
+    ...sameNodeChecks(podNetwork, policed),
+    ...crossNodeChecks(podNetwork, policed),
+    ...encapsulationChecks(podNetwork, policed),
+    ...mtuChecks(podNetwork, policed),
     ...daemonChecks(plan),
-    ...nodeChecks(plan),
+    ...nodeChecks(plan, policed),
     ...isolationChecks(podNetwork),
-    ...serviceChecks(podNetwork, proxy, plan.pods),
-    ...dnsChecks(podNetwork, ready),
-    ...outsideInChecks(plan, proxy),
-    ...ingressChecks(plan, proxy),
+    ...serviceChecks(podNetwork, proxy, plan.pods, policed),
+    ...dnsChecks(podNetwork, ready, policed),
+    ...outsideInChecks(plan, proxy, policed),
+    ...ingressChecks(plan, proxy, policed),
+    ...policyChecks(plan, view),
   ];
 }

@@ -13,6 +13,8 @@ import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { serviceEndpoints, type PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
+import type { PolicyView } from './policy-view.js';
+import { podParty } from '../netpol/engine.js';
 
 export type DnsType = 'A' | 'SRV' | 'PTR' | 'TXT' | 'CNAME';
 
@@ -26,21 +28,40 @@ export interface DnsExpect {
 
 const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: `pod ${p.key}` });
 
-/** Pods that query: the first of each namespace, the cluster DNS's own (dnsPolicy Default) left out. */
-function clients(plan: Plan): PodPlan[] {
+/** Whether the policies let `pod` reach the cluster DNS over UDP and TCP, whichever DNS pod kube-proxy picks. */
+function dnsOpen(pod: PodPlan, policy: PolicyView | undefined): boolean {
+  if (!policy) return true;
+  const view = policy.world.proxy.get(pod.node);
+  return (['UDP', 'TCP'] as const).every((protocol) => {
+    const sp = view?.services.find((s) => s.namespace === CLUSTER_DNS.namespace && s.service === CLUSTER_DNS.service && s.protocol === protocol && s.port === 53);
+    return !sp || sp.endpoints.length === 0 || policy.predict({ kind: 'pod', pod }, { kind: 'service', sp }, protocol).result === 'allowed';
+  });
+}
+
+/** Pods that query: the first of each namespace (under policies, the first they let reach the DNS), the cluster DNS's own (dnsPolicy Default) left out. */
+function clients(plan: Plan, policy: PolicyView | undefined): PodPlan[] {
   const seen = new Map<string, PodPlan>();
   for (const p of plan.pods) {
-    if (p.dnsPolicy === 'Default' || p.dnsPolicy === 'None' || seen.has(p.namespace)) continue;
+    if (p.dnsPolicy === 'Default' || p.dnsPolicy === 'None' || seen.has(p.namespace) || !dnsOpen(p, policy)) continue;
     seen.set(p.namespace, p);
   }
   return [...seen.values()];
 }
 
+/** Whether every DNS pod may forward to the internet resolver (names outside the zone), as far as policies go. */
+function forwardingOpen(plan: Plan, policy: PolicyView | undefined): boolean {
+  if (!policy) return true;
+  const resolver = policy.engine.partyAt(plan.internet.resolver.ip);
+  return plan.pods
+    .filter((p) => p.namespace === CLUSTER_DNS.namespace && p.containers.some((c) => c.program))
+    .every((p) => policy.engine.decide(podParty(policy.engine, p), resolver, 53, 'UDP').allowed && policy.engine.decide(podParty(policy.engine, p), resolver, 53, 'TCP').allowed);
+}
+
 const reverse = (ip: string) => `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
 
-export function dnsChecks(plan: Plan, ready: PodReady): Check[] {
+export function dnsChecks(plan: Plan, ready: PodReady, policy?: PolicyView): Check[] {
   const zone = plan.spec.clusterDomain;
-  const from = clients(plan);
+  const from = clients(plan, policy);
   const first = from[0];
   if (!first) return [];
   const checks: Check[] = [];
@@ -109,6 +130,7 @@ export function dnsChecks(plan: Plan, ready: PodReady): Check[] {
     probes: [dig(first, dnsName, 'A', { rcode: 'NOERROR', answers: [clusterDnsIp(plan)] }, { tcp: true }), dig(first, `dns-version.${zone}`, 'TXT', { rcode: 'NOERROR', answers: [`"${CLUSTER_DNS.schemaVersion}"`] })],
   });
   const server = plan.spec.external.servers[0];
+  if (!forwardingOpen(plan, policy)) return checks;
   checks.push({
     path: 'P10',
     name: `P10 names outside ${zone} go through the internet resolver ${plan.internet.resolver.ip}${server ? `: ${server.name} -> ${server.address}` : ''}; an unknown one is NXDOMAIN`,

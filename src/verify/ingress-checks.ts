@@ -17,6 +17,7 @@ import { INGRESS_NGINX, type IngressBackendSpec, type IngressSpec } from '../mod
 import type { ProxyNodeInput } from '../model/services.js';
 import type { Plan } from '../model/types.js';
 import type { Check, Endpoint, Probe } from './checks.js';
+import type { PolicyView } from './policy-view.js';
 
 /** Names for hosts that are patterns or absent: one label under a wildcard, anything for host-less rules. */
 function concreteHost(host: string | undefined): string {
@@ -31,7 +32,7 @@ function requestPaths(path: string, type: string): string[] {
   return [path, `${base === '/' ? '' : base}/deeper`];
 }
 
-export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
+export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
   const client = plan.internet?.clients[0];
   const lb = plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
   const ingresses = servedIngresses(plan.spec);
@@ -49,6 +50,17 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
     return (sp?.endpoints ?? []).map((e) => podsByIP.get(e.ip) ?? e.ip);
   };
 
+  /** Whether the policies let every controller pod reach every endpoint of the backend, whichever kube-proxy picks. */
+  const backendOpen = (namespace: string, b: IngressBackendSpec): boolean => {
+    if (!policy) return true;
+    const svc = plan.services.find((s) => s.namespace === namespace && s.name === b.service);
+    const port = svc?.ports.find((p) => ('number' in b.port ? p.port === b.port.number : p.name === b.port.name));
+    const controllers = plan.pods.filter((p) => p.namespace === INGRESS_NGINX.namespace);
+    return controllers.every((c) => {
+      const sp = policy.world.proxy.get(c.node)?.services.find((x) => x.namespace === namespace && x.service === svc?.name && x.port === port?.port && x.protocol === port?.protocol);
+      return !sp || policy.predict({ kind: 'pod', pod: c }, { kind: 'service', sp }, 'TCP').result === 'allowed';
+    });
+  };
   const checks: Check[] = [];
   const seen = new Set<string>();
   const add = (scheme: 'http' | 'https', host: string, path: string, tlsIngresses: IngressSpec[]) => {
@@ -70,6 +82,7 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
         probe.expect = { status: 503 };
         what = `backend ${m.backend.service} does not exist: 503 from nginx`;
       } else if (pods.length === 0) return; // no ready endpoint: kube-proxy refuses, nothing worth asserting per path
+      else if (!backendOpen(m.ingress.namespace, m.backend)) return; // a policy keeps some controller from some backend pod: P11 shows it
       else {
         probe.expect = { status: respond(path, { pod: '', namespace: '', container: '', node: '', podIP: '', serverPort: 0 }, {}).status, pods };
         what = `${m.rule ? `rule ${m.rule.path.pathType} ${m.rule.path.path}` : 'default backend'} of Ingress ${m.ingress.namespace}/${m.ingress.name} -> service ${m.backend.service}`;

@@ -15,6 +15,9 @@ import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import { servicePortName } from '../model/services.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
+import type { PolicyView } from './policy-view.js';
+import { podParty } from '../netpol/engine.js';
+import { droppedProbe } from './service-checks.js';
 
 const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
 /** New connections per LB check: with up to 3 endpoints, every one is seen with odds above 99.9%. */
@@ -33,7 +36,7 @@ function testServerPods(plan: Plan): Map<string, PodPlan> {
   return new Map(plan.pods.filter((p) => !p.hostNetwork && !p.containers.some((c) => c.program)).map((p) => [p.ip, p]));
 }
 
-function loadBalancerChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
+function loadBalancerChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
   const client = plan.internet.clients[0];
   if (!client) return [];
   const ext: Endpoint = { netns: client.netns, label: client.name };
@@ -52,6 +55,11 @@ function loadBalancerChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
       checks.push({ path: 'P7', name: `${what}: ${client.ip} is outside loadBalancerSourceRanges ${svc.loadBalancerSourceRanges!.join(', ')}, dropped`, probes: [{ kind: 'dropped', from: ext, ip, port: sp.port }] });
     } else if (sp.endpoints.length === 0) {
       checks.push({ path: 'P7', name: `${what}: no endpoints, refused by every node`, probes: [{ kind: 'refused', from: ext, ip, port: sp.port }] });
+    } else if (policy) {
+      const p = policy.predict({ kind: 'external', client }, { kind: 'load-balancer', ip, sp, sourceRanges: svc.loadBalancerSourceRanges ?? [] }, 'TCP');
+      // Endpoints the policies treat differently: which one answers is kube-proxy's pick, so nothing exact can be expected.
+      if (p.result === 'blocked') checks.push({ path: 'P7', name: `${what}: dropped by NetworkPolicy: ${p.reason}`, probes: [droppedProbe(ext, ip, sp.port, 'TCP')] });
+      else if (p.result === 'allowed') checks.push({ path: 'P7', name: `${what}: ${lbExpectation(sp)}`, probes: [lbProbe(ext, ip, sp, names as string[], client.ip)] });
     } else {
       checks.push({ path: 'P7', name: `${what}: ${lbExpectation(sp)}`, probes: [lbProbe(ext, ip, sp, names as string[], client.ip)] });
     }
@@ -78,7 +86,7 @@ function lbProbe(ext: Endpoint, ip: string, sp: ProxyServicePort, names: string[
   };
 }
 
-function hostChecks(plan: Plan): Check[] {
+function hostChecks(plan: Plan, policy?: PolicyView): Check[] {
   const client = plan.internet.clients[0];
   if (!client) return [];
   const ext: Endpoint = { netns: client.netns, label: client.name };
@@ -96,11 +104,17 @@ function hostChecks(plan: Plan): Check[] {
             probes: [{ kind: 'http', from: ext, ip: node.ip, port: p.containerPort, expect: { pod: pod.name, container: c.name, clientIP: client.ip } }],
           });
         } else if (p.hostPort !== undefined) {
-          checks.push({
-            path: 'P9',
-            name: `P9 external -> hostPort ${node.ip}:${p.hostPort} -> pod ${pod.key}:${p.containerPort} (DNAT on ${node.name}, client IP kept)`,
-            probes: [{ kind: 'http', from: ext, ip: node.ip, port: p.hostPort, expect: { pod: pod.name, container: c.name, clientIP: client.ip } }],
-          });
+          // The DNAT keeps the client's address, so the pod's ingress policies judge the client itself.
+          const d = policy?.engine.decide({ kind: 'host', ip: client.ip, label: client.name }, podParty(policy.engine, pod), p.containerPort, 'TCP');
+          checks.push(
+            d && !d.allowed
+              ? { path: 'P9', name: `P9 external -> hostPort ${node.ip}:${p.hostPort} -> pod ${pod.key}:${p.containerPort} is dropped by NetworkPolicy: ${d.reason}`, probes: [droppedProbe(ext, node.ip, p.hostPort, 'TCP')] }
+              : {
+                  path: 'P9',
+                  name: `P9 external -> hostPort ${node.ip}:${p.hostPort} -> pod ${pod.key}:${p.containerPort} (DNAT on ${node.name}, client IP kept)`,
+                  probes: [{ kind: 'http', from: ext, ip: node.ip, port: p.hostPort, expect: { pod: pod.name, container: c.name, clientIP: client.ip } }],
+                },
+          );
           for (const other of plan.nodes.filter((n) => n.name !== node.name)) {
             // Unless another pod holds the same host port there.
             const taken = plan.pods.some((q) => q.node === other.name && q.containers.some((qc) => qc.ports.some((qp) => (q.hostNetwork ? qp.containerPort : qp.hostPort) === p.hostPort)));
@@ -118,14 +132,29 @@ function hostChecks(plan: Plan): Check[] {
   return checks;
 }
 
-/** One pod per node (the first with its own namespace) to every external server port: the server sees the node IP. */
-function egressChecks(plan: Plan): Check[] {
+/**
+ * One pod per node (the first with its own namespace, under policies the
+ * first they let out) to every external server port: the server sees the
+ * node IP; a node whose pods may not reach the server shows the drop.
+ */
+function egressChecks(plan: Plan, policy?: PolicyView): Check[] {
   const checks: Check[] = [];
   for (const node of plan.nodes) {
-    const pod = plan.pods.find((p) => p.node === node.name && !p.hostNetwork);
-    if (!pod) continue;
+    const pods = plan.pods.filter((p) => p.node === node.name && !p.hostNetwork);
+    if (!pods.length) continue;
     for (const server of plan.internet.servers) {
       for (const port of server.ports) {
+        const decide = (p: typeof pods[number]) => policy?.engine.decide(podParty(policy.engine, p), policy.engine.partyAt(server.ip, server.name), port, 'TCP');
+        const pod = pods.find((p) => decide(p)?.allowed !== false);
+        if (!pod) {
+          const first = pods[0]!;
+          checks.push({
+            path: 'P12',
+            name: `P12 pod ${first.key} (${node.name}) -> external server ${server.name} ${server.ip}:${port} is dropped by NetworkPolicy: ${decide(first)!.reason}`,
+            probes: [droppedProbe(podEnd(first), server.ip, port, 'TCP')],
+          });
+          continue;
+        }
         checks.push({
           path: 'P12',
           name: `P12 pod ${pod.key} (${node.name}) -> external server ${server.name} ${server.ip}:${port}: leaves with the node IP ${node.ip} (ip-masq)`,
@@ -137,7 +166,7 @@ function egressChecks(plan: Plan): Check[] {
   return checks;
 }
 
-export function outsideInChecks(plan: Plan, proxy: ProxyNodeInput[]): Check[] {
+export function outsideInChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
   if (!plan.internet?.loadBalancer) return [];
-  return [...loadBalancerChecks(plan, proxy), ...hostChecks(plan), ...egressChecks(plan)];
+  return [...loadBalancerChecks(plan, proxy, policy), ...hostChecks(plan, policy), ...egressChecks(plan, policy)];
 }

@@ -11,6 +11,8 @@ import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
 import { dig } from './dig.js';
+import { PROBE_TIMEOUT_MS } from '../reachability/run.js';
+import { probeConnect } from '../reachability/probe.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -132,6 +134,13 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     }
     case 'ingress':
       return ingress(probe);
+    case 'connect': {
+      const o = await probeConnect({ netns: probe.from.netns, ip: probe.ip, port: probe.port, protocol: probe.protocol, timeoutMs: PROBE_TIMEOUT_MS });
+      const what = `${probe.protocol} ${probe.ip}:${probe.port} from ${probe.from.label}`;
+      // A policy drops silently: blocked means no answer at all, not a refusal.
+      const ok = probe.expect === 'allowed' ? o.outcome === 'connected' : o.outcome === 'timeout';
+      return { ok, detail: `${what}: ${o.detail}${ok ? '' : `; expected ${probe.expect === 'allowed' ? 'a connection' : 'no answer (dropped)'}`}` };
+    }
     case 'bytes': {
       const url = `http://${probe.ip}:${probe.port}/bytes/${probe.size}`;
       const r = await run(inNetns(probe.from.netns, ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{size_download}', url]), {

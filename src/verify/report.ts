@@ -1,5 +1,7 @@
 /** Check results as text for people, TAP 14, JUnit XML and JSON (pure). */
 import type { PathId } from './checks.js';
+import type { MeasuredTest } from '../reachability/run.js';
+import { formatTestHuman, measuredTable, testJson } from '../reachability/report.js';
 
 export interface CheckResult {
   path: PathId;
@@ -7,12 +9,17 @@ export interface CheckResult {
   ok: boolean;
   details: string[];
   durationMs: number;
+  /** The ReachabilityTest a cell belongs to (JUnit's class name); path checks have none. */
+  group?: string;
 }
 
 export interface VerifyReport {
   lab: string;
   backend: string;
+  /** Path checks, then one result per ReachabilityTest cell (path REACH). */
   results: CheckResult[];
+  /** The measured ReachabilityTests, for their tables. */
+  reachability?: MeasuredTest[];
 }
 
 export function counts(report: VerifyReport): { passed: number; failed: number } {
@@ -25,12 +32,16 @@ export function summaryLine(report: VerifyReport): string {
   return `${passed} passed, ${failed} failed`;
 }
 
+/** Path checks one per line; ReachabilityTests as their truth tables, with every cell that differs explained. */
 export function formatHuman(report: VerifyReport): string {
-  const lines = report.results.map((r) => {
-    const head = `${r.ok ? 'PASS' : 'FAIL'}  ${r.name}`;
-    return r.ok ? head : `${head}\n${r.details.map((d) => `      ${d}`).join('\n')}`;
-  });
-  return `${lines.join('\n')}\n\nlab ${report.lab} (${report.backend}): ${summaryLine(report)}\n`;
+  const lines = report.results
+    .filter((r) => r.path !== 'REACH')
+    .map((r) => {
+      const head = `${r.ok ? 'PASS' : 'FAIL'}  ${r.name}`;
+      return r.ok ? head : `${head}\n${r.details.map((d) => `      ${d}`).join('\n')}`;
+    });
+  const tests = (report.reachability ?? []).map((t) => `\n${formatTestHuman(t)}`);
+  return `${[...lines, ...tests].join('\n')}\n\nlab ${report.lab} (${report.backend}): ${summaryLine(report)}\n`;
 }
 
 function yamlString(text: string): string {
@@ -45,6 +56,10 @@ export function formatTap(report: VerifyReport): string {
       out.push('  ---', `  path: ${r.path}`, '  details:', ...r.details.map((d) => `    - ${yamlString(d)}`), `  duration_ms: ${Math.round(r.durationMs)}`, '  ...');
     }
   });
+  // The truth tables as comments, after the cells they summarise.
+  for (const t of report.reachability ?? []) {
+    for (const p of t.tables) out.push(`# ReachabilityTest ${t.name} ${p.label} (via ${t.via}):`, ...measuredTable(t, p.label).split('\n').map((l) => `#   ${l}`));
+  }
   const { passed, failed } = counts(report);
   out.push(`# pass ${passed}`, `# fail ${failed}`);
   return out.join('\n') + '\n';
@@ -58,7 +73,7 @@ export function formatJunit(report: VerifyReport): string {
   const { failed } = counts(report);
   const total = report.results.reduce((s, r) => s + r.durationMs, 0) / 1000;
   const cases = report.results.map((r) => {
-    const open = `    <testcase classname="kube-netlab.${xml(report.lab)}.${r.path}" name="${xml(r.name)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+    const open = `    <testcase classname="kube-netlab.${xml(report.lab)}.${xml(r.group ?? r.path)}" name="${xml(r.name)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
     if (r.ok) return `${open}/>`;
     return `${open}>\n      <failure message="${xml(r.details[0] ?? 'failed')}">${xml(r.details.join('\n'))}</failure>\n    </testcase>`;
   });
@@ -75,5 +90,18 @@ export function formatJunit(report: VerifyReport): string {
 
 export function formatJson(report: VerifyReport): string {
   const { passed, failed } = counts(report);
-  return JSON.stringify({ lab: report.lab, backend: report.backend, passed, failed, checks: report.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs) })) }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        lab: report.lab,
+        backend: report.backend,
+        passed,
+        failed,
+        checks: report.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs) })),
+        ...(report.reachability ? { reachability: report.reachability.map(testJson) } : {}),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -14,7 +14,9 @@
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import { servicePortName } from '../model/services.js';
 import type { NodePlan, Plan, PodPlan } from '../model/types.js';
-import type { Check, Endpoint } from './checks.js';
+import type { Check, Endpoint, Probe } from './checks.js';
+import type { PolicyView } from './policy-view.js';
+import type { Source, Target } from '../reachability/predict.js';
 
 /** Requests a spread check makes at most; every endpoint of up to 5 answers within them. */
 export const SPREAD_TRIES = 30;
@@ -26,6 +28,22 @@ interface Views {
   plan: Plan;
   byNode: Map<string, ProxyNodeInput>;
   podsByIP: Map<string, PodPlan>;
+  /** Present when NetworkPolicies exist. */
+  policy?: PolicyView;
+}
+
+/** What the policies make of a connection: `open` (or no policies), `blocked` (every endpoint drops it), `mixed` (kube-proxy's pick decides). */
+function policyOutcome(v: Views, src: Source, target: Target, protocol: 'TCP' | 'UDP'): { state: 'open' | 'blocked' | 'mixed'; reason: string } {
+  if (!v.policy) return { state: 'open', reason: '' };
+  const p = v.policy.predict(src, target, protocol);
+  // A prediction without deliveries is about routing or endpoints, which the checks below already expect.
+  if (p.deliveries.length === 0 || p.result === 'allowed') return { state: 'open', reason: p.reason };
+  return { state: p.result === 'blocked' ? 'blocked' : 'mixed', reason: p.reason };
+}
+
+/** The probe a policy drop gives: a TCP connection or UDP request that gets no answer at all within a second. */
+export function droppedProbe(from: Endpoint, ip: string, port: number, protocol: 'TCP' | 'UDP'): Probe {
+  return { kind: 'connect', from, ip, port, protocol, expect: 'blocked' };
 }
 
 /** The pods (by name) that answer for endpoints; a static endpoint is the API server stand-in of its node. */
@@ -64,6 +82,13 @@ function clusterIPChecks(v: Views): Check[] {
     for (const sp of view.services) {
       const eps = sp.internalPolicyLocal ? sp.endpoints.filter((e) => e.isLocal) : sp.endpoints;
       const what = `P5 pod ${client.key} -> service ${label(sp)}`;
+      const policy = policyOutcome(v, { kind: 'pod', pod: client }, { kind: 'service', sp }, sp.protocol);
+      if (policy.state === 'mixed') continue;
+      if (policy.state === 'blocked') {
+        if (sp.protocol === 'UDP' && client !== v.plan.pods[0]) continue;
+        checks.push({ path: 'P5', name: `${what} is dropped by NetworkPolicy: ${policy.reason}`, probes: [droppedProbe(podEnd(client), sp.clusterIP, sp.port, sp.protocol)] });
+        continue;
+      }
       if (sp.protocol === 'UDP') {
         if (client !== v.plan.pods[0]) continue; // echo cannot tell endpoints apart: once is enough
         checks.push(
@@ -111,7 +136,7 @@ function spreadChecks(v: Views): Check[] {
     const n = sp.endpoints.length;
     if (n < 2 || n > MAX_SPREAD_ENDPOINTS) continue;
     const ips = new Set(sp.endpoints.map((e) => e.ip));
-    const client = v.plan.pods.find((p) => !ips.has(p.ip));
+    const client = v.plan.pods.find((p) => !ips.has(p.ip) && policyOutcome(v, { kind: 'pod', pod: p }, { kind: 'service', sp }, sp.protocol).state === 'open');
     if (!client) continue;
     const names = podNames(v, sp.endpoints);
     checks.push({
@@ -130,7 +155,7 @@ function affinityChecks(v: Views): Check[] {
     .filter((sp) => sp.protocol === 'TCP' && sp.affinityTimeoutSeconds && sp.endpoints.length > 1 && !sp.internalPolicyLocal)
     .flatMap((sp): Check[] => {
       const ips = new Set(sp.endpoints.map((e) => e.ip));
-      const client = v.plan.pods.find((p) => !ips.has(p.ip));
+      const client = v.plan.pods.find((p) => !ips.has(p.ip) && policyOutcome(v, { kind: 'pod', pod: p }, { kind: 'service', sp }, sp.protocol).state === 'open');
       if (!client) return [];
       return [
         {
@@ -148,7 +173,9 @@ function hairpinChecks(v: Views): Check[] {
   const checks: Check[] = [];
   for (const sp of first?.services ?? []) {
     if (sp.protocol !== 'TCP' || sp.affinityTimeoutSeconds || sp.internalPolicyLocal) continue;
-    const self = sp.endpoints.map((e) => v.podsByIP.get(e.ip)).find((p): p is PodPlan => p !== undefined);
+    const self = sp.endpoints
+      .map((e) => v.podsByIP.get(e.ip))
+      .find((p): p is PodPlan => p !== undefined && policyOutcome(v, { kind: 'pod', pod: p }, { kind: 'service', sp }, sp.protocol).state === 'open');
     // With at most 3 endpoints, 30 tries miss the pod itself with odds below 1e-5.
     if (!self || sp.endpoints.length > 3) continue;
     const gateway = v.plan.nodes.find((n) => n.name === self.node)!.gateway;
@@ -189,17 +216,23 @@ function nodePortChecks(v: Views): Check[] {
       if (!sp.nodePort || sp.protocol !== 'TCP') continue;
       const local = sp.endpoints.filter((e) => e.isLocal);
       const what = `service ${label(sp)} NodePort ${node.ip}:${sp.nodePort}`;
-      checks.push({
-        path: 'P6',
-        name: `P6 node/${node.name} -> ${what} (from the node itself)`,
-        probes: [
-          sp.endpoints.length
-            ? { kind: 'service', from: nodeEnd(node), ip: node.ip, port: sp.nodePort, tries: 1, allowed: podNames(v, sp.endpoints), mustSee: [] }
-            : { kind: 'refused', from: nodeEnd(node), ip: node.ip, port: sp.nodePort },
-        ],
-      });
+      const fromNode = policyOutcome(v, { kind: 'node', node }, { kind: 'node-port', node, sp }, sp.protocol);
+      if (fromNode.state === 'blocked') {
+        checks.push({ path: 'P6', name: `P6 node/${node.name} -> ${what} (from the node itself) is dropped by NetworkPolicy: ${fromNode.reason}`, probes: [droppedProbe(nodeEnd(node), node.ip, sp.nodePort, sp.protocol)] });
+      } else if (fromNode.state === 'open') {
+        checks.push({
+          path: 'P6',
+          name: `P6 node/${node.name} -> ${what} (from the node itself)`,
+          probes: [
+            sp.endpoints.length
+              ? { kind: 'service', from: nodeEnd(node), ip: node.ip, port: sp.nodePort, tries: 1, allowed: podNames(v, sp.endpoints), mustSee: [] }
+              : { kind: 'refused', from: nodeEnd(node), ip: node.ip, port: sp.nodePort },
+          ],
+        });
+      }
       if (!client) continue;
       const ext: Endpoint = { netns: client.netns, label: client.name };
+      const fromOutside = policyOutcome(v, { kind: 'external', client }, { kind: 'node-port', node, sp }, sp.protocol);
       if (sp.healthCheckNodePort && sp.externalPolicyLocal && !healthSeen.has(`${node.name}/${sp.healthCheckNodePort}`)) {
         healthSeen.add(`${node.name}/${sp.healthCheckNodePort}`);
         const n = new Set(local.map((e) => e.ip)).size;
@@ -211,6 +244,10 @@ function nodePortChecks(v: Views): Check[] {
       }
       if (sp.endpoints.length === 0) {
         checks.push({ path: 'P6', name: `P6 external -> ${what}: no endpoints, refused`, probes: [{ kind: 'refused', from: ext, ip: node.ip, port: sp.nodePort }] });
+      } else if (fromOutside.state === 'mixed') {
+        continue;
+      } else if (fromOutside.state === 'blocked') {
+        checks.push({ path: 'P6', name: `P6 external -> ${what} is dropped by NetworkPolicy: ${fromOutside.reason}`, probes: [droppedProbe(ext, node.ip, sp.nodePort, sp.protocol)] });
       } else if (!sp.externalPolicyLocal) {
         checks.push({
           path: 'P6',
@@ -273,8 +310,8 @@ function testServerInputs(plan: Plan, inputs: ProxyNodeInput[]): ProxyNodeInput[
 }
 
 /** `plan` holds the client pods (those with a namespace of their own); `allPods` every pod, to know which endpoints run the test server. */
-export function serviceChecks(plan: Plan, all: ProxyNodeInput[], allPods: PodPlan[] = plan.pods): Check[] {
+export function serviceChecks(plan: Plan, all: ProxyNodeInput[], allPods: PodPlan[] = plan.pods, policy?: PolicyView): Check[] {
   const inputs = testServerInputs({ ...plan, pods: allPods }, all);
-  const v: Views = { plan, byNode: new Map(inputs.map((i) => [i.node, i])), podsByIP: new Map(plan.pods.map((p) => [p.ip, p])) };
+  const v: Views = { plan, byNode: new Map(inputs.map((i) => [i.node, i])), podsByIP: new Map(plan.pods.map((p) => [p.ip, p])), ...(policy ? { policy } : {}) };
   return [...clusterIPChecks(v), ...spreadChecks(v), ...affinityChecks(v), ...hairpinChecks(v), ...nodePortChecks(v), ...outsideChecks(v)];
 }

@@ -1,22 +1,44 @@
 /**
- * `verify [--tap | --junit FILE | -o json]`: every path check against the
- * running lab. Exit 1 when any fails.
+ * `verify [--tap | --junit FILE | -o json] [--only P5,P11,reachability]`:
+ * every path check against the running lab, then every ReachabilityTest,
+ * measured cell by cell. Exit 1 when any check or cell fails, 2 when a test
+ * names what the lab does not have.
  */
 import { writeFileSync } from 'node:fs';
 import { checkEnvironment } from '../../apply/environment.js';
 import { agentStatus, podReadyFrom } from '../../agent/client.js';
 import { labDir } from '../../apply/state.js';
 import { proxyInputs } from '../../model/endpoints.js';
-import { allChecks } from '../../verify/checks.js';
-import { formatHuman, formatJson, formatJunit, formatTap, counts, type VerifyReport } from '../../verify/report.js';
+import { PolicyEngine } from '../../netpol/engine.js';
+import { makeWorld } from '../../reachability/predict.js';
+import { resolveReachabilityTests } from '../../reachability/resolve.js';
+import { cellDetails } from '../../reachability/report.js';
+import { measureTests } from '../../reachability/run.js';
+import { allChecks, type PathId } from '../../verify/checks.js';
+import { formatHuman, formatJson, formatJunit, formatTap, counts, type CheckResult, type VerifyReport } from '../../verify/report.js';
 import { runChecks } from '../../verify/run.js';
+import { ConfigError } from '../../util/errors.js';
 import { flag, flagList, has, usageError, type ParsedArgs } from '../args.js';
 import { out, progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
 
+const PATHS: readonly PathId[] = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P12', 'P13', 'NODE', 'MTU'];
+const REACHABILITY = 'reachability';
+
+/** `--only P5,P11,reachability`: the paths to check; undefined: all of them. */
+function only(args: ParsedArgs): Set<string> | undefined {
+  const text = flag(args, 'only');
+  if (text === undefined) return undefined;
+  const wanted = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.filter((w) => w !== REACHABILITY && !PATHS.includes(w as PathId));
+  if (unknown.length || wanted.length === 0) throw usageError(`--only ${text}: give a comma-separated list of ${PATHS.join(', ')} and ${REACHABILITY}`);
+  return new Set(wanted);
+}
+
 export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const output = flag(args, 'output');
   if (output && output !== 'json') throw usageError(`verify -o ${output}: only -o json is supported`);
+  const selected = only(args);
   checkEnvironment(['ip', 'nsenter', 'ping', 'curl']);
   const plan = requirePlan(resolveLabName({ name: flag(args, 'name'), files: flagList(args, 'file') }));
   // Service checks follow the endpoints kube-proxy programs now, which depend on readiness the agent knows.
@@ -25,9 +47,20 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     return undefined;
   });
   const ready = podReadyFrom(agent);
-  const checks = allChecks(plan, proxyInputs(plan, ready), ready);
-  progress(`running ${checks.length} checks on lab ${plan.lab}`);
-  const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: await runChecks(checks) };
+  const proxy = proxyInputs(plan, ready);
+  const { tests, problems } = resolveReachabilityTests(makeWorld(plan, PolicyEngine.fromPlan(plan), proxy));
+  if (problems.length) throw new ConfigError(problems);
+  const checks = allChecks(plan, proxy, ready).filter((c) => !selected || selected.has(c.path));
+  const reach = !selected || selected.has(REACHABILITY) ? tests : [];
+  const cells = reach.reduce((n, t) => n + t.cells.length, 0);
+  progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
+  const results = await runChecks(checks);
+  // After the path checks, so their traffic and the cells' do not meet.
+  const measured = await measureTests(plan, reach);
+  const cellResults: CheckResult[] = measured.flatMap((t) =>
+    t.cells.map((c) => ({ path: 'REACH' as const, name: c.name, ok: c.ok, details: cellDetails(c), durationMs: c.outcome?.ms ?? 0, group: t.name })),
+  );
+  const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: [...results, ...cellResults], ...(measured.length ? { reachability: measured } : {}) };
   const junit = flag(args, 'junit');
   if (junit) writeFileSync(junit, formatJunit(report));
   if (has(args, 'tap')) out(formatTap(report));

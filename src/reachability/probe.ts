@@ -1,0 +1,101 @@
+/**
+ * One connection attempt from inside a namespace, made by this process: a
+ * socket created in the source's network namespace (setns, see
+ * kernel/ffi.ts) and driven by Node like any other. Hundreds run at once
+ * without a process each, so a whole truth table takes about one timeout.
+ *
+ * TCP: a completed handshake is a connection, a RST is `refused`, silence
+ * until the timeout is `timeout` (what a policy drop looks like). UDP: a
+ * DNS question is sent, which the lab's test server echoes and a DNS server
+ * answers; any datagram back is a connection, an ICMP port unreachable is
+ * `refused`.
+ */
+import { createSocket } from 'node:dgram';
+import { Socket } from 'node:net';
+import dnsPacket from 'dns-packet';
+import { openClientSocket } from '../kernel/ffi.js';
+import { netnsPath } from '../kernel/netns.js';
+
+export type Outcome = 'connected' | 'refused' | 'timeout' | 'unreachable' | 'error';
+
+export interface ProbeOutcome {
+  outcome: Outcome;
+  ms: number;
+  /** What happened, for reports: "connected in 2 ms", "no answer within 1000 ms", "ECONNREFUSED". */
+  detail: string;
+}
+
+export interface ConnectProbe {
+  /** The source's network namespace name. */
+  netns: string;
+  ip: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  timeoutMs: number;
+}
+
+const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
+
+function classify(code: string | undefined): Outcome {
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code && UNREACHABLE.has(code)) return 'unreachable';
+  return 'error';
+}
+
+/** A question any DNS server answers and the test server echoes back. */
+const QUESTION = dnsPacket.encode({ type: 'query', id: 0x6b6e, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: 'kube-netlab.probe' }] });
+
+function tcp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    let fd: number;
+    try {
+      fd = openClientSocket(netnsPath(p.netns), 'TCP');
+    } catch (err) {
+      resolve({ outcome: 'error', ms: 0, detail: (err as Error).message });
+      return;
+    }
+    const socket = new Socket({ fd, readable: true, writable: true });
+    const done = (outcome: Outcome, detail: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ outcome, ms: Math.round(performance.now() - started), detail });
+    };
+    const timer = setTimeout(() => done('timeout', `no answer within ${p.timeoutMs} ms`), p.timeoutMs);
+    socket.once('connect', () => done('connected', `connected in ${Math.round(performance.now() - started)} ms`));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(classify(err.code), err.code ?? err.message));
+    socket.connect({ port: p.port, host: p.ip });
+  });
+}
+
+function udp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    let fd: number;
+    try {
+      fd = openClientSocket(netnsPath(p.netns), 'UDP');
+    } catch (err) {
+      resolve({ outcome: 'error', ms: 0, detail: (err as Error).message });
+      return;
+    }
+    const socket = createSocket('udp4');
+    let finished = false;
+    const done = (outcome: Outcome, detail: string) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve({ outcome, ms: Math.round(performance.now() - started), detail });
+    };
+    const timer = setTimeout(() => done('timeout', `no answer within ${p.timeoutMs} ms`), p.timeoutMs);
+    socket.once('error', (err: NodeJS.ErrnoException) => done(classify(err.code), err.code ?? err.message));
+    socket.once('message', () => done('connected', `answered in ${Math.round(performance.now() - started)} ms`));
+    socket.bind({ fd }, () => {
+      // Connected, so an ICMP port unreachable comes back as ECONNREFUSED.
+      socket.connect(p.port, p.ip, () => socket.send(QUESTION, (err) => err && done(classify((err as NodeJS.ErrnoException).code), err.message)));
+    });
+  });
+}
+
+export function probeConnect(p: ConnectProbe): Promise<ProbeOutcome> {
+  const started = performance.now();
+  return p.protocol === 'TCP' ? tcp(p, started) : udp(p, started);
+}
