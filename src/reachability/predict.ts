@@ -102,7 +102,7 @@ function verdict(deliveries: Delivery[], none: string): Prediction {
   if (deliveries.length === 0) return { result: 'blocked', reason: none, deliveries };
   const allowed = deliveries.filter((d) => d.decision.allowed);
   if (allowed.length === deliveries.length) return { result: 'allowed', reason: deliveries.length === 1 ? deliveries[0]!.decision.reason : `every endpoint admits it: ${deliveries.map((d) => d.label).join(', ')}`, deliveries };
-  if (allowed.length === 0) return { result: 'blocked', reason: deliveries.length === 1 ? deliveries[0]!.decision.reason : `${deliveries[0]!.decision.reason} (and every other endpoint: ${deliveries.map((d) => d.label).join(', ')})`, deliveries };
+  if (allowed.length === 0) return { result: 'blocked', reason: deliveries.length === 1 ? deliveries[0]!.decision.reason : `${deliveries[0]!.decision.reason} (likewise at every endpoint: ${deliveries.map((d) => d.label).join(', ')})`, deliveries };
   const blocked = deliveries.filter((d) => !d.decision.allowed);
   return {
     result: 'unknown',
