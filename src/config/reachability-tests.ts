@@ -62,10 +62,11 @@ function readPeer(c: Cursor, where: string, r: Reader): ReachPeerSpec | undefine
   return { kind: 'selector', ...(podSelector ? { podSelector } : {}), ...(namespaceSelector ? { namespaceSelector } : {}), source };
 }
 
-function readPorts(c: Cursor, where: string, r: Reader): ReachPortSpec[] | undefined {
+/** `absent`: what leaving the list out means, for the message about an empty one. */
+function readPorts(c: Cursor, where: string, r: Reader, absent: string): ReachPortSpec[] | undefined {
   if (!c.exists) return undefined;
   const items = r.list(c, where);
-  if (items.length === 0 && c.isSeq) r.add('bad-value', c.ref, `${where} is empty; leave it out to probe each target's declared ports`);
+  if (items.length === 0 && c.isSeq) r.add('bad-value', c.ref, `${where} is empty; leave it out to mean ${absent}`);
   const out: ReachPortSpec[] = [];
   for (const p of items) {
     if (!r.map(p, `${where}[]`)) {
@@ -85,7 +86,10 @@ function readPorts(c: Cursor, where: string, r: Reader): ReachPortSpec[] | undef
       }
     } else port = r.integer(portC, `${where}[].port`, 1, 65535);
     const protocol = r.oneOf(p.get('protocol'), `${where}[].protocol`, PROTOCOLS) ?? 'TCP';
-    if (port !== undefined) out.push({ port, protocol, source: p.ref });
+    if (port === undefined) continue;
+    const twice = out.find((o) => o.port === port && o.protocol === protocol);
+    if (twice) r.add('duplicate', p.ref, `${where}: ${port}/${protocol} is listed twice (first at line ${twice.source.line})`);
+    else out.push({ port, protocol, source: p.ref });
   }
   return out;
 }
@@ -100,7 +104,7 @@ function readExpect(c: Cursor, where: string, r: Reader): ReachExpectSpec | unde
   const result = r.oneOf(c.get('result'), `${where}.result`, RESULTS);
   const from = c.get('from').exists ? readPeer(c.get('from'), `${where}.from`, r) : undefined;
   const to = c.get('to').exists ? readPeer(c.get('to'), `${where}.to`, r) : undefined;
-  const ports = readPorts(c.get('ports'), `${where}.ports`, r);
+  const ports = readPorts(c.get('ports'), `${where}.ports`, r, 'every port of the test');
   if (result === undefined || (c.get('from').exists && !from) || (c.get('to').exists && !to)) return undefined;
   return { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(ports ? { ports } : {}), result, source: c.ref };
 }
@@ -134,7 +138,7 @@ export function readReachabilityTest(doc: Cursor, r: Reader): ReachabilityTestSp
   const before = r.problems.length;
   const via = r.oneOf(spec.get('via'), `${what}: spec.via`, VIAS) ?? 'pod';
   const result = r.oneOf(spec.get('default'), `${what}: spec.default`, RESULTS) ?? 'allowed';
-  const ports = readPorts(spec.get('ports'), `${what}: spec.ports`, r);
+  const ports = readPorts(spec.get('ports'), `${what}: spec.ports`, r, "each target's declared ports");
   const from = readPeers(spec.get('from'), `${what}: spec.from`, r);
   const to = readPeers(spec.get('to'), `${what}: spec.to`, r);
   const expect = r.list(spec.get('expect'), `${what}: spec.expect`).map((e, i) => readExpect(e, `${what}: spec.expect[${i}]`, r));

@@ -5,7 +5,7 @@
  * expected, `X` where it differs), and for every differing cell the policy
  * rule the engine names and the kernel rule that counted the packet.
  */
-import type { MeasuredCell, MeasuredTest, Measured } from './run.js';
+import { disagrees, type MeasuredCell, type MeasuredTest, type Measured } from './run.js';
 
 /** Cells the test does not probe: self (never policed) and targets that do not serve the port. */
 const NOT_PROBED = '-';
@@ -33,7 +33,7 @@ export const comparisonTable = (t: MeasuredTest, port: string) => table(t, port,
 export function cellDetails(c: MeasuredCell): string[] {
   const measured = c.outcome ? `measured ${c.measured} (${c.outcome.detail})` : 'not probed (the test server speaks TCP and UDP only): predicted only';
   const lines = [`expected ${c.expected}, predicted ${c.prediction.result}, ${measured}; via ${c.via}`, `policy: ${c.prediction.reason}`];
-  if (c.outcome && c.measured !== c.prediction.result) lines.push(`the kernel disagrees with the engine's prediction (${c.prediction.result})`);
+  if (disagrees(c)) lines.push(`the kernel disagrees with the engine's prediction (${c.prediction.result})`);
   for (const k of c.kernel ?? []) lines.push(`kernel: ${k}`);
   return lines;
 }

@@ -201,7 +201,11 @@ class Resolver {
       if (from && !rows.some((r) => from.has(r.key))) this.problem(e.from!.source, `expect[${i}].from matches no row of the test (rows: ${rows.map((r) => r.key).join(', ') || 'none'})`);
       if (to && !columns.some((c) => to.has(c.key))) this.problem(e.to!.source, `expect[${i}].to matches no column of the test (columns: ${columns.map((c) => c.key).join(', ') || 'none'})`);
       for (const p of e.ports ?? []) {
-        if (!columns.some((c) => tables.some((tp) => tp.protocol === p.protocol) && Resolver.portOn(c.pod, p.port, p.protocol) !== undefined)) this.problem(p.source, `expect[${i}].ports: ${p.port}/${p.protocol} is not a port the test probes on any of its columns`);
+        const probed = columns.some((c) => {
+          const n = Resolver.portOn(c.pod, p.port, p.protocol);
+          return n !== undefined && tables.some((tp) => tp.protocol === p.protocol && Resolver.portOn(c.pod, tp.spec?.port ?? Number.parseInt(tp.label), tp.protocol) === n);
+        });
+        if (!probed) this.problem(p.source, `expect[${i}].ports: ${p.port}/${p.protocol} is not a port the test probes on any of its columns`);
       }
       return { ...e, fromKeys: from, toKeys: to };
     });

@@ -32,6 +32,11 @@ export interface MeasuredTest extends Omit<ResolvedTest, 'cells'> {
   cells: MeasuredCell[];
 }
 
+/** The kernel and the engine both gave a definite answer, and not the same one. */
+export function disagrees(c: Pick<MeasuredCell, 'measured' | 'prediction' | 'outcome'>): boolean {
+  return c.outcome !== undefined && c.measured !== 'unknown' && c.prediction.result !== 'unknown' && c.measured !== c.prediction.result;
+}
+
 function measuredOf(o: ProbeOutcome): Measured {
   return o.outcome === 'connected' ? 'allowed' : o.outcome === 'error' ? 'unknown' : 'blocked';
 }
@@ -49,13 +54,14 @@ function nodesOf(plan: Plan, cell: Cell): string[] {
 
 async function counters(plan: Plan, nodes: string[]): Promise<Map<string, CountedRule[]>> {
   const mode = plan.spec.serviceNetwork.proxyMode;
-  const out = new Map<string, CountedRule[]>();
-  for (const name of nodes) {
-    const node = plan.nodes.find((n) => n.name === name)!;
-    const rules = await readCountedRules(node.netns, mode, `inet ${NETPOL_TABLE}`, `reading the policy counters of node ${name}`);
-    out.set(name, mode === 'iptables' ? rules.filter((r) => r.chain.startsWith('filter NETPOL-')) : rules);
-  }
-  return out;
+  const read = await Promise.all(
+    nodes.map(async (name) => {
+      const node = plan.nodes.find((n) => n.name === name)!;
+      const rules = await readCountedRules(node.netns, mode, `inet ${NETPOL_TABLE}`, `reading the policy counters of node ${name}`);
+      return [name, mode === 'iptables' ? rules.filter((r) => r.chain.startsWith('filter NETPOL-')) : rules] as const;
+    }),
+  );
+  return new Map(read);
 }
 
 /** The cell's connection alone, with the policy rules whose counters it moved. */
@@ -90,7 +96,7 @@ export async function measureTests(plan: Plan, tests: ResolvedTest[], timeoutMs 
   });
   // One at a time, so each cell's counters are its own.
   for (const m of measured.values()) {
-    if (m.outcome && (!m.ok || m.measured !== m.prediction.result)) m.kernel = await diagnose(plan, m);
+    if (m.outcome && (!m.ok || disagrees(m))) m.kernel = await diagnose(plan, m);
   }
   return tests.map((t) => ({ ...t, cells: t.cells.map((c) => measured.get(c)!) }));
 }

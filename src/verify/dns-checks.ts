@@ -62,9 +62,19 @@ const reverse = (ip: string) => `${ip.split('.').reverse().join('.')}.in-addr.ar
 export function dnsChecks(plan: Plan, ready: PodReady, policy?: PolicyView): Check[] {
   const zone = plan.spec.clusterDomain;
   const from = clients(plan, policy);
-  const first = from[0];
-  if (!first) return [];
   const checks: Check[] = [];
+  for (const pod of plan.pods) {
+    if (pod.dnsPolicy !== 'ClusterFirst' && pod.dnsPolicy !== 'ClusterFirstWithHostNet') continue;
+    checks.push({
+      path: 'P10',
+      name: `P10 pod ${pod.key} has the ClusterFirst resolv.conf: nameserver ${clusterDnsIp(plan)}, search ${pod.namespace}.svc.${zone} svc.${zone} ${zone}, ndots:5`,
+      probes: [{ kind: 'file', netns: pod.netns, label: `pod ${pod.key}`, path: '/etc/resolv.conf', content: podResolvConf(plan, pod) }],
+    });
+  }
+
+  const first = from[0];
+  // The queries need a client; the resolv.conf checks above do not.
+  if (!first) return checks;
   const dig = (client: PodPlan, name: string, type: DnsType, expect: DnsExpect, opts: { search?: boolean; tcp?: boolean } = {}) => ({
     kind: 'dns' as const,
     from: podEnd(client),
@@ -75,15 +85,6 @@ export function dnsChecks(plan: Plan, ready: PodReady, policy?: PolicyView): Che
     expect,
   });
   const endpoints = new Map(serviceEndpoints(plan, ready).map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
-
-  for (const pod of plan.pods) {
-    if (pod.dnsPolicy !== 'ClusterFirst' && pod.dnsPolicy !== 'ClusterFirstWithHostNet') continue;
-    checks.push({
-      path: 'P10',
-      name: `P10 pod ${pod.key} has the ClusterFirst resolv.conf: nameserver ${clusterDnsIp(plan)}, search ${pod.namespace}.svc.${zone} svc.${zone} ${zone}, ndots:5`,
-      probes: [{ kind: 'file', netns: pod.netns, label: `pod ${pod.key}`, path: '/etc/resolv.conf', content: podResolvConf(plan, pod) }],
-    });
-  }
 
   for (const svc of plan.services) {
     const full = `${svc.name}.${svc.namespace}.svc.${zone}`;
