@@ -32,6 +32,8 @@ export interface ConnectProbe {
   port: number;
   protocol: 'TCP' | 'UDP';
   timeoutMs: number;
+  /** The cluster's DNS zone: a UDP probe asks for its `dns-version` record, which a cluster DNS server answers itself, without forwarding. */
+  zone?: string;
 }
 
 const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
@@ -42,8 +44,8 @@ function classify(code: string | undefined): Outcome {
   return 'error';
 }
 
-/** A question any DNS server answers and the test server echoes back. */
-const QUESTION = dnsPacket.encode({ type: 'query', id: 0x6b6e, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: 'kube-netlab.probe' }] });
+/** A question any DNS server of the cluster answers from its own zone, and the test server echoes back. */
+const question = (zone: string) => dnsPacket.encode({ type: 'query', id: 0x6b6e, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: `dns-version.${zone}` }] });
 
 function tcp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
@@ -90,7 +92,7 @@ function udp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
     socket.once('message', () => done('connected', `answered in ${Math.round(performance.now() - started)} ms`));
     socket.bind({ fd }, () => {
       // Connected, so an ICMP port unreachable comes back as ECONNREFUSED.
-      socket.connect(p.port, p.ip, () => socket.send(QUESTION, (err) => err && done(classify((err as NodeJS.ErrnoException).code), err.message)));
+      socket.connect(p.port, p.ip, () => socket.send(question(p.zone ?? 'cluster.local'), (err) => err && done(classify((err as NodeJS.ErrnoException).code), err.message)));
     });
   });
 }

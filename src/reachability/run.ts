@@ -69,7 +69,7 @@ async function diagnose(plan: Plan, cell: MeasuredCell): Promise<string[]> {
   if (!cell.probe) return [];
   const nodes = nodesOf(plan, cell);
   const before = await counters(plan, nodes);
-  await probeConnect({ ...cell.probe, timeoutMs: PROBE_TIMEOUT_MS });
+  await probeConnect({ ...cell.probe, timeoutMs: PROBE_TIMEOUT_MS, zone: plan.spec.clusterDomain });
   const after = await counters(plan, nodes);
   const moved: string[] = [];
   for (const [node, rules] of after) {
@@ -85,7 +85,7 @@ async function diagnose(plan: Plan, cell: MeasuredCell): Promise<string[]> {
 
 export async function measureTests(plan: Plan, tests: ResolvedTest[], timeoutMs = PROBE_TIMEOUT_MS): Promise<MeasuredTest[]> {
   const all = tests.flatMap((t) => t.cells);
-  const outcomes = await mapLimit(all, CONCURRENCY, (c) => (c.probe ? probeConnect({ ...c.probe, timeoutMs }) : Promise.resolve(undefined)));
+  const outcomes = await mapLimit(all, CONCURRENCY, (c) => (c.probe ? probeConnect({ ...c.probe, timeoutMs, zone: plan.spec.clusterDomain }) : Promise.resolve(undefined)));
   const measured = new Map<Cell, MeasuredCell>();
   all.forEach((c, i) => {
     const outcome = outcomes[i];

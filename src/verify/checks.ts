@@ -78,7 +78,7 @@ export type Probe =
   /** A UDP datagram gets no echo. */
   | { kind: 'udp-silent'; from: Endpoint; ip: string; port: number }
   /** A TCP connection (or a UDP request) from inside `from`, made in-process with a 1 s timeout: connected, or dropped without an answer. */
-  | { kind: 'connect'; from: Endpoint; ip: string; port: number; protocol: 'TCP' | 'UDP'; expect: 'allowed' | 'blocked' }
+  | { kind: 'connect'; from: Endpoint; ip: string; port: number; protocol: 'TCP' | 'UDP'; expect: 'allowed' | 'blocked'; zone?: string }
   /** GET /bytes/N returns exactly N bytes. */
   | { kind: 'bytes'; from: Endpoint; ip: string; port: number; size: number }
   /**

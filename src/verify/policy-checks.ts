@@ -31,10 +31,10 @@ interface Candidate {
 
 const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });
 
-function check(c: Candidate, direction: Direction): Check {
+function check(c: Candidate, direction: Direction, zone: string): Check {
   const verdict = c.decision[direction];
   const result = verdict.allowed ? 'allowed' : 'blocked';
-  const probe: Probe = { kind: 'connect', from: c.from, ip: c.ip, port: c.port.port, protocol: c.port.protocol, expect: result };
+  const probe: Probe = { kind: 'connect', from: c.from, ip: c.ip, port: c.port.port, protocol: c.port.protocol, expect: result, ...(c.port.protocol === 'UDP' ? { zone } : {}) };
   return { path: 'P11', name: `P11 ${c.fromKey} -> ${c.toKey}:${c.port.port}/${c.port.protocol} ${result}: ${verdict.reason}`, probes: [probe] };
 }
 
@@ -43,11 +43,11 @@ function check(c: Candidate, direction: Direction): Check {
  * where there is a choice, among those the other direction lets through, so
  * the check shows this direction's policy at work.
  */
-function pick(candidates: Candidate[], direction: Direction): Check[] {
+function pick(candidates: Candidate[], direction: Direction, zone: string): Check[] {
   const other: Direction = direction === 'ingress' ? 'egress' : 'ingress';
   const allowed = candidates.find((c) => c.decision.allowed);
   const blocked = candidates.find((c) => !c.decision[direction].allowed && c.decision[other].allowed) ?? candidates.find((c) => !c.decision[direction].allowed);
-  return [...(allowed ? [check(allowed, direction)] : []), ...(blocked ? [check(blocked, direction)] : [])];
+  return [...(allowed ? [check(allowed, direction, zone)] : []), ...(blocked ? [check(blocked, direction, zone)] : [])];
 }
 
 export function policyChecks(plan: Plan, view: PolicyView): Check[] {
@@ -63,13 +63,13 @@ export function policyChecks(plan: Plan, view: PolicyView): Check[] {
           .filter((src) => src !== pod)
           .map((src) => ({ from: podEnd(src), fromKey: src.key, toKey: pod.key, ip: pod.ip, port, decision: engine.decide(podParty(engine, src), self, port.port, port.protocol) })),
       );
-      checks.push(...pick(candidates, 'ingress'));
+      checks.push(...pick(candidates, 'ingress', plan.spec.clusterDomain));
     }
     if (engine.isolatedBy(pod, 'egress').length) {
       const toPods = pods.filter((dst) => dst !== pod).flatMap((dst) => served(dst).map((port) => ({ key: dst.key, ip: dst.ip, port, party: podParty(engine, dst) as Party })));
       const toServers = plan.internet.servers.flatMap((s) => s.ports.map((port) => ({ key: s.name, ip: s.ip, port: { port, protocol: 'TCP' as const }, party: engine.partyAt(s.ip, s.name) })));
       const candidates = [...toPods, ...toServers].map((t) => ({ from: podEnd(pod), fromKey: pod.key, toKey: t.key, ip: t.ip, port: t.port, decision: engine.decide(self, t.party, t.port.port, t.port.protocol) }));
-      checks.push(...pick(candidates, 'egress'));
+      checks.push(...pick(candidates, 'egress', plan.spec.clusterDomain));
     }
   }
   return checks;

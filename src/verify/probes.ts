@@ -135,7 +135,7 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     case 'ingress':
       return ingress(probe);
     case 'connect': {
-      const o = await probeConnect({ netns: probe.from.netns, ip: probe.ip, port: probe.port, protocol: probe.protocol, timeoutMs: PROBE_TIMEOUT_MS });
+      const o = await probeConnect({ netns: probe.from.netns, ip: probe.ip, port: probe.port, protocol: probe.protocol, timeoutMs: PROBE_TIMEOUT_MS, ...(probe.zone ? { zone: probe.zone } : {}) });
       const what = `${probe.protocol} ${probe.ip}:${probe.port} from ${probe.from.label}`;
       // A policy drops silently: blocked means no answer at all, not a refusal.
       const ok = probe.expect === 'allowed' ? o.outcome === 'connected' : o.outcome === 'timeout';

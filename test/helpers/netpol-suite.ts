@@ -20,12 +20,10 @@ import { cli, isRoot, labName, tempDir } from './cli.js';
 import { leftovers, rootSnapshot } from './host.js';
 import { labDocument, modelManifests, reachabilityTests, substitute } from './netpol-model.js';
 
-/** At least 15 cases of the reference and the upstream suite: selectors, ports, named ports, egress, ipBlock, stacking, live updates, UDP. */
+/** 16 cases of the reference and the upstream suite (at least 15 asked): selectors, ports, named ports, egress, ipBlock, stacking, live updates, UDP. */
 export const CASES = [
   'default-deny-ingress',
   'default-deny-all',
-  'allow-ingress-for-a-target',
-  'allow-only-from-other-ns-by-nsselector',
   'podselector-or-nsselector',
   'podselector-and-nsselector',
   'ports',
@@ -36,12 +34,10 @@ export const CASES = [
   'ingress-from-updated-namespace',
   'ingress-from-updated-pod',
   'deny-ingress-to-updated-pod',
-  'deny-egress-by-podselector',
   'ingress-and-egress-together',
   'egress-cidr-except',
   'stop-enforcing-after-delete',
   'udp-ports',
-  'ingress-any-port-on-one-protocol',
 ];
 
 /** Around the model: an external server pair and a hostNetwork pod in a namespace of its own (not a row of the model's tests). */
