@@ -15,6 +15,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { clusterDnsIp } from '../render/files.js';
 import { runToEnd } from './measure.js';
+import { PolicyEngine } from '../netpol/engine.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const LAB = 'bench-dns';
@@ -57,7 +58,11 @@ export async function measureDns(labFile: string, seconds: number): Promise<DnsR
     const others = plan.pods.filter((p) => p.namespace !== CLUSTER_DNS.namespace);
     const client = others[0];
     // dnsmasq needs port 53 of its pod free: a test server may listen there (a container port 53).
-    const free = others.filter((p) => p !== client && !p.containers.some((c) => c.ports.some((x) => x.containerPort === 53)));
+    // dnsmasq's pod must also admit the client on 53/UDP (the default lab's shop admits only its own pods).
+    const engine = PolicyEngine.fromPlan(plan);
+    const free = others.filter(
+      (p) => p !== client && !p.hostNetwork && !p.containers.some((c) => c.ports.some((x) => x.containerPort === 53)) && (!client || engine.decide({ kind: 'pod', pod: client }, { kind: 'pod', pod: p }, 53, 'UDP').allowed),
+    );
     const host = free.find((p) => p.node !== client?.node) ?? free[0];
     if (!client || !host || !dnsPods[0]) throw new Error(`${labFile} needs at least two pods for the DNS bench`);
     const queries = `/tmp/kube-netlab-${LAB}-queries.txt`;

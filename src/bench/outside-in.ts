@@ -16,6 +16,7 @@ import { labDir, readPlan } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { INGRESS_NGINX } from '../model/ingress.js';
+import { PolicyEngine } from '../netpol/engine.js';
 import { runToEnd } from './measure.js';
 import type { StreamResult } from './request-stream.js';
 
@@ -112,8 +113,12 @@ export async function measureOutsideIn(labFile: string, seconds: number): Promis
     const host = plan.spec.ingresses.flatMap((i) => i.rules).find((r) => r.host && !r.host.startsWith('*.') && !plan.spec.ingresses.some((i) => i.tls.some((t) => t.hosts.includes(r.host!))))?.host;
     if (!host) throw new Error(`${labFile} has no Ingress host without TLS to load`);
     const backend = plan.pods.find((p) => p.labels.app === lbService.selector?.app)!;
-    const from = plan.pods.find((p) => p.node !== backend.node && !p.hostNetwork && !p.containers.some((c) => c.program))!;
     const port = backend.containers[0]!.ports[0]!.containerPort;
+    // A client on another node that the backend's policies admit (the default lab's shop admits its own pods).
+    const engine = PolicyEngine.fromPlan(plan);
+    const from = plan.pods.find(
+      (p) => p.node !== backend.node && !p.hostNetwork && !p.containers.some((c) => c.program) && engine.decide({ kind: 'pod', pod: p }, { kind: 'pod', pod: backend }, port, 'TCP').allowed,
+    )!;
     const load: LoadRow[] = [
       { path: `pod ${from.key} -> pod ${backend.key} (${backend.ip}:${port}), no load balancer`, ...(await wrk(from.netns, `http://${backend.ip}:${port}/`, seconds)) },
       { path: `external -> LB ${lbService.loadBalancerIP} -> NodePort -> ${lbService.key} pods`, ...(await wrk(client.netns, `http://${lbService.loadBalancerIP}/`, seconds)) },
