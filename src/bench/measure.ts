@@ -8,6 +8,22 @@ export interface Timed<T = void> {
   value: T;
 }
 
+/**
+ * The rule tool alone on a text, spawned directly inside `netns`: what any
+ * program applying the same rules must pay, the baseline syncs are compared with.
+ */
+export function rawApply(netnsPath: string, mode: 'iptables' | 'nftables', text: string): Promise<number> {
+  const argv = mode === 'iptables' ? ['iptables-restore', '--noflush', '--wait'] : ['nft', '-f', '-'];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('nsenter', [`--net=${netnsPath}`, '--', ...argv], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${argv.join(' ')}: ${err.trim()}`))));
+    child.stdin.end(text);
+  });
+}
+
 export async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
   const started = performance.now();
   const value = await fn();

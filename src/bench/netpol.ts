@@ -22,7 +22,7 @@ import { compileNode } from '../netpol/compile.js';
 import { PolicyEngine } from '../netpol/engine.js';
 import { netpolChainsIn, renderNetpolBootstrap, renderNetpolIptables } from '../netpol/iptables.js';
 import { renderNetpolNftables } from '../netpol/nftables.js';
-import { runToEnd } from './measure.js';
+import { rawApply, runToEnd } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-netpol';
 const RUNS = 3;
@@ -87,18 +87,7 @@ async function sync(mode: ProxyMode, plan: Plan, previous: string[]): Promise<{ 
   return { ms: performance.now() - started, text, chains: [] };
 }
 
-/** The tool alone on the same text, spawned directly. */
-function raw(mode: ProxyMode, text: string): Promise<number> {
-  const argv = mode === 'iptables' ? ['iptables-restore', '--noflush', '--wait'] : ['nft', '-f', '-'];
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('nsenter', [`--net=${netnsPath(NETNS)}`, '--', ...argv], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${argv.join(' ')}: ${err.trim()}`))));
-    child.stdin.end(text);
-  });
-}
+const raw = (mode: ProxyMode, text: string) => rawApply(netnsPath(NETNS), mode, text);
 
 export async function measurePolicySync(mode: ProxyMode, pods = 250, policies = 100): Promise<PolicySyncRow> {
   const plan = planLab(parseLab([{ file: 'bench.yaml', text: syntheticLab(pods, policies) }]));

@@ -5,7 +5,6 @@
  * changes at 5,000 services. Each run uses a fresh throwaway namespace of
  * its own; nothing else is touched.
  */
-import { spawn } from 'node:child_process';
 import { run } from '../kernel/exec.js';
 import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.js';
 import { applyProxyRules } from '../kernel/netfilter.js';
@@ -13,6 +12,7 @@ import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../model/types.js';
 import { renderIptablesBootstrap, renderIptablesSync } from '../proxy/iptables.js';
 import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../proxy/nftables.js';
+import { rawApply } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-proxy';
 const RUNS = 3;
@@ -55,18 +55,7 @@ function render(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInpu
   return mode === 'iptables' ? renderIptablesSync(input, previous) : renderNftablesSync(input, previous);
 }
 
-/** The raw tool on the text, spawned directly: what any program applying this text must pay. */
-function raw(mode: ProxyMode, text: string): Promise<number> {
-  const argv = mode === 'iptables' ? ['iptables-restore', '--noflush', '--wait'] : ['nft', '-f', '-'];
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('nsenter', [`--net=${netnsPath(NETNS)}`, '--', ...argv], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${argv.join(' ')}: ${err.trim()}`))));
-    child.stdin.end(text);
-  });
-}
+const raw = (mode: ProxyMode, text: string) => rawApply(netnsPath(NETNS), mode, text);
 
 async function freshNamespace(mode: ProxyMode): Promise<void> {
   await deleteNamespaces([NETNS]);

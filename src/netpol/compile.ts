@@ -8,7 +8,7 @@
  * and named ports resolved per destination pod.
  */
 import type { NodePlan, PodPlan } from '../model/types.js';
-import { namedPort, ruleName, type Direction, type PolicyEngine } from './engine.js';
+import { describePolicyPort, namedPort, ruleName, type Direction, type PolicyEngine } from './engine.js';
 import { inBlock } from './ip-blocks.js';
 import { policyKey, type NetworkPolicySpec, type PolicyPeerSpec, type PolicyPortSpec, type PolicyProtocol } from './types.js';
 
@@ -60,11 +60,6 @@ export interface NodePolicyRules {
   policies: PolicyChain[];
 }
 
-function describeRulePort(p: PolicyPortSpec): string {
-  if (p.port === undefined) return `any ${p.protocol} port`;
-  return `${p.port}${p.endPort !== undefined ? `-${p.endPort}` : ''}/${p.protocol}`;
-}
-
 function peerMatch(engine: PolicyEngine, pol: NetworkPolicySpec, peer: PolicyPeerSpec, name: string): PeerMatch | undefined {
   if (peer.ipBlock) return peer.ipBlock.family === 4 ? { kind: 'block', cidr: peer.ipBlock.cidr, except: peer.ipBlock.except } : undefined;
   return { kind: 'addresses', ips: engine.peerPods(pol, peer).map((p) => p.ip), selector: name };
@@ -89,7 +84,7 @@ function policyMatches(engine: PolicyEngine, pol: NetworkPolicySpec, direction: 
       const pm = peer ? peerMatch(engine, pol, peer, name) : undefined;
       if (peer && !pm) return;
       for (const port of ports) {
-        const comment = port ? `${name} ${describeRulePort(port)}` : name;
+        const comment = port ? `${name} ${describePolicyPort(port)}` : name;
         if (port === undefined || typeof port.port !== 'string') {
           const range: [number, number] | undefined = typeof port?.port === 'number' ? [port.port, port.endPort ?? port.port] : undefined;
           matches.push({ comment, ...(pm ? { peer: pm } : {}), ...(port ? { port: { protocol: port.protocol, ...(range ? { range } : {}) } } : {}) });

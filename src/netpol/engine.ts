@@ -64,7 +64,8 @@ export function describePort(port: number | undefined, protocol: Protocol): stri
   return protocol === 'ICMP' ? 'ICMP' : port === undefined ? `any ${protocol} port` : `${port}/${protocol}`;
 }
 
-function describePolicyPort(p: PolicyPortSpec): string {
+/** A rule's port as written: `80/TCP`, `79-80/TCP`, `http/TCP`, `any UDP port`. */
+export function describePolicyPort(p: PolicyPortSpec): string {
   if (p.port === undefined) return `any ${p.protocol} port`;
   return `${p.port}${p.endPort !== undefined ? `-${p.endPort}` : ''}/${p.protocol}`;
 }
@@ -255,7 +256,7 @@ export class PolicyEngine {
 }
 
 /** A pod as a source or destination: itself, or its node's address when it uses the host network. */
-export function podParty(engine: PolicyEngine, pod: PodPlan): Party {
+export function podParty(pod: PodPlan): Party {
   return pod.hostNetwork ? { kind: 'host', ip: pod.ip, node: pod.node, label: `${pod.key} (hostNetwork on ${pod.node})` } : { kind: 'pod', pod };
 }
 
@@ -264,7 +265,7 @@ export function podParty(engine: PolicyEngine, pod: PodPlan): Party {
  * the destination: nothing is policed on its own node; to another node's
  * pods it leaves with the address the pod network gives the node.
  */
-export function hostSourceToward(plan: Plan, engine: PolicyEngine, node: NodePlan, dst: PodPlan, label: string): Party {
+export function hostSourceToward(plan: Plan, node: NodePlan, dst: PodPlan, label: string): Party {
   const ip = dst.node === node.name ? node.ip : nodeSourceAddress(plan.spec.podNetwork.backend, node);
   return { kind: 'host', ip, node: node.name, label };
 }

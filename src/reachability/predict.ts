@@ -66,7 +66,7 @@ function sourceParty(world: World, s: Source, dst: PodPlan | undefined): Party {
   if (s.kind === 'external') return { kind: 'host', ip: s.client.ip, label: s.client.name };
   const node = sourceNode(world, s)!;
   const label = sourceLabel(s);
-  if (dst && !dst.hostNetwork) return hostSourceToward(world.plan, world.engine, node, dst, label);
+  if (dst && !dst.hostNetwork) return hostSourceToward(world.plan, node, dst, label);
   return { kind: 'host', ip: node.ip, node: node.name, label };
 }
 
@@ -118,7 +118,7 @@ export function predict(world: World, src: Source, target: Target, protocol: Pro
   if (target.kind === 'pod') {
     const dst = target.pod;
     if (src.kind === 'external' && !dst.hostNetwork) return unreachable(`pod IPs are not routed outside the cluster (P13): ${src.client.name} cannot reach ${dst.ip}`);
-    const decision = engine.decide(sourceParty(world, src, dst), podParty(engine, dst), target.port, protocol);
+    const decision = engine.decide(sourceParty(world, src, dst), podParty(dst), target.port, protocol);
     return verdict([{ endpoint: dst, label: `${dst.key}:${target.port}`, decision }], '');
   }
   const sp = target.sp;

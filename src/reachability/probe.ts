@@ -47,15 +47,17 @@ function classify(code: string | undefined): Outcome {
 /** A question any DNS server of the cluster answers from its own zone, and the test server echoes back. */
 const question = (zone: string) => dnsPacket.encode({ type: 'query', id: 0x6b6e, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'TXT', name: `dns-version.${zone}` }] });
 
-function tcp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
+/** The socket's fd in the source namespace, or the outcome that says why there is none. */
+function open(p: ConnectProbe): number | ProbeOutcome {
+  try {
+    return openClientSocket(netnsPath(p.netns), p.protocol);
+  } catch (err) {
+    return { outcome: 'error', ms: 0, detail: (err as Error).message };
+  }
+}
+
+function tcp(p: ConnectProbe, fd: number, started: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
-    let fd: number;
-    try {
-      fd = openClientSocket(netnsPath(p.netns), 'TCP');
-    } catch (err) {
-      resolve({ outcome: 'error', ms: 0, detail: (err as Error).message });
-      return;
-    }
     const socket = new Socket({ fd, readable: true, writable: true });
     const done = (outcome: Outcome, detail: string) => {
       clearTimeout(timer);
@@ -69,15 +71,8 @@ function tcp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
   });
 }
 
-function udp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
+function udp(p: ConnectProbe, fd: number, started: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
-    let fd: number;
-    try {
-      fd = openClientSocket(netnsPath(p.netns), 'UDP');
-    } catch (err) {
-      resolve({ outcome: 'error', ms: 0, detail: (err as Error).message });
-      return;
-    }
     const socket = createSocket('udp4');
     let finished = false;
     const done = (outcome: Outcome, detail: string) => {
@@ -97,7 +92,9 @@ function udp(p: ConnectProbe, started: number): Promise<ProbeOutcome> {
   });
 }
 
-export function probeConnect(p: ConnectProbe): Promise<ProbeOutcome> {
+export async function probeConnect(p: ConnectProbe): Promise<ProbeOutcome> {
   const started = performance.now();
-  return p.protocol === 'TCP' ? tcp(p, started) : udp(p, started);
+  const fd = open(p);
+  if (typeof fd !== 'number') return fd;
+  return p.protocol === 'TCP' ? tcp(p, fd, started) : udp(p, fd, started);
 }

@@ -54,7 +54,7 @@ function forwardingOpen(plan: Plan, policy: PolicyView | undefined): boolean {
   const resolver = policy.engine.partyAt(plan.internet.resolver.ip);
   return plan.pods
     .filter((p) => p.namespace === CLUSTER_DNS.namespace && p.containers.some((c) => c.program))
-    .every((p) => policy.engine.decide(podParty(policy.engine, p), resolver, 53, 'UDP').allowed && policy.engine.decide(podParty(policy.engine, p), resolver, 53, 'TCP').allowed);
+    .every((p) => policy.engine.decide(podParty(p), resolver, 53, 'UDP').allowed && policy.engine.decide(podParty(p), resolver, 53, 'TCP').allowed);
 }
 
 const reverse = (ip: string) => `${ip.split('.').reverse().join('.')}.in-addr.arpa`;

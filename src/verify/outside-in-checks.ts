@@ -105,7 +105,7 @@ function hostChecks(plan: Plan, policy?: PolicyView): Check[] {
           });
         } else if (p.hostPort !== undefined) {
           // The DNAT keeps the client's address, so the pod's ingress policies judge the client itself.
-          const d = policy?.engine.decide({ kind: 'host', ip: client.ip, label: client.name }, podParty(policy.engine, pod), p.containerPort, 'TCP');
+          const d = policy?.engine.decide({ kind: 'host', ip: client.ip, label: client.name }, podParty(pod), p.containerPort, 'TCP');
           checks.push(
             d && !d.allowed
               ? { path: 'P9', name: `P9 external -> hostPort ${node.ip}:${p.hostPort} -> pod ${pod.key}:${p.containerPort} is dropped by NetworkPolicy: ${d.reason}`, probes: [droppedProbe(ext, node.ip, p.hostPort, 'TCP')] }
@@ -144,7 +144,7 @@ function egressChecks(plan: Plan, policy?: PolicyView): Check[] {
     if (!pods.length) continue;
     for (const server of plan.internet.servers) {
       for (const port of server.ports) {
-        const decide = (p: typeof pods[number]) => policy?.engine.decide(podParty(policy.engine, p), policy.engine.partyAt(server.ip, server.name), port, 'TCP');
+        const decide = (p: typeof pods[number]) => policy?.engine.decide(podParty(p), policy.engine.partyAt(server.ip, server.name), port, 'TCP');
         const pod = pods.find((p) => decide(p)?.allowed !== false);
         if (!pod) {
           const first = pods[0]!;

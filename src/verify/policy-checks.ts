@@ -56,17 +56,17 @@ export function policyChecks(plan: Plan, view: PolicyView): Check[] {
   const pods = plan.pods.filter((p) => !p.hostNetwork);
   const checks: Check[] = [];
   for (const pod of pods) {
-    const self = podParty(engine, pod);
+    const self = podParty(pod);
     if (engine.isolatedBy(pod, 'ingress').length) {
       const candidates = served(pod).flatMap((port) =>
         pods
           .filter((src) => src !== pod)
-          .map((src) => ({ from: podEnd(src), fromKey: src.key, toKey: pod.key, ip: pod.ip, port, decision: engine.decide(podParty(engine, src), self, port.port, port.protocol) })),
+          .map((src) => ({ from: podEnd(src), fromKey: src.key, toKey: pod.key, ip: pod.ip, port, decision: engine.decide(podParty(src), self, port.port, port.protocol) })),
       );
       checks.push(...pick(candidates, 'ingress', plan.spec.clusterDomain));
     }
     if (engine.isolatedBy(pod, 'egress').length) {
-      const toPods = pods.filter((dst) => dst !== pod).flatMap((dst) => served(dst).map((port) => ({ key: dst.key, ip: dst.ip, port, party: podParty(engine, dst) as Party })));
+      const toPods = pods.filter((dst) => dst !== pod).flatMap((dst) => served(dst).map((port) => ({ key: dst.key, ip: dst.ip, port, party: podParty(dst) as Party })));
       const toServers = plan.internet.servers.flatMap((s) => s.ports.map((port) => ({ key: s.name, ip: s.ip, port: { port, protocol: 'TCP' as const }, party: engine.partyAt(s.ip, s.name) })));
       const candidates = [...toPods, ...toServers].map((t) => ({ from: podEnd(pod), fromKey: pod.key, toKey: t.key, ip: t.ip, port: t.port, decision: engine.decide(self, t.party, t.port.port, t.port.protocol) }));
       checks.push(...pick(candidates, 'egress', plan.spec.clusterDomain));

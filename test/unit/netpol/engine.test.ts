@@ -107,7 +107,7 @@ t.test('ipBlock with except matches pod addresses too', async (t) => {
   const xb = base.plan.pods.find((p) => p.key === 'x/b')!.ip;
   const l = lab([policy('x', 'block', `  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16, except: [${xb}/32]}}]}]`)]);
   t.same(blocked(l, 80), ['x/b -> x/a']);
-  const d = l.engine.decide(podParty(l.engine, l.plan.pods.find((p) => p.key === 'x/b')!), podParty(l.engine, l.plan.pods.find((p) => p.key === 'x/a')!), 80, 'TCP');
+  const d = l.engine.decide(podParty(l.plan.pods.find((p) => p.key === 'x/b')!), podParty(l.plan.pods.find((p) => p.key === 'x/a')!), 80, 'TCP');
   t.match(d.reason, /x\/a is isolated for ingress by x\/block, no rule allows from x\/b/);
 });
 
@@ -116,35 +116,35 @@ t.test('exceptions: self, own node, hostNetwork, non-pods', async (t) => {
   const l = lab([policy('x', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress, Egress]')], host, 'vxlan');
   const pod = (k: string) => l.plan.pods.find((p) => p.key === k)!;
   const xa = pod('x/a');
-  const self = l.engine.decide(podParty(l.engine, xa), podParty(l.engine, xa), 80, 'TCP');
+  const self = l.engine.decide(podParty(xa), podParty(xa), 80, 'TCP');
   t.ok(self.allowed, self.reason);
   t.match(self.reason, /to itself/);
   const node = l.plan.nodes.find((n) => n.name === xa.node)!;
-  const fromNode = l.engine.decide(hostSourceToward(l.plan, l.engine, node, xa, `node/${node.name}`), podParty(l.engine, xa), 80, 'TCP');
+  const fromNode = l.engine.decide(hostSourceToward(l.plan, node, xa, `node/${node.name}`), podParty(xa), 80, 'TCP');
   t.ok(fromNode.allowed, `from its own node: ${fromNode.reason}`);
   const other = l.plan.nodes.find((n) => n.name !== xa.node)!;
-  const fromOther = hostSourceToward(l.plan, l.engine, other, xa, `node/${other.name}`);
+  const fromOther = hostSourceToward(l.plan, other, xa, `node/${other.name}`);
   t.equal(fromOther.kind === 'host' && fromOther.ip, other.podCIDR.split('/')[0], 'another node sends from its VTEP address with vxlan');
-  t.notOk(l.engine.decide(fromOther, podParty(l.engine, xa), 80, 'TCP').allowed, 'another node is policed like any address');
-  const toOwnNode = l.engine.decide(podParty(l.engine, xa), l.engine.partyAt(node.ip), 6443, 'TCP');
+  t.notOk(l.engine.decide(fromOther, podParty(xa), 80, 'TCP').allowed, 'another node is policed like any address');
+  const toOwnNode = l.engine.decide(podParty(xa), l.engine.partyAt(node.ip), 6443, 'TCP');
   t.ok(toOwnNode.allowed, `to its own node: ${toOwnNode.reason}`);
-  t.notOk(l.engine.decide(podParty(l.engine, xa), l.engine.partyAt(other.ip), 6443, 'TCP').allowed, 'to another node is egress like any address');
+  t.notOk(l.engine.decide(podParty(xa), l.engine.partyAt(other.ip), 6443, 'TCP').allowed, 'to another node is egress like any address');
   const agent = pod('x/agent');
   t.same(l.engine.isolatedBy(agent, 'ingress'), [], 'a hostNetwork pod is never selected');
-  const toAgent = l.engine.decide(podParty(l.engine, pod('y/b')), podParty(l.engine, agent), 9100, 'TCP');
+  const toAgent = l.engine.decide(podParty(pod('y/b')), podParty(agent), 9100, 'TCP');
   t.ok(toAgent.allowed, toAgent.reason);
 });
 
 t.test('ICMP matches only rules without ports', async (t) => {
   const l = lab([policy('x', 'web', '  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}}], ports: [{port: 80}]}, {from: [{namespaceSelector: {matchLabels: {ns: z}}}]}]')]);
-  const pod = (k: string) => podParty(l.engine, l.plan.pods.find((p) => p.key === k)!);
+  const pod = (k: string) => podParty(l.plan.pods.find((p) => p.key === k)!);
   t.notOk(l.engine.decide(pod('y/a'), pod('x/a'), undefined, 'ICMP').allowed, 'y may only use TCP 80');
   t.ok(l.engine.decide(pod('z/a'), pod('x/a'), undefined, 'ICMP').allowed, 'z may use anything');
 });
 
 t.test('reasons name the policy and rule', async (t) => {
   const l = lab([denyIngressX, onlyYOn81]);
-  const pod = (k: string) => podParty(l.engine, l.plan.pods.find((p) => p.key === k)!);
+  const pod = (k: string) => podParty(l.plan.pods.find((p) => p.key === k)!);
   const ok = l.engine.decide(pod('y/b'), pod('x/a'), 81, 'TCP');
   t.same(ok.ingress.allowedBy, { policy: 'x/y-81', rule: 'ingress[0].from[0]' });
   t.equal(ok.reason, 'no policy isolates y/b for egress; allowed by x/y-81 ingress[0].from[0]');

@@ -104,7 +104,7 @@ t.test('predictions are the engine’s decisions', async (t) => {
   t.same(l.problems, []);
   for (const test of l.tests) {
     for (const c of test.cells) {
-      const d = l.engine.decide(podParty(l.engine, pod(l, c.from)), podParty(l.engine, pod(l, c.to)), c.port, c.protocol);
+      const d = l.engine.decide(podParty(pod(l, c.from)), podParty(pod(l, c.to)), c.port, c.protocol);
       t.same([c.prediction.result, c.prediction.reason], [d.allowed ? 'allowed' : 'blocked', d.reason], `${test.name}: ${c.name}`);
     }
   }
