@@ -37,6 +37,20 @@ if (!isRoot) {
       line: 9,
       text: /node9/,
     },
+    {
+      name: 'a NetworkPolicy peer with ipBlock and a selector',
+      yaml: (lab) =>
+        `apiVersion: kube-netlab.dev/v1alpha1\nkind: Lab\nmetadata: {name: ${lab}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  ingress:\n    - from:\n        - podSelector: {}\n          ipBlock: {cidr: 10.0.0.0/8}\n`,
+      line: 13,
+      text: /may not combine ipBlock with podSelector/,
+    },
+    {
+      name: 'a ReachabilityTest naming a pod that does not exist',
+      yaml: (lab) =>
+        `apiVersion: kube-netlab.dev/v1alpha1\nkind: Lab\nmetadata: {name: ${lab}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, ports: [{containerPort: 80}]}]\n---\napiVersion: kube-netlab.dev/v1alpha1\nkind: ReachabilityTest\nmetadata: {name: t}\nspec:\n  from:\n    - {pod: default/q}\n`,
+      line: 16,
+      text: /names pod default\/q, which does not exist; pods of default: p/,
+    },
   ];
   for (const c of cases) {
     t.test(c.name, async (t) => {
