@@ -374,32 +374,6 @@ if (!isRoot) {
   });
 }
 
-if (isRoot) {
-  // The shipped lab, as `npm run lab:up` and `npm run lab:verify` run it, and again in nftables mode on host-gw.
-  for (const [mode, backend] of [
-    ['iptables', 'vxlan'],
-    ['nftables', 'host-gw'],
-  ] as const) {
-    t.test(`lab/default.yaml verifies, ${mode} on ${backend}`, async (t) => {
-      const name = labName(`dl${mode.slice(0, 2)}`);
-      const dir = tempDir();
-      t.teardown(() => {
-        cli(['down', '--name', name]);
-      });
-      let text = readFileSync(join(ROOT, 'lab/default.yaml'), 'utf8');
-      text = text.replace('backend: vxlan', `backend: ${backend}`).replace('proxyMode: iptables', `proxyMode: ${mode}`);
-      const file = writeLab(dir, name, text);
-      const up = cli(['up', '-f', file, '--name', name]);
-      t.equal(up.code, 0, up.stderr);
-      const v = cli(['verify', '--name', name, '--tap']);
-      t.equal(v.code, 0, v.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n'));
-      for (const p of ['P7', 'P8', 'P9', 'P12']) t.match(v.stdout, new RegExp(`^ok \\d+ - ${p} `, 'm'), `${p} checked`);
-      t.match(v.stdout, /^ok \d+ - P7 external -> load balancer 203\.0\.113\.192:80 -> service shop\/storefront:http: externalTrafficPolicy Local/m);
-      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 https:\/\/shop\.example\.com\/api: rule Prefix \/api of Ingress shop\/shop -> service api/m);
-    });
-  }
-}
-
 /** Runs a program to completion; its stdout, or a rejection with its stderr. */
 function spawnAsync(argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

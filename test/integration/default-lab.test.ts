@@ -1,0 +1,40 @@
+/**
+ * The shipped lab, as `npm run lab:up` and `npm run lab:verify` run it, and
+ * again in nftables mode on host-gw: every check of the default lab passes,
+ * its shop policy included (P11, and the checks that expect its drops). Its
+ * own file, so the outside-in suite stays within tap's per-file timeout.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+
+if (!isRoot) t.skip('integration tests need root (network namespaces)');
+if (isRoot) {
+  // The shipped lab, as `npm run lab:up` and `npm run lab:verify` run it, and again in nftables mode on host-gw.
+  for (const [mode, backend] of [
+    ['iptables', 'vxlan'],
+    ['nftables', 'host-gw'],
+  ] as const) {
+    t.test(`lab/default.yaml verifies, ${mode} on ${backend}`, async (t) => {
+      const name = labName(`dl${mode.slice(0, 2)}`);
+      const dir = tempDir();
+      t.teardown(() => {
+        cli(['down', '--name', name]);
+      });
+      let text = readFileSync(join(ROOT, 'lab/default.yaml'), 'utf8');
+      text = text.replace('backend: vxlan', `backend: ${backend}`).replace('proxyMode: iptables', `proxyMode: ${mode}`);
+      const file = writeLab(dir, name, text);
+      const up = cli(['up', '-f', file, '--name', name]);
+      t.equal(up.code, 0, up.stderr);
+      const v = cli(['verify', '--name', name, '--tap']);
+      t.equal(v.code, 0, v.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n'));
+      for (const p of ['P7', 'P8', 'P9', 'P11', 'P12']) t.match(v.stdout, new RegExp(`^ok \\d+ - ${p} `, 'm'), `${p} checked`);
+      t.match(v.stdout, /^ok \d+ - P7 external -> load balancer 203\.0\.113\.192:80 -> service shop\/storefront:http: externalTrafficPolicy Local/m);
+      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 https:\/\/shop\.example\.com\/api: rule Prefix \/api of Ingress shop\/shop -> service api/m);
+      t.match(v.stdout, /^ok \d+ - P11 default\/\S+ -> shop\/\S+ blocked: shop\/\S+ is isolated for ingress by shop\/shop-ingress/m, 'the shop admits no other namespace');
+      t.match(v.stdout, /^ok \d+ - P5 pod default\/toolbox -> service shop\/api:http .* is dropped by NetworkPolicy/m);
+    });
+  }
+}
+
