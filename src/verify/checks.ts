@@ -345,11 +345,11 @@ export function mtuChecks(plan: Plan, view?: PolicyView): Check[] {
 }
 
 /** Every check; service and DNS checks need the endpoints kube-proxy programs now (from the agent's readiness). */
-export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodReady = () => true): Check[] {
+/** `view`: the policies' view of the same plan and proxy, when the caller has built it already. */
+export function allChecks(plan: Plan, proxy: ProxyNodeInput[] = [], ready: PodReady = () => true, view = new PolicyView(plan, proxy)): Check[] {
   // Pod-network paths are proven between pods with their own namespace; hostNetwork pods are the node (P9).
   const podNetwork: Plan = { ...plan, pods: plan.pods.filter((p) => !p.hostNetwork) };
   // Under NetworkPolicies the checks pick pairs the policies allow or expect the drops they predict.
-  const view = new PolicyView(plan, proxy);
   const policed = view.active ? view : undefined;
   return [
     ...containerChecks(podNetwork),
