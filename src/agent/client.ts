@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
 import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from './protocol.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
+import { cloudDaemonsFor, daemonStateFile, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
 import type { Plan } from '../model/types.js';
 
 export type { AgentStatus, ContainerStatus, DaemonStatus, KillResult, ReloadResult } from './protocol.js';
@@ -134,6 +134,25 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
   });
 }
 
+/** Ingress controllers whose nginx does not serve the endpoints the agent published last. */
+function ingressBehind(runDir: string, status: AgentStatus): string[] {
+  if (status.ingressUpstreams === undefined) return [];
+  let plan: Plan;
+  try {
+    plan = JSON.parse(readFileSync(join(runDir, PLAN_FILE), 'utf8')) as Plan;
+  } catch {
+    return [];
+  }
+  return ingressDaemonsFor(plan).flatMap((spec) => {
+    try {
+      const state = JSON.parse(readFileSync(join(runDir, daemonStateFile(spec)), 'utf8')) as { upstreams?: string };
+      return state.upstreams === status.ingressUpstreams ? [] : [spec.name];
+    } catch {
+      return [spec.name];
+    }
+  });
+}
+
 export function describeDaemon(d: DaemonStatus): string {
   const state = d.state === 'running' ? 'running but not serving yet' : d.state;
   return `daemon ${d.name}: ${state}${d.restartCount ? `, ${d.restartCount} restart(s)` : ''}${d.lastExit ? `, last ${d.lastExit}` : ''}; see ${d.log}`;
@@ -187,7 +206,8 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
       // An agent of a version without kube-proxy has no proxy status: nothing to wait for.
       const proxySynced = !status.proxy || status.proxy.syncedPlan === status.planVersion;
       const policiesSynced = !status.netpol || status.netpol.syncedPlan === status.planVersion;
-      if (missing.length === 0 && daemons.length === 0 && samePlan && proxySynced && policiesSynced) return status;
+      const ingress = missing.length === 0 && daemons.length === 0 ? ingressBehind(runDir, status) : [];
+      if (missing.length === 0 && daemons.length === 0 && samePlan && proxySynced && policiesSynced && ingress.length === 0) return status;
       problem =
         missing.length > 0
           ? `${missing.length} container(s) not running:\n  ${missing.map(describe).join('\n  ')}`
@@ -197,7 +217,9 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
               ? `${daemons.length} node daemon(s) not ready:\n  ${daemons.join('\n  ')}`
               : !proxySynced
                 ? `kube-proxy has not programmed the services of plan ${status.planVersion} yet${status.proxy?.lastError ? `: ${status.proxy.lastError}` : ''}`
-                : `the network policies of plan ${status.planVersion} are not in every node's rules yet${status.netpol?.lastError ? `: ${status.netpol.lastError}` : ''}`;
+                : !policiesSynced
+                  ? `the network policies of plan ${status.planVersion} are not in every node's rules yet${status.netpol?.lastError ? `: ${status.netpol.lastError}` : ''}`
+                  : `ingress controller(s) ${ingress.join(', ')} do not serve the current endpoints (${status.ingressUpstreams}) yet; see their logs under ${join(runDir, 'ingress')}`;
     } catch (err) {
       if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
       else throw err;
@@ -224,7 +246,7 @@ export function podReadyFrom(status: Pick<AgentStatus, 'containers'> | undefined
 
 /**
  * Waits until every running container passes its readinessProbe and
- * kube-proxy holds the resulting endpoints, as `kubectl rollout status`
+ * kube-proxy and the ingress controllers hold the resulting endpoints, as `kubectl rollout status`
  * waits for a rollout. Returns the containers still not ready at the
  * deadline (`<pod> <container>: <last probe result>`), empty when all are.
  */
@@ -233,7 +255,7 @@ export async function waitPodsReady(runDir: string, timeoutMs: number): Promise<
   for (;;) {
     const status = await agentStatus(runDir);
     const waiting = status.containers.filter((c) => c.state === 'running' && c.ready === false);
-    if (waiting.length === 0 && !status.proxy?.pending) return [];
+    if (waiting.length === 0 && !status.proxy?.pending && ingressBehind(runDir, status).length === 0) return [];
     if (Date.now() >= deadline) return waiting.map((c) => `${c.pod} ${c.container}: ${c.probe ?? 'no probe result yet'}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

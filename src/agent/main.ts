@@ -21,6 +21,9 @@ import { PID_FILE, PLAN_FILE, SOCKET_FILE, type ReloadResult } from './protocol.
 import { Supervisor } from './supervisor.js';
 import { DaemonSupervisor } from './daemons.js';
 import { DnsPublisher } from './dns-publisher.js';
+import { UpstreamPublisher } from './upstream-publisher.js';
+import { useTlsCertificate } from './http-server.js';
+import { CertStore } from '../ingress/certs.js';
 import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor, type DaemonSpec } from '../model/daemons.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
@@ -123,6 +126,11 @@ async function main(argv: string[]): Promise<void> {
   // A plan that cannot be used stops us before anything is opened.
   let plan = readPlan(runDir);
 
+  // TLS on the test server's ports (an ingress backend-protocol HTTPS or GRPCS): a certificate of the lab CA, made on first use.
+  useTlsCertificate(async () => {
+    const c = await new CertStore(runDir, plan.plan.lab).generated(['test-server.kube-netlab'], 'kube-netlab test server');
+    return { cert: readFileSync(c.certFile, 'utf8'), key: readFileSync(c.keyFile, 'utf8') };
+  });
   const sup = new Supervisor({ openSocket: openListeningSocket, log });
   supervisor = sup;
   const nodeDaemons = new DaemonSupervisor(runDir, log);
@@ -158,10 +166,12 @@ async function main(argv: string[]): Promise<void> {
   const policies = new NetpolController(plan.plan.spec?.serviceNetwork?.proxyMode ?? 'iptables', () => ({ planVersion: plan.version, plan: plan.plan }), log);
   netpol = policies;
   const dns = new DnsPublisher(runDir, log);
+  const upstreams = new UpstreamPublisher(runDir, log);
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
     const summary = sup.apply(next.targets);
     dns.publish(next.plan, podReady());
+    upstreams.publish(next.plan, podReady());
     nodeDaemons.apply(next.daemons);
     probes.apply(next.probes);
     plan = next;
@@ -172,13 +182,17 @@ async function main(argv: string[]): Promise<void> {
   };
   const containerStatus = (): ContainerStatus[] => {
     const nodeOf = new Map((plan.plan.pods ?? []).map((p) => [p.key, p.node]));
+    const terminating = new Set((plan.plan.pods ?? []).filter((p) => p.terminating).map((p) => p.key));
     return sup.status().map((c) => {
       const key = `${c.pod}/${c.container}`;
       const probe = probes.tracker.lastResult(key);
       const node = nodeOf.get(c.pod);
       // The controller's verdict wins over the kubelet's probes, which it no longer hears.
       const lost = node !== undefined && nodes.notReady(node);
-      return { ...c, ready: c.state === 'running' && probes.tracker.containerReady(key) && !lost, ...(lost ? { probe: `node ${node} is NotReady` } : probe ? { probe } : {}) };
+      // A terminating pod leaves its services before its containers stop, as the endpoints controller removes it first.
+      const leaving = terminating.has(c.pod);
+      const ready = c.state === 'running' && probes.tracker.containerReady(key) && !lost && !leaving;
+      return { ...c, ready, ...(lost ? { probe: `node ${node} is NotReady` } : leaving ? { probe: 'terminating' } : probe ? { probe } : {}) };
     });
   };
   control = createControlServer({
@@ -190,6 +204,7 @@ async function main(argv: string[]): Promise<void> {
       daemons: nodeDaemons.status(),
       proxy: kube.status(),
       netpol: policies.status(),
+      ...(upstreams.version !== undefined ? { ingressUpstreams: upstreams.version } : {}),
       nodes: nodes.conditions((plan.plan.nodes ?? []).map((n) => n.name)),
     }),
     kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
@@ -210,6 +225,7 @@ async function main(argv: string[]): Promise<void> {
   sup.apply(plan.targets);
   // The DNS servers read their records at start: the files come first.
   dns.publish(plan.plan, podReady());
+  upstreams.publish(plan.plan, podReady());
   nodeDaemons.apply(plan.daemons);
   probes.apply(plan.probes);
   kube.kick();
@@ -235,6 +251,7 @@ async function main(argv: string[]): Promise<void> {
       lastReady = now;
       kube.kick();
       dns.publish(plan.plan, ready);
+      upstreams.publish(plan.plan, ready);
     }
   }, READY_POLL_MS);
   const running = sup.status().filter((c) => c.state === 'running').length;

@@ -48,6 +48,8 @@ export interface AgentStatus {
   proxy?: ProxyStatus;
   /** Network policy: which plan's policies every node enforces. */
   netpol?: NetpolStatus;
+  /** The version of the endpoints published for the ingress controllers (ingress-upstreams.json); absent without ingress. */
+  ingressUpstreams?: string;
   /** The node lifecycle controller's view: NotReady nodes have had their pods taken out of service. */
   nodes?: NodeCondition[];
 }

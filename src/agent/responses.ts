@@ -77,8 +77,18 @@ function text(body: string): TextReply {
   return { kind: 'text', status: 200, contentType: TEXT_TYPE, body };
 }
 
+/** What the request itself said, for answers that echo it (behind an ingress: the rewritten path, the Host header). */
+export interface RequestSeen {
+  /** The request target as received: path and query. */
+  target: string;
+  host?: string;
+  /** `h2` when the request came over HTTP/2 (gRPC, or ALPN h2). */
+  protocol?: string;
+  tls?: boolean;
+}
+
 /** The identity document of `GET /`. */
-export function identity(ctx: ServeContext, peer: Peer) {
+export function identity(ctx: ServeContext, peer: Peer, seen?: RequestSeen) {
   return {
     pod: ctx.pod,
     namespace: ctx.namespace,
@@ -88,6 +98,7 @@ export function identity(ctx: ServeContext, peer: Peer) {
     clientIP: normaliseIP(peer.address),
     clientPort: peer.port ?? 0,
     serverPort: ctx.serverPort,
+    ...(seen ? { request: { target: seen.target, ...(seen.host !== undefined ? { host: seen.host } : {}), ...(seen.protocol ? { protocol: seen.protocol } : {}), ...(seen.tls ? { tls: true } : {}) } } : {}),
   };
 }
 
@@ -96,9 +107,10 @@ export function identity(ctx: ServeContext, peer: Peer) {
  * answered the same way, so probes through proxies that rewrite the method,
  * or `curl -d`, still reach the route they name.
  */
-export function respond(url: string, ctx: ServeContext, peer: Peer, method = 'GET', flags?: ReadyFlags): Reply {
+export function respond(url: string, ctx: ServeContext, peer: Peer, method = 'GET', flags?: ReadyFlags, seen?: Omit<RequestSeen, 'target'>): Reply {
   const path = url.split(/[?#]/, 1)[0] ?? '';
-  if (path === '/') return json(200, identity(ctx, peer));
+  const request = seen ? { ...seen, target: url } : undefined;
+  if (path === '/') return json(200, identity(ctx, peer, request));
   if (path === '/ready') return ready(url, ctx, method, flags);
   if (path === '/hostname') return text(`${ctx.pod}\n`);
   if (path === '/clientip') return text(`${normaliseIP(peer.address)}\n`);
@@ -111,7 +123,7 @@ export function respond(url: string, ctx: ServeContext, peer: Peer, method = 'GE
     return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', length };
   }
   // Who answered, too: behind an ingress a path the test server does not serve still shows which backend got it.
-  return json(404, { error: 'not found', path, routes: ROUTES, ...identity(ctx, peer) });
+  return json(404, { error: 'not found', path, routes: ROUTES, ...identity(ctx, peer, request) });
 }
 
 function ready(url: string, ctx: ServeContext, method: string, flags: ReadyFlags | undefined): TextReply {

@@ -73,6 +73,11 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
 
   const holders = readHolders(lab);
   if (removed.length) {
+    // As Kubernetes deletes a pod: out of the endpoints first (kube-proxy and the ingress controllers follow), then its containers stop, so no request goes to a pod that is gone.
+    const leaving = new Set(removed.map((p) => p.key));
+    writePlan({ ...old, pods: old.pods.map((p) => (leaving.has(p.key) ? { ...p, terminating: true } : p)) });
+    await agentReload(labDir(lab));
+    await waitAgentReady(labDir(lab), APPLY_READY_TIMEOUT_MS);
     log(`removing ${removed.length} pod(s): ${removed.map((p) => p.key).join(', ')}`);
     // A hostNetwork pod owns no namespace: its node's stays.
     const own = removed.filter((p) => !p.hostNetwork);

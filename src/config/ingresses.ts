@@ -13,6 +13,7 @@ import type { Reader } from './fields.js';
 import { labelProblem, portNameProblem, subdomainProblem } from './names.js';
 import type { Notices } from './notices.js';
 import { readMeta, type WorkloadContext } from './workloads.js';
+import { readNginxAnnotations, wantsRegexPaths, type RawAnnotation } from './ingress-annotations.js';
 
 const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -30,6 +31,8 @@ const BAD_SUFFIXES = ['/..', '/.'];
  * more.
  */
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+/** An ImplementationSpecific path of an Ingress with use-regex or rewrite-target is a regular expression (PCRE, matched case-insensitively). */
+const REGEX_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/|^?[\]{}\\]*$/;
 
 /** An Ingress and where its cross-checked values are written. */
 export interface ReadIngress {
@@ -37,6 +40,8 @@ export interface ReadIngress {
   /** Aligned with `spec.tls`: where each secretName is written. */
   secretRefs: (SourceRef | undefined)[];
   classRef?: SourceRef;
+  /** `metadata.annotations` as written, read for the Ingresses the lab serves. */
+  annotations: RawAnnotation[];
 }
 
 const keyOf = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
@@ -135,8 +140,20 @@ function readBackendPort(c: Cursor, svc: Cursor, where: string, r: Reader): Ingr
   return undefined;
 }
 
-function pathProblem(path: string, type: PathType, where: string): string | undefined {
+function pathProblem(path: string, type: PathType, where: string, regex: boolean): string | undefined {
   if (!path.startsWith('/')) return `${where} '${path}' must be an absolute path starting with '/'`;
+  if (regex && type === 'ImplementationSpecific') {
+    if (!REGEX_CHARS.test(path)) return `${where} '${path}' has characters nginx would not read as part of the regular expression (spaces, quotes, '#', '%')`;
+    try {
+      new RegExp(path);
+    } catch (err) {
+      return `${where} '${path}' is not a regular expression: ${(err as Error).message}`;
+    }
+    return undefined;
+  }
+  if (regex && /[()*+$?|[\]{}^\\]/.test(path)) {
+    return `${where} '${path}' has regular-expression characters; on an Ingress with use-regex or rewrite-target, ingress-nginx takes them only in a path of pathType ImplementationSpecific`;
+  }
   if (type !== 'ImplementationSpecific') {
     const seq = BAD_SEQUENCES.find((s) => path.includes(s));
     if (seq) return `${where} '${path}' must not contain '${seq}'`;
@@ -144,12 +161,13 @@ function pathProblem(path: string, type: PathType, where: string): string | unde
     if (suffix) return `${where} '${path}' cannot end with '${suffix}'`;
   }
   if (!PATH_CHARS.test(path)) {
-    return `${where} '${path}' has characters the lab does not route on (spaces, '%', '?', '#', quotes, ...): use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ /; a query string is never part of the matched path`;
+    const hint = /[|^?[\]{}\\]/.test(path) ? `; a regular expression needs pathType ImplementationSpecific and the annotation nginx.ingress.kubernetes.io/use-regex: "true"` : '';
+    return `${where} '${path}' has characters the lab does not route on (spaces, '%', '?', '#', quotes, ...): use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ /; a query string is never part of the matched path${hint}`;
   }
   return undefined;
 }
 
-function readPath(c: Cursor, where: string, r: Reader): IngressPathSpec | undefined {
+function readPath(c: Cursor, where: string, r: Reader, regex: boolean): IngressPathSpec | undefined {
   r.strict(c, ['path', 'pathType', 'backend'], where);
   if (!c.isMap) {
     if (!c.exists) r.add('bad-value', c.ref, `${where} entries must be mappings such as {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}`);
@@ -163,14 +181,14 @@ function readPath(c: Cursor, where: string, r: Reader): IngressPathSpec | undefi
   let path = r.string(pathC, `${where}.path`);
   if (path === undefined && !pathC.exists && pathType === 'ImplementationSpecific') path = '/';
   else if (path === undefined && !pathC.exists && pathType !== undefined) r.add('missing-field', c.ref, `${where}.path is required for pathType ${pathType}, e.g. path: /`);
-  const problem = path === undefined || pathType === undefined ? undefined : pathProblem(path, pathType, `${where}.path`);
+  const problem = path === undefined || pathType === undefined ? undefined : pathProblem(path, pathType, `${where}.path`, regex);
   if (problem) r.add('bad-value', pathC.ref, problem);
   const backend = readBackend(c.get('backend'), `${where}.backend`, r);
   if (path === undefined || pathType === undefined || problem || !backend) return undefined;
   return { path, pathType, backend };
 }
 
-function readRule(c: Cursor, where: string, r: Reader): IngressRuleSpec | undefined {
+function readRule(c: Cursor, where: string, r: Reader, regex: boolean): IngressRuleSpec | undefined {
   r.strict(c, ['host', 'http'], where);
   if (!c.isMap) {
     if (!c.exists) r.add('bad-value', c.ref, `${where} entries must be mappings such as {host: shop.example.com, http: {paths: [...]}}`);
@@ -185,7 +203,7 @@ function readRule(c: Cursor, where: string, r: Reader): IngressRuleSpec | undefi
   if (items.length === 0 && !(http.get('paths').exists && !http.get('paths').isSeq)) {
     r.add('missing-field', http.get('paths').exists ? http.get('paths').ref : http.at, `${where}.http.paths needs at least one path, e.g. paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]`);
   }
-  const paths = items.map((p) => readPath(p, `${where}.http.paths[]`, r));
+  const paths = items.map((p) => readPath(p, `${where}.http.paths[]`, r, regex));
   if (paths.some((p) => p === undefined)) return undefined;
   return { ...(host !== undefined ? { host } : {}), paths: paths as IngressPathSpec[] };
 }
@@ -210,12 +228,11 @@ function readTls(c: Cursor, what: string, r: Reader): { tls: IngressTlsSpec; sec
 }
 
 /** `spec.ingressClassName`, or the deprecated class annotation that ingress-nginx still honours. */
-function readClassName(doc: Cursor, spec: Cursor, what: string, r: Reader): { name?: string; ref?: SourceRef } {
+function readClassName(doc: Cursor, spec: Cursor, what: string, r: Reader, annotated: string | undefined): { name?: string; ref?: SourceRef } {
   const c = spec.get('ingressClassName');
   const field = r.string(c, `${what}: spec.ingressClassName`);
   const problem = field === undefined ? undefined : subdomainProblem(field, `${what}: spec.ingressClassName`);
   if (problem) r.add('bad-name', c.ref, problem);
-  const annotated = annotations(doc, what, r)[CLASS_ANNOTATION];
   const annotationRef = doc.get('metadata').get('annotations').keyRef(CLASS_ANNOTATION);
   if (field !== undefined && annotated !== undefined && annotated !== field) {
     r.add('bad-value', annotationRef, `${what}: annotation ${CLASS_ANNOTATION} '${annotated}' must match spec.ingressClassName '${field}' when both are given; remove the annotation`);
@@ -236,7 +253,8 @@ export function readIngress(doc: Cursor, ctx: WorkloadContext): ReadIngress | un
     return undefined;
   }
   r.strict(spec, SPEC_FIELDS, `${what}: spec`);
-  const { name: ingressClassName, ref: classRef } = readClassName(doc, spec, what, r);
+  const rawAnnotations = annotations(doc, what, r);
+  const { name: ingressClassName, ref: classRef } = readClassName(doc, spec, what, r, rawAnnotations[CLASS_ANNOTATION]);
 
   const defaultC = spec.get('defaultBackend');
   const defaultBackend = defaultC.exists ? readBackend(defaultC, `${what}: spec.defaultBackend`, r) : undefined;
@@ -244,7 +262,7 @@ export function readIngress(doc: Cursor, ctx: WorkloadContext): ReadIngress | un
   if (ruleItems.length === 0 && !defaultC.exists) {
     r.add('missing-field', spec.get('rules').exists ? spec.get('rules').ref : spec.at, `${what}: spec needs rules or a defaultBackend (either is enough); an Ingress with neither routes nothing`);
   }
-  const rules = ruleItems.map((c) => readRule(c, `${what}: spec.rules[]`, r));
+  const rules = ruleItems.map((c) => readRule(c, `${what}: spec.rules[]`, r, wantsRegexPaths(rawAnnotations)));
   const tlsRead = r.list(spec.get('tls'), `${what}: spec.tls`).map((c) => readTls(c, what, r));
   if (rules.some((x) => x === undefined) || tlsRead.some((x) => x === undefined) || (defaultC.exists && !defaultBackend)) return undefined;
 
@@ -261,6 +279,7 @@ export function readIngress(doc: Cursor, ctx: WorkloadContext): ReadIngress | un
     },
     secretRefs: tls.map((t) => t.secretRef),
     ...(classRef ? { classRef } : {}),
+    annotations: Object.entries(rawAnnotations).map(([key, value]) => ({ key, value, ref: doc.get('metadata').get('annotations').get(key).ref })),
   };
 }
 
@@ -417,18 +436,44 @@ export function checkIngresses(ingresses: readonly ReadIngress[], classes: reado
 
   const defaults = classes.filter((c) => c.isDefault);
   const served = servedClasses(classes);
-  for (const { spec, classRef } of ingresses) {
+  for (const ing of ingresses) {
+    const { spec, classRef } = ing;
     const what = `Ingress ${keyOf(spec)}`;
     if (spec.ingressClassName === undefined && defaults.length > 1) {
       r.add('bad-value', spec.source, `${what} has no ingressClassName, and ${defaults.length} IngressClasses are marked default (${defaults.map((c) => `${c.name} at ${at(c.source)}`).join(', ')}); Kubernetes refuses it then: mark one class default or set spec.ingressClassName`);
       continue;
     }
-    if (isServed(spec, served)) continue;
+    if (isServed(spec, served)) {
+      const parsed = readNginxAnnotations(ing.annotations, what, r, notices);
+      if (Object.keys(parsed).length) spec.annotations = parsed;
+      continue;
+    }
     const className = spec.ingressClassName ?? served.defaultClass;
     const classDoc = classes.find((c) => c.name === className);
     const why = classDoc
       ? `its class ${className} belongs to controller ${classDoc.controller}`
       : `no IngressClass ${className} exists`;
     notices.about(what, classRef ?? spec.source, `no controller in this lab serves it (${why}; the lab's ingress-nginx serves class ${INGRESS_NGINX.className} and classes with controller ${INGRESS_NGINX.controller}); it has no effect`);
+  }
+  canaryNotices(ingresses.map((i) => i.spec).filter((i) => isServed(i, served)), notices);
+}
+
+/**
+ * A canary Ingress adds no locations: each of its paths joins the main
+ * Ingress's location with the same host and path. One that finds none does
+ * nothing in ingress-nginx, which says so only in its log; the lab says it.
+ */
+function canaryNotices(served: readonly IngressSpec[], notices: Notices): void {
+  const mains = served.filter((i) => !i.annotations?.canary);
+  for (const canary of served.filter((i) => i.annotations?.canary)) {
+    for (const rule of canary.rules) {
+      for (const p of rule.paths) {
+        const found = mains.some((m) => m.rules.some((mr) => mr.host === rule.host && mr.paths.some((mp) => mp.path === p.path)));
+        if (!found) {
+          notices.about(`Ingress ${keyOf(canary)}`, canary.source, `canary path ${rule.host ?? '*'}${p.path} matches no path of a main (non-canary) Ingress with the same host and path; ingress-nginx ignores it, so it has no effect`);
+        }
+      }
+    }
+    if (canary.defaultBackend) notices.about(`Ingress ${keyOf(canary)}`, canary.source, 'a canary\'s spec.defaultBackend is not modelled by the lab; it has no effect');
   }
 }

@@ -1,23 +1,18 @@
 /**
- * What the lab's ingress controller serves, from the plan: the served
- * Ingresses, each backend addressed through its Service (the ClusterIP and
- * service port, as ingress-nginx does with `service-upstream`), so
- * kube-proxy picks the pod and an endpoint change needs no nginx reload.
- * A backend whose Service, port or ClusterIP does not exist answers 503.
+ * What the lab's ingress controller serves, from the plan and the published
+ * endpoints: the served Ingresses, each backend an upstream of the
+ * Service's ready endpoints (ingress-nginx's default), or of its ClusterIP
+ * and port with `service-upstream` (kube-proxy then picks the pod). A
+ * backend whose Service or port does not exist, or that has no ready
+ * endpoint, answers 503.
  */
 import { join } from 'node:path';
 import { servedIngresses } from '../config/ingresses.js';
-import { INGRESS_NGINX, type IngressBackendSpec, type IngressTlsSpec } from '../model/ingress.js';
+import { INGRESS_NGINX, type IngressTlsSpec } from '../model/ingress.js';
 import type { Plan } from '../model/types.js';
 import { FAKE_CN, type CertStore } from './certs.js';
 import { renderNginxConf, type NginxCert } from './nginx-conf.js';
-
-export function backendAddress(plan: Plan, namespace: string, b: IngressBackendSpec): string | undefined {
-  const svc = plan.services.find((s) => s.namespace === namespace && s.name === b.service);
-  if (!svc?.clusterIP || svc.clusterIP === 'None') return undefined;
-  const port = svc.ports.find((p) => ('number' in b.port ? p.port === b.port.number : p.name === b.port.name));
-  return port ? `${svc.clusterIP}:${port.port}` : undefined;
-}
+import { upstreamServers, type UpstreamData } from './upstreams.js';
 
 /** The certificates the served Ingresses need, made or written first (openssl is asynchronous), by tls entry. */
 export async function certificatesFor(plan: Plan, store: CertStore): Promise<{ byEntry: Map<IngressTlsSpec, NginxCert>; fallback: NginxCert }> {
@@ -33,14 +28,15 @@ export async function certificatesFor(plan: Plan, store: CertStore): Promise<{ b
   return { byEntry, fallback };
 }
 
-export function controllerConf(plan: Plan, dir: string, certs: { byEntry: Map<IngressTlsSpec, NginxCert>; fallback: NginxCert }): string {
+export function controllerConf(plan: Plan, data: UpstreamData | undefined, dir: string, certs: { byEntry: Map<IngressTlsSpec, NginxCert>; fallback: NginxCert }, generation?: string): string {
   const d = INGRESS_NGINX;
   return renderNginxConf({
     ingresses: servedIngresses(plan.spec),
-    backend: (namespace, b) => backendAddress(plan, namespace, b),
+    upstream: (u) => upstreamServers(plan, data, u),
     cert: (_namespace, tls) => certs.byEntry.get(tls) ?? certs.fallback,
     defaultCert: certs.fallback,
-    listen: { http: d.httpPort, https: d.httpsPort, health: d.healthPort },
+    listen: { http: d.httpPort, https: d.httpsPort, health: d.healthPort, internal: d.internalPort },
     files: { prefix: dir, pid: join(dir, 'nginx.pid'), errorLog: join(dir, 'error.log') },
+    ...(generation !== undefined ? { generation } : {}),
   });
 }

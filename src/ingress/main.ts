@@ -4,17 +4,20 @@
  *
  *   node dist/ingress/main.js <runDir> --name <daemon> --pod <namespace>/<pod>
  *
- * It renders nginx.conf from the plan, starts nginx (the master runs in the
- * foreground as this process's child) and, whenever `apply` replaces the
- * plan, renders again: a changed configuration is checked with `nginx -t`
- * and loaded with SIGHUP, nginx's graceful reload (new workers take new
- * connections, old ones finish theirs), so no request is lost. Once nginx
- * answers /healthz it writes its state file with its pid. SIGTERM: nginx
+ * It renders nginx.conf from the plan and the endpoints the agent publishes
+ * (ingress-upstreams.json), starts nginx (the master runs in the foreground
+ * as this process's child) and, whenever either changes (`apply`, `scale`,
+ * a readiness change), renders again: a changed configuration is checked
+ * with `nginx -t` and loaded with SIGHUP, nginx's graceful reload (new
+ * workers take new connections, old ones finish theirs), so no request is
+ * lost. The state file says which endpoints nginx serves, written once the
+ * health port answers with the new configuration's generation. SIGTERM: nginx
  * stops gracefully (SIGQUIT), then this process exits 0. nginx exiting on
  * its own ends this process with 1, and the agent restarts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { watch } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { log } from '../agent/log.js';
@@ -26,6 +29,8 @@ import type { Plan } from '../model/types.js';
 import { fileIdentity, writeAtomic } from '../util/files.js';
 import { CertStore, INGRESS_DIR } from './certs.js';
 import { certificatesFor, controllerConf } from './controller.js';
+import { INGRESS_UPSTREAMS_FILE, type UpstreamData } from './upstreams.js';
+import { shortHash } from '../model/names.js';
 
 const POLL_MS = 500;
 const NGINX = 'nginx';
@@ -50,7 +55,9 @@ const dir = join(runDir, INGRESS_DIR, pod.replace('/', '-'));
 const confFile = join(dir, 'nginx.conf');
 let nginx: ChildProcess | undefined;
 let planId = '';
+let dataId = '';
 let applied = '';
+let served: UpstreamData | undefined;
 let busy = false;
 let stopping = false;
 
@@ -59,9 +66,21 @@ function readPlan(): { plan: Plan; id: string } {
   return { plan: JSON.parse(readFileSync(file, 'utf8')) as Plan, id: fileIdentity(file) };
 }
 
-async function render(plan: Plan): Promise<string> {
+/** The published endpoints; none yet (the agent writes them at start) leaves every upstream without servers. */
+function readUpstreams(): { data: UpstreamData | undefined; id: string } {
+  const file = join(runDir, INGRESS_UPSTREAMS_FILE);
+  try {
+    return { data: JSON.parse(readFileSync(file, 'utf8')) as UpstreamData, id: fileIdentity(file) };
+  } catch {
+    return { data: undefined, id: '' };
+  }
+}
+
+/** The configuration, with its generation (a digest of everything else in it) answered on the health port. */
+async function render(plan: Plan, data: UpstreamData | undefined): Promise<{ text: string; generation: string }> {
   const certs = await certificatesFor(plan, new CertStore(runDir, plan.lab));
-  return controllerConf(plan, dir, certs);
+  const generation = shortHash(controllerConf(plan, data, dir, certs), 12);
+  return { text: controllerConf(plan, data, dir, certs, generation), generation };
 }
 
 /** Writes the configuration where nginx reads it, after `nginx -t` accepted it under another name. */
@@ -72,15 +91,26 @@ async function install(text: string): Promise<void> {
   renameSync(next, confFile);
 }
 
-function healthy(): Promise<boolean> {
+/** The generation nginx's workers answer on a new connection; undefined while nothing answers. */
+function generationServed(): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port: INGRESS_NGINX.healthPort, path: '/healthz', timeout: 500, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+    const req = get({ host: '127.0.0.1', port: INGRESS_NGINX.healthPort, path: '/kube-netlab/generation', timeout: 500, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    req.on('error', () => resolve(undefined));
   });
+}
+
+/** Waits (up to 5 s) until new connections reach workers running `generation`. */
+async function awaitGeneration(generation: string): Promise<boolean> {
+  for (let i = 0; i < 250; i++) {
+    if ((await generationServed()) === generation) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 /**
@@ -112,17 +142,20 @@ async function start(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await stopLeftover();
   const { plan, id } = readPlan();
-  const text = await render(plan);
+  const upstreams = readUpstreams();
+  const { text, generation } = await render(plan, upstreams.data);
   await install(text);
   applied = text;
   planId = id;
+  dataId = upstreams.id;
   nginx = spawn(NGINX, ['-c', confFile, '-p', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   nginx.once('exit', (code, signal) => {
     if (stopping) process.exit(0);
     log(`nginx exited (${signal ?? `code ${code}`}); see ${join(dir, 'error.log')}`);
     process.exit(1);
   });
-  for (let i = 0; i < 100 && !(await healthy()); i++) await new Promise((r) => setTimeout(r, 50));
+  await awaitGeneration(generation);
+  served = upstreams.data;
   writeState(plan);
   log(`ingress controller ${pod}: nginx ${nginx.pid} serving ${countServers(text)} server(s)`);
 }
@@ -132,28 +165,43 @@ function countServers(text: string): number {
 }
 
 function writeState(plan: Plan): void {
-  writeAtomic(join(runDir, daemonStateFile({ name })), `${JSON.stringify({ pid: process.pid, nginxPid: nginx?.pid, pod, lab: plan.lab, conf: confFile, reloadedAt: new Date().toISOString() })}\n`);
+  const state = { pid: process.pid, nginxPid: nginx?.pid, pod, lab: plan.lab, conf: confFile, upstreams: served?.version, reloadedAt: new Date().toISOString() };
+  writeAtomic(join(runDir, daemonStateFile({ name })), `${JSON.stringify(state)}\n`);
 }
 
+let again = false;
+
 async function poll(): Promise<void> {
-  if (busy || stopping) return;
+  if (stopping) return;
+  if (busy) {
+    again = true;
+    return;
+  }
   busy = true;
+  again = false;
   try {
     const { plan, id } = readPlan();
-    if (id === planId && planId !== '') return;
+    const upstreams = readUpstreams();
+    if (id === planId && upstreams.id === dataId && planId !== '') return;
     planId = id;
-    const text = await render(plan);
-    if (text === applied) return;
-    await install(text);
-    applied = text;
-    nginx?.kill('SIGHUP');
+    dataId = upstreams.id;
+    const { text, generation } = await render(plan, upstreams.data);
+    if (text !== applied) {
+      await install(text);
+      applied = text;
+      nginx?.kill('SIGHUP');
+      if (!(await awaitGeneration(generation))) log(`ingress controller ${pod}: nginx still answers with the previous configuration 5 s after the reload; see ${join(dir, 'error.log')}`);
+      log(`ingress controller ${pod}: configuration reloaded (${countServers(text)} server(s), endpoints ${upstreams.data?.version ?? 'none'})`);
+    }
+    served = upstreams.data;
     writeState(plan);
-    log(`ingress controller ${pod}: configuration reloaded (${countServers(text)} server(s))`);
   } catch (err) {
     // The running configuration stays; the next plan change tries again.
     log(`ingress controller ${pod}: ${(err as Error).message}`);
   } finally {
     busy = false;
+    // A change seen while this one was being applied.
+    if (again) void poll();
   }
 }
 
@@ -175,8 +223,23 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+/** Plan and endpoints are replaced by rename: the directory is watched for their names, with the poll as a safety net. */
+function watchRunDir(): void {
+  try {
+    const watcher = watch(runDir, (_event, file) => {
+      if (file === PLAN_FILE || file === INGRESS_UPSTREAMS_FILE) void poll();
+    });
+    watcher.on('error', (err) => log(`ingress controller ${pod}: watch of ${runDir} failed (${err.message}); polling every ${POLL_MS} ms only`));
+  } catch (err) {
+    log(`ingress controller ${pod}: cannot watch ${runDir} (${(err as Error).message}); polling every ${POLL_MS} ms only`);
+  }
+}
+
 start().then(
-  () => setInterval(() => void poll(), POLL_MS),
+  () => {
+    watchRunDir();
+    setInterval(() => void poll(), POLL_MS);
+  },
   (err: Error) => {
     log(`ingress controller ${pod} cannot start: ${err.message}`);
     process.exit(1);

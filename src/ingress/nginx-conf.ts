@@ -1,34 +1,40 @@
 /**
- * The nginx.conf of the lab's ingress controller, rendered from the served
- * Ingresses so that nginx routes exactly as `matchIngress` says:
+ * The nginx.conf of the lab's ingress controller, rendered from the servers
+ * planned in servers.ts so that nginx routes exactly as `routeRequest` says:
  *
- *  - one server per rule host: an exact `server_name` for a precise host, a
- *    regex for a wildcard (nginx's own `*.foo.com` would take any number of
- *    labels, Kubernetes' exactly one). nginx prefers exact names to regexes,
- *    as the rules prefer precise hosts to wildcards.
- *  - the default server takes the host-less rules and every request whose
- *    host no server names. Host servers do not carry the host-less rules:
- *    the host is chosen first, then the path (ingress-nginx does the same).
- *  - an `Exact` path is `location = /p`. A `Prefix` path `/p` is
- *    `location = /p` plus `location /p/`, which together are the element-wise
- *    match; `/` is `location /`. nginx prefers an exact location, then the
- *    longest prefix location, and two rules that would render the same
- *    location are resolved here with the matcher's own ranking, so the one
- *    location left holds the rule the matcher picks.
- *  - nginx redirects `/p` to `/p/` when only a location `/p/` exists, so an
- *    `Exact /p/` path gets a `location = /p` beside it holding what the
- *    matcher gives `/p`.
- *  - whatever no location takes goes to the default backend, else 404.
+ *  - one server per rule host, listening for HTTP and HTTPS (HTTP/2 on
+ *    HTTPS, as ingress-nginx does): an exact `server_name` for a precise
+ *    host, a regex for a wildcard (nginx's own `*.foo.com` would take any
+ *    number of labels, Kubernetes' exactly one). The default server takes
+ *    the host-less rules and every request whose host no server names.
+ *  - on hosts without regex, an `Exact` path is `location = /p`; a `Prefix`
+ *    path `/p` is `location = /p` plus `location /p/`, together the
+ *    element-wise match; `/` is `location /`. nginx redirects `/p` to `/p/`
+ *    when only a location `/p/` exists, so an `Exact /p/` path gets a
+ *    `location = /p` beside it holding what the matcher gives `/p`. On
+ *    regex hosts every location is `~* "^path"`, longest first.
+ *  - each backend is an `upstream` block: the Service's ready endpoints
+ *    (pod IP:targetPort), as ingress-nginx balances by default, or its
+ *    ClusterIP with `service-upstream`. One without any answers 503 from an
+ *    internal server on loopback, as ingress-nginx answers then.
+ *  - a location's annotations in nginx's phase order: app-root, redirect,
+ *    ssl-redirect (308 to HTTPS, a trailing '/' dropped, as ingress-nginx's
+ *    Lua does), rewrite, then allow/deny, the body size, and the proxy
+ *    directive for the backend protocol. Canary and cookie affinity choose
+ *    the upstream through `map`s and `split_clients` (ingress-nginx does it
+ *    in Lua): header, then cookie, then weight.
  *
- * TLS as ingress-nginx does it by default: a host with a tls entry answers
- * HTTPS with that entry's certificate and plain HTTP with a 308 redirect
- * (ssl-redirect); every other server answers HTTPS with the default
- * (fake) certificate. A tls entry covers a rule host that it lists, or a
- * precise host one of its wildcards matches; the first such entry, input
- * order, wins. tls hosts that no rule names get no server of their own.
+ * TLS as ingress-nginx does it: a host with a tls entry answers HTTPS with
+ * that entry's certificate; every other server with the default (fake)
+ * certificate. tls hosts that no rule names get no server of their own.
  */
-import type { IngressBackendSpec, IngressSpec, IngressTlsSpec } from '../model/ingress.js';
-import { comparePaths, defaultBackend, isExact, pathMatches, prefixBase, rulesByHost, wildcardMatches, type PathCandidate } from './match.js';
+import { createHash } from 'node:crypto';
+import type { IngressTlsSpec } from '../model/ingress.js';
+import { shortHash } from '../model/names.js';
+import { planServers, upstreamKey, upstreamsOf, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
+import type { IngressSpec } from '../model/ingress.js';
+
+export { tlsEntryFor } from './servers.js';
 
 export interface NginxCert {
   certFile: string;
@@ -38,29 +44,23 @@ export interface NginxCert {
 export interface NginxConfInput {
   /** The Ingresses the controller serves, in input order. */
   ingresses: IngressSpec[];
-  /** `ip:port` to proxy to; undefined answers 503 (no such Service or port, no endpoints), as ingress-nginx does. */
-  backend(namespace: string, b: IngressBackendSpec): string | undefined;
+  /**
+   * The `ip:port` servers of an upstream: the ready endpoints, or the
+   * ClusterIP and port with `serviceUpstream`. Empty or undefined (no such
+   * Service or port): nginx answers 503, as ingress-nginx does.
+   */
+  upstream(u: UpstreamRef): string[] | undefined;
   /** The certificate serving the hosts of a tls entry of an Ingress in `namespace`. */
   cert(namespace: string, tls: IngressTlsSpec): NginxCert;
   /** For HTTPS requests to hosts without a tls entry (ingress-nginx's fake certificate). */
   defaultCert: NginxCert;
-  listen: { address?: string; http: number; https: number; health: number };
+  /** `internal`: a loopback port for the server answering 503 where a backend has no endpoint. */
+  listen: { address?: string; http: number; https: number; health: number; internal: number };
   /** `prefix`: a writable directory for nginx's temporary files. */
   files: { prefix: string; pid: string; errorLog: string; accessLog?: string };
   workerProcesses?: number;
-}
-
-/**
- * The tls entry serving a rule host: one that lists it, or a wildcard of one
- * that matches a precise host; the first in input order.
- */
-export function tlsEntryFor(ingresses: readonly IngressSpec[], host: string): { namespace: string; tls: IngressTlsSpec } | undefined {
-  const covers = (tls: IngressTlsSpec) => tls.hosts.includes(host) || (!host.startsWith('*.') && tls.hosts.some((h) => wildcardMatches(h, host)));
-  for (const ingress of ingresses) {
-    const tls = ingress.tls.find(covers);
-    if (tls) return { namespace: ingress.namespace, tls };
-  }
-  return undefined;
+  /** Answered on the health port at /kube-netlab/generation: which configuration the workers taking new connections run. */
+  generation?: string;
 }
 
 /** A string nginx reads back unchanged whatever it holds. */
@@ -78,96 +78,180 @@ function serverName(host: string | undefined): string {
   return host.startsWith('*.') ? `~^[^.]+${regexEscape(host.slice(1))}$` : host;
 }
 
-/** nginx location keys (`= /p`, `/p/`, `/`) a path claims. */
-function locationKeys(c: PathCandidate): string[] {
-  if (isExact(c.path)) return [`= ${c.path.path}`];
-  const base = prefixBase(c.path.path);
-  return base === '/' ? ['/'] : [`= ${base}`, `${base}/`];
+/** ingress-nginx's upstream names: `<namespace>-<service>-<port>`, with the options that make it another group. */
+export function upstreamName(u: UpstreamRef): string {
+  const port = 'number' in u.backend.port ? String(u.backend.port.number) : u.backend.port.name;
+  return `${u.namespace}-${u.backend.service}-${port}${u.serviceUpstream ? '-service' : ''}${u.hashBy !== undefined ? `-hash-${shortHash(u.hashBy, 6)}` : ''}`;
 }
 
-/**
- * The rule each location serves (undefined: the default backend). Where two
- * rules claim one location, the one the matcher ranks first holds it.
- */
-function locations(paths: PathCandidate[]): Map<string, PathCandidate | undefined> {
-  const out = new Map<string, PathCandidate | undefined>();
-  for (const c of paths) {
-    for (const key of locationKeys(c)) {
-      const held = out.get(key);
-      if (!held || comparePaths(c, held) < 0) out.set(key, c);
-    }
-  }
-  // nginx answers a request for `/p` with a 301 to `/p/` when a proxying location `/p/` (even `= /p/`) exists and no `= /p` does; give `/p` its own location holding what the matcher picks for it.
-  for (const key of [...out.keys()]) {
-    if (!key.startsWith('= ') || !key.endsWith('/') || key === '= /') continue;
-    const bare = key.slice(2, -1);
-    if (!out.has(`= ${bare}`)) out.set(`= ${bare}`, paths.filter((c) => pathMatches(c.path, bare)).sort(comparePaths)[0]);
-  }
-  return out;
+/** The value an affinity cookie holds for an endpoint: a digest, so the cookie does not show pod addresses. */
+export function affinityValue(endpoint: string): string {
+  return createHash('sha1').update(endpoint).digest('hex').slice(0, 32);
+}
+
+/** An nginx expression for the value of cookie `name`; names nginx variables cannot hold go through a map on the Cookie header. */
+function cookieVar(name: string, id: string, maps: string[][]): string {
+  if (/^\w+$/.test(name)) return `$cookie_${name}`;
+  const v = `$netlab_cookie_${id}`;
+  maps.push(block(`map $http_cookie ${v}`, [`${quote(`~(?:^|;\\s*)${regexEscape(name)}=(?<value_${id}>[^;]*)`)} $value_${id};`, 'default "";']));
+  return v;
+}
+
+const headerVar = (name: string) => `$http_${name.toLowerCase().replace(/-/g, '_')}`;
+
+/** `20` of `100` -> `20%`; nginx takes two decimals. */
+function percent(weight: number, total: number): string {
+  return `${Number(((weight * 100) / total).toFixed(2))}%`;
 }
 
 class Renderer {
-  private readonly fallback: string[];
+  /** `map` and `split_clients` blocks the locations asked for, in order. */
+  readonly maps: string[][] = [];
+  private next = 0;
 
-  constructor(private readonly input: NginxConfInput) {
-    const d = defaultBackend(input.ingresses);
-    this.fallback = d ? this.proxy(d.ingress.namespace, d.backend) : ['return 404;'];
-  }
-
-  private proxy(namespace: string, b: IngressBackendSpec): string[] {
-    const addr = this.input.backend(namespace, b);
-    return [addr === undefined ? 'return 503;' : `proxy_pass http://${addr};`];
-  }
+  constructor(private readonly input: NginxConfInput) {}
 
   private listen(port: number, extra = ''): string {
     const a = this.input.listen.address;
     return `listen ${a === undefined ? '' : `${a}:`}${port}${extra};`;
   }
 
-  private locationBlocks(paths: PathCandidate[]): string[] {
-    const locs = locations(paths);
-    // Sorted by path, exact before prefix, for a reader; nginx does not care about their order.
-    const byPath = (key: string): [string, string] => (key.startsWith('= ') ? [key.slice(2), '= '] : [key, '']);
-    const blocks = [...locs.entries()]
-      .map(([key, c]) => [...byPath(key), c] as const)
-      .sort(([a, am], [b, bm]) => (a < b ? -1 : a > b ? 1 : bm.length - am.length))
-      .map(([path, mod, c]) => {
-        if (!c) return block(`location ${mod}${quote(path)}`, ['# no rule: the default backend', ...this.fallback]);
-        const where = `${c.ingress.namespace}/${c.ingress.name}: ${c.path.pathType} ${c.path.path}`.replace(/[\x00-\x1f]/g, '?');
-        return block(`location ${mod}${quote(path)}`, [`# ${where}`, ...this.proxy(c.ingress.namespace, c.path.backend)]);
-      })
-      .flat();
-    if (!locs.has('/')) blocks.push(...block('location /', this.fallback));
-    return blocks;
+  upstreams(servers: ServerPlan[]): string[] {
+    return upstreamsOf(servers).flatMap((u) => {
+      const addrs = this.input.upstream(u) ?? [];
+      const where = u.serviceUpstream ? 'the ClusterIP (service-upstream): kube-proxy picks the pod' : 'the ready endpoints';
+      const body = addrs.length
+        ? [`# ${u.namespace}/${u.backend.service}: ${where}`, ...(u.hashBy !== undefined ? [`hash ${u.hashBy} consistent;`] : []), ...addrs.map((a) => `server ${a};`)]
+        : [`# ${u.namespace}/${u.backend.service}: no such Service or port, or no ready endpoint: 503`, `server 127.0.0.1:${this.input.listen.internal};`];
+      return block(`upstream ${upstreamName(u)}`, body);
+    });
   }
 
-  private tlsFor(host: string): { namespace: string; tls: IngressTlsSpec } | undefined {
-    return tlsEntryFor(this.input.ingresses, host);
+  /** The upstream a location sends to, as a name or a variable the maps set. */
+  private target(loc: LocationPlan): { expr: string; setCookie?: string } {
+    const u = loc.upstream!;
+    const id = String(this.next++);
+    let main = upstreamName(u);
+    let setCookie: string | undefined;
+    const affinity = loc.annotations.affinity;
+    const addrs = this.input.upstream(u) ?? [];
+    if (affinity && addrs.length) {
+      const v = `$netlab_affinity_${id}`;
+      const cookie = cookieVar(affinity.cookieName, `a${id}`, this.maps);
+      this.maps.push(block(`map ${cookie} ${v}`, [...addrs.map((a) => `${affinityValue(a)} ${a};`), `default ${main};`]));
+      const path = affinity.cookiePath ?? (loc.match.kind === 'regex' ? '/' : loc.match.path);
+      this.maps.push(
+        block(`map "${v}|$upstream_addr" $netlab_affinity_cookie_${id}`, [
+          ...addrs.map((a) => `${quote(`${main}|${a}`)} ${quote(`${affinity.cookieName}=${affinityValue(a)}; Path=${path}; HttpOnly`)};`),
+          'default "";',
+        ]),
+      );
+      main = v;
+      setCookie = `$netlab_affinity_cookie_${id}`;
+    }
+    const canary = loc.canary;
+    const cookie = setCookie !== undefined ? { setCookie } : {};
+    if (!canary) return { expr: main, ...cookie };
+    const s = canary.spec;
+    const parts: string[] = [];
+    if (s.header !== undefined) {
+      const hv = `$netlab_canary_header_${id}`;
+      const rules = s.headerValue !== undefined ? [`${quote(`~^${regexEscape(s.headerValue)}$`)} 1;`] : s.headerPattern !== undefined ? [`${quote(`~${s.headerPattern}`)} 1;`] : ['"~^always$" 1;', '"~^never$" 0;'];
+      this.maps.push(block(`map ${headerVar(s.header)} ${hv}`, [...rules, 'default "";']));
+      parts.push(hv);
+    }
+    if (s.cookie !== undefined) {
+      const cv = `$netlab_canary_cookie_${id}`;
+      this.maps.push(block(`map ${cookieVar(s.cookie, `c${id}`, this.maps)} ${cv}`, ['"~^always$" 1;', '"~^never$" 0;', 'default "";']));
+      parts.push(cv);
+    }
+    const total = Math.max(100, s.weightTotal);
+    if (s.weight >= total) parts.push('1');
+    else if (s.weight <= 0) parts.push('0');
+    else {
+      const wv = `$netlab_canary_weight_${id}`;
+      this.maps.push(block(`split_clients "$request_id" ${wv}`, [`${percent(s.weight, total)} 1;`, '* 0;']));
+      parts.push(wv);
+    }
+    const v = `$netlab_canary_${id}`;
+    // The first rule with an answer decides: an empty answer adds nothing to the string.
+    // Braced, so a literal 0 or 1 after a variable is not read as part of its name.
+    const joined = parts.map((x) => (x.startsWith('$') ? `\${${x.slice(1)}}` : x)).join('');
+    this.maps.push(block(`map "${joined}" ${v}`, [`"~^1" ${upstreamName(canary.upstream)};`, `default ${main};`]));
+    return { expr: v, ...cookie };
   }
 
-  defaultServer(paths: PathCandidate[]): string[] {
+  private proxy(loc: LocationPlan): string[] {
+    const a = loc.annotations;
+    const { expr: target, setCookie } = this.target(loc);
+    const lines: string[] = [];
+    switch (a.backendProtocol ?? 'HTTP') {
+      case 'HTTPS':
+        lines.push(`proxy_pass https://${target};`);
+        break;
+      case 'GRPC':
+        lines.push(`grpc_pass grpc://${target};`);
+        break;
+      case 'GRPCS':
+        lines.push(`grpc_pass grpcs://${target};`);
+        break;
+      case 'AUTO_HTTP':
+        lines.push(`proxy_pass $scheme://${target};`);
+        break;
+      default:
+        lines.push(`proxy_pass http://${target};`);
+    }
+    // Only answers whose request held no valid cookie get one (the map is empty otherwise).
+    if (setCookie !== undefined) lines.push(`add_header Set-Cookie ${setCookie};`);
+    return lines;
+  }
+
+  private location(server: ServerPlan, loc: LocationPlan): string[] {
+    const a = loc.annotations;
+    const m = loc.match;
+    const head = m.kind === 'regex' ? `location ~* "^${m.path}"` : `location ${m.kind === 'exact' ? '= ' : ''}${quote(m.path)}`;
+    const body: string[] = [];
+    if (loc.rule) body.push(`# ${`${loc.rule.ingress.namespace}/${loc.rule.ingress.name}: ${loc.rule.path.pathType} ${loc.rule.path.path}`.replace(/[\x00-\x1f]/g, '?')}`);
+    else body.push(loc.upstream ? '# no rule: the default backend' : '# no rule and no default backend: 404');
+    if (loc.canary) body.push(`# canary: ${loc.canary.ingress.namespace}/${loc.canary.ingress.name}`);
+    if (a.appRoot !== undefined) body.push(...block('if ($uri = /)', [`return 302 $scheme://$http_host${a.appRoot};`]));
+    if (a.redirect) body.push(`return ${a.redirect.code} ${quote(a.redirect.url)};`);
+    if (a.forceSslRedirect === true || (a.sslRedirect !== false && server.tls)) body.push(...block('if ($scheme = http)', ['return 308 https://$host$netlab_redirect_uri;']));
+    if (loc.rule && a.rewriteTarget !== undefined && a.rewriteTarget !== loc.rule.path.path) body.push(`rewrite "(?i)${m.path}" ${a.rewriteTarget} break;`);
+    for (const c of a.denylist ?? []) body.push(`deny ${c};`);
+    if (a.allowlist) body.push(...a.allowlist.map((c) => `allow ${c};`), 'deny all;');
+    if (a.proxyBodySize !== undefined) body.push(`client_max_body_size ${a.proxyBodySize};`);
+    body.push(...(loc.upstream ? this.proxy(loc) : ['return 404;']));
+    return block(head, body);
+  }
+
+  server(s: ServerPlan): string[] {
     const { http, https } = this.input.listen;
-    return block('server', [this.listen(http, ' default_server'), this.listen(https, ' ssl default_server'), 'server_name _;', ...this.locationBlocks(paths)]);
-  }
-
-  hostServers(host: string, paths: PathCandidate[]): string[] {
-    const { http, https } = this.input.listen;
-    const name = `server_name ${serverName(host)};`;
-    const tls = this.tlsFor(host);
-    if (!tls) return block('server', [this.listen(http), this.listen(https, ' ssl'), name, ...this.locationBlocks(paths)]);
-    const cert = this.input.cert(tls.namespace, tls.tls);
-    return [
-      ...block('server', [this.listen(http), name, 'return 308 https://$host$request_uri;']),
-      ...block('server', [this.listen(https, ' ssl'), name, ...certLines(cert), ...this.locationBlocks(paths)]),
-    ];
-  }
-
-  healthServer(): string[] {
+    const dflt = s.host === undefined ? ' default_server' : '';
+    const cert = s.tls ? this.input.cert(s.tls.namespace, s.tls.tls) : undefined;
     return block('server', [
-      this.listen(this.input.listen.health),
-      block('location = /healthz', ['default_type text/plain;', 'return 200 "ok";']),
-      block('location /', ['return 404;']),
-    ].flat());
+      this.listen(http, dflt),
+      this.listen(https, ` ssl http2${dflt}`),
+      `server_name ${serverName(s.host)};`,
+      ...(cert ? certLines(cert) : []),
+      ...s.locations.flatMap((l) => this.location(s, l)),
+    ]);
+  }
+
+  internalServers(): string[] {
+    return [
+      ...block('server', [
+        '# ingress-nginx answers 503 for a backend without a ready endpoint.',
+        this.listen(this.input.listen.internal).replace(/listen (?:[^:]+:)?/, 'listen 127.0.0.1:'),
+        block('location /', ['return 503;']),
+      ].flat()),
+      ...block('server', [
+        this.listen(this.input.listen.health),
+        block('location = /healthz', ['default_type text/plain;', 'return 200 "ok";']),
+        ...(this.input.generation !== undefined ? [block('location = /kube-netlab/generation', ['default_type text/plain;', `return 200 ${quote(this.input.generation)};`])] : []),
+        block('location /', ['return 404;']),
+      ].flat()),
+    ];
   }
 }
 
@@ -183,14 +267,13 @@ function block(head: string, body: (string | string[])[]): string[] {
 export function renderNginxConf(input: NginxConfInput): string {
   const { files } = input;
   const r = new Renderer(input);
-  const hosts = rulesByHost(input.ingresses);
-  const servers = [r.defaultServer(hosts.get(undefined) ?? [])];
-  for (const [host, paths] of hosts) if (host !== undefined) servers.push(r.hostServers(host, paths));
-  servers.push(r.healthServer());
+  const planned = planServers(input.ingresses);
+  const servers = planned.map((s) => r.server(s));
+  const upstreams = r.upstreams(planned);
   const temp = (dir: string) => quote(`${files.prefix.replace(/\/+$/, '')}/${dir}`);
 
   const lines = [
-    '# Rendered by kube-netlab from the served Ingresses; rewritten on every change.',
+    '# Rendered by kube-netlab from the served Ingresses and their endpoints; rewritten on every change.',
     // The lab supervises the master process itself.
     'daemon off;',
     'user root;',
@@ -203,6 +286,7 @@ export function renderNginxConf(input: NginxConfInput): string {
       files.accessLog === undefined ? 'access_log off;' : `access_log ${quote(files.accessLog)};`,
       'server_tokens off;',
       'server_names_hash_bucket_size 128;',
+      'map_hash_bucket_size 128;',
       // Every temporary path under the prefix: nothing is written to /var/lib/nginx.
       `client_body_temp_path ${temp('client_body')};`,
       `proxy_temp_path ${temp('proxy')};`,
@@ -219,8 +303,15 @@ export function renderNginxConf(input: NginxConfInput): string {
       'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
       'proxy_set_header X-Forwarded-Proto $scheme;',
       'proxy_set_header X-Forwarded-Host $host;',
+      // ssl-redirect drops a trailing '/', as ingress-nginx's redirect does.
+      ...block('map $request_uri $netlab_redirect_uri', ['"~^(?<noslash>.*)/$" $noslash;', 'default $request_uri;']),
+      ...r.maps.flat(),
+      ...upstreams,
       ...servers.flat(),
+      ...r.internalServers(),
     ]),
   ];
   return `${lines.join('\n')}\n`;
 }
+
+export { upstreamKey };

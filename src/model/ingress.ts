@@ -33,9 +33,59 @@ export interface IngressTlsSpec {
   secretName?: string;
 }
 
+/** `nginx.ingress.kubernetes.io/backend-protocol` values the lab's test server can answer. */
+export type BackendProtocol = 'HTTP' | 'HTTPS' | 'GRPC' | 'GRPCS' | 'AUTO_HTTP';
+
+/** How a canary Ingress shares its main Ingress's traffic; header, then cookie, then weight decide. */
+export interface CanarySpec {
+  /** Out of `weightTotal`; 0 when not set. */
+  weight: number;
+  weightTotal: number;
+  header?: string;
+  /** With `header`: this exact value routes to the canary; any other value falls through to cookie and weight. */
+  headerValue?: string;
+  /** With `header` and no `headerValue`: a PCRE the value must match. */
+  headerPattern?: string;
+  cookie?: string;
+}
+
+/**
+ * The `nginx.ingress.kubernetes.io/*` annotations the lab's ingress-nginx
+ * follows, parsed and validated; absent fields keep ingress-nginx's defaults.
+ */
+export interface NginxAnnotations {
+  /** `service-upstream: "true"`: proxy to the ClusterIP (kube-proxy picks the pod) instead of the endpoints. */
+  serviceUpstream?: boolean;
+  /** `rewrite-target`: the URI the backend gets, with `$1`... from the path regex. */
+  rewriteTarget?: string;
+  useRegex?: boolean;
+  /** Default true: plain HTTP to a host with a certificate gets a 308 to HTTPS. */
+  sslRedirect?: boolean;
+  forceSslRedirect?: boolean;
+  backendProtocol?: BackendProtocol;
+  /** `app-root`: `/` answers 302 to this path. */
+  appRoot?: string;
+  /** `temporal-redirect` (winning) or `permanent-redirect`, with its code. */
+  redirect?: { url: string; code: number };
+  /** `allowlist-source-range` (or the older `whitelist-source-range`): CIDRs, others get 403. */
+  allowlist?: string[];
+  /** `denylist-source-range`: CIDRs that get 403. */
+  denylist?: string[];
+  /** `canary: "true"` with its rules; the Ingress then adds no locations of its own. */
+  canary?: CanarySpec;
+  /** `affinity: cookie`: the endpoint is kept in a cookie. */
+  affinity?: { cookieName: string; cookiePath?: string };
+  /** `upstream-hash-by`: consistent hashing of this nginx expression picks the endpoint. */
+  upstreamHashBy?: string;
+  /** `proxy-body-size`, as nginx's client_max_body_size takes it (`8m`, `0` for no limit). */
+  proxyBodySize?: string;
+}
+
 export interface IngressSpec {
   namespace: string;
   name: string;
+  /** Parsed `nginx.ingress.kubernetes.io/*` annotations of an Ingress the lab serves; absent: none. */
+  annotations?: NginxAnnotations;
   /** `spec.ingressClassName`; absent: the default IngressClass's ingresses (see `IngressClassSpec.isDefault`). */
   ingressClassName?: string;
   defaultBackend?: IngressBackendSpec;
@@ -76,4 +126,6 @@ export const INGRESS_NGINX = {
   httpsPort: 443,
   /** ingress-nginx's health endpoint, /healthz on 10254. */
   healthPort: 10254,
+  /** Loopback only: the internal server answering 503 for a backend without a ready endpoint. */
+  internalPort: 8181,
 } as const;

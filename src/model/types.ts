@@ -229,6 +229,8 @@ export interface ContainerPlan {
 export interface PodPlan {
   namespace: string;
   name: string;
+  /** Being removed by `apply`/`scale`: out of every Service's endpoints while its containers still run. */
+  terminating?: boolean;
   /** `<namespace>/<name>` */
   key: string;
   netns: string;

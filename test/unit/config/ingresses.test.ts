@@ -55,6 +55,7 @@ t.test('an Ingress with every field', async (t) => {
     {
       namespace: 'shop',
       name: 'shop.web',
+      annotations: { sslRedirect: false },
       ingressClassName: 'nginx',
       defaultBackend: { service: 'fallback', port: { name: 'http' } },
       rules: [

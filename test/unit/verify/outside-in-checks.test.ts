@@ -3,7 +3,8 @@ import { proxyInputs } from '../../../src/model/endpoints.js';
 import type { IngressSpec } from '../../../src/model/ingress.js';
 import { planLab } from '../../../src/model/plan.js';
 import { resolverData } from '../../../src/model/dns-records.js';
-import { backendAddress } from '../../../src/ingress/controller.js';
+import { upstreamData, upstreamServers } from '../../../src/ingress/upstreams.js';
+import type { IngressBackendSpec } from '../../../src/model/ingress.js';
 import { ingressChecks } from '../../../src/verify/ingress-checks.js';
 import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';
@@ -52,13 +53,20 @@ t.test('the ingress add-on: two controller pods behind a Local LoadBalancer, onl
   t.notOk(other.pods.some((p) => p.namespace === 'ingress-nginx'), 'no controller for an Ingress of another class');
 });
 
-t.test('backends through their Service: ClusterIP and service port, by number or name; 503 otherwise', async (t) => {
+t.test('backends: the ready endpoints by default, the ClusterIP with service-upstream; undefined where no Service or port is', async (t) => {
   const web = plan.services.find((s) => s.key === 'default/web')!;
-  t.equal(backendAddress(plan, 'default', { service: 'web', port: { number: 80 } }), `${web.clusterIP}:80`);
-  t.equal(backendAddress(plan, 'default', { service: 'web', port: { name: 'http' } }), `${web.clusterIP}:80`);
-  t.equal(backendAddress(plan, 'default', { service: 'web', port: { number: 81 } }), undefined);
-  t.equal(backendAddress(plan, 'default', { service: 'nothing', port: { number: 80 } }), undefined);
-  t.equal(backendAddress(plan, 'shop', { service: 'web', port: { number: 80 } }), undefined, 'only the Ingress namespace');
+  const webPod = plan.pods.find((p) => p.key === 'default/web')!;
+  const data = upstreamData(plan, () => true);
+  const up = (namespace: string, backend: IngressBackendSpec, serviceUpstream = false) => upstreamServers(plan, data, { namespace, backend, serviceUpstream });
+  t.same(up('default', { service: 'web', port: { number: 80 } }), [`${webPod.ip}:8080`], 'pod IP and targetPort');
+  t.same(up('default', { service: 'web', port: { name: 'http' } }), [`${webPod.ip}:8080`], 'by port name');
+  t.same(up('default', { service: 'web', port: { number: 80 } }, true), [`${web.clusterIP}:80`], 'service-upstream: ClusterIP and service port');
+  t.equal(up('default', { service: 'web', port: { number: 81 } }), undefined);
+  t.equal(up('default', { service: 'nothing', port: { number: 80 } }), undefined);
+  t.equal(up('shop', { service: 'web', port: { number: 80 } }), undefined, 'only the Ingress namespace');
+  const notReady = upstreamData(plan, (key) => key !== 'default/web');
+  t.same(upstreamServers(plan, notReady, { namespace: 'default', backend: { service: 'web', port: { number: 80 } }, serviceUpstream: false }), [], 'a pod that is not ready is no upstream server');
+  t.not(notReady.version, data.version, 'a readiness change is a new version');
 });
 
 t.test('the internet resolver publishes precise ingress hosts at the controller IP, next to the external servers', async (t) => {
