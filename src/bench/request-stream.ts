@@ -3,7 +3,7 @@
  * balancer picks a node for every one), for measuring what a failure
  * costs: run inside a namespace,
  *
- *   node dist/bench/request-stream.js URL DURATION_MS [INTERVAL_MS] [TIMEOUT_MS]
+ *   node dist/bench/request-stream.js URL DURATION_MS [INTERVAL_MS] [TIMEOUT_MS] [HOST]
  *
  * it prints one JSON line: how many requests were sent and answered, and
  * when each failed one was sent (ms from the start) with why. A request
@@ -24,9 +24,9 @@ export interface StreamResult {
   durationMs: number;
 }
 
-function once(url: string, timeoutMs: number): Promise<string | undefined> {
+function once(url: string, timeoutMs: number, host?: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { agent: false, timeout: timeoutMs, ...(host ? { headers: { host } } : {}) }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode !== undefined && res.statusCode < 500 ? undefined : `HTTP ${res.statusCode}`));
       res.on('error', (err) => resolve(err.message));
@@ -37,7 +37,8 @@ function once(url: string, timeoutMs: number): Promise<string | undefined> {
   });
 }
 
-export async function stream(url: string, durationMs: number, intervalMs = 20, timeoutMs = 1000): Promise<StreamResult> {
+/** `host`: the Host header to send (an ingress rule's host) when the URL names an address. */
+export async function stream(url: string, durationMs: number, intervalMs = 20, timeoutMs = 1000, host?: string): Promise<StreamResult> {
   const started = performance.now();
   const pending: Promise<void>[] = [];
   const result: StreamResult = { url, sent: 0, ok: 0, failures: [], durationMs };
@@ -45,7 +46,7 @@ export async function stream(url: string, durationMs: number, intervalMs = 20, t
     const atMs = Math.round(performance.now() - started);
     result.sent++;
     pending.push(
-      once(url, timeoutMs).then((error) => {
+      once(url, timeoutMs, host).then((error) => {
         if (error === undefined) result.ok++;
         else result.failures.push({ atMs, error });
       }),
@@ -58,11 +59,11 @@ export async function stream(url: string, durationMs: number, intervalMs = 20, t
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const [url, duration, interval, timeout] = process.argv.slice(2);
+  const [url, duration, interval, timeout, host] = process.argv.slice(2);
   if (!url || !duration) {
-    process.stderr.write('usage: request-stream.js URL DURATION_MS [INTERVAL_MS] [TIMEOUT_MS]\n');
+    process.stderr.write('usage: request-stream.js URL DURATION_MS [INTERVAL_MS] [TIMEOUT_MS] [HOST]\n');
     process.exit(2);
   }
-  const r = await stream(url, Number(duration), interval ? Number(interval) : undefined, timeout ? Number(timeout) : undefined);
+  const r = await stream(url, Number(duration), interval ? Number(interval) : undefined, timeout ? Number(timeout) : undefined, host);
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }

@@ -202,7 +202,8 @@ class Renderer {
         lines.push(`proxy_pass http://${target};`);
     }
     // Only answers whose request held no valid cookie get one (the map is empty otherwise).
-    if (setCookie !== undefined) lines.push(`add_header Set-Cookie ${setCookie};`);
+    // `always`: error answers of the backend set it too, as ingress-nginx's balancer does.
+    if (setCookie !== undefined) lines.push(`add_header Set-Cookie ${setCookie} always;`);
     return lines;
   }
 

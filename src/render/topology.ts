@@ -128,9 +128,20 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
 }
 
 /** The node side of one pod: its veth pair, the host end on the bridge. Run in the node's namespace. */
+/**
+ * A pod's MAC follows from its IP (`0a:58:` and the four address bytes, as
+ * the CNI bridge plugin makes it): a pod that reuses a removed pod's IP has
+ * that pod's MAC too, so the neighbour entries other pods and the node
+ * cached for the IP stay right instead of black-holing traffic until they
+ * expire.
+ */
+export function podMac(ip: string): string {
+  return ['0a', '58', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
 export function podPortLines(p: PodPlan, bridge: string): string[] {
   return [
-    `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 mtu ${p.mtu} netns ${p.netns}`,
+    `link add ${p.hostVeth} mtu ${p.mtu} type veth peer name eth0 address ${podMac(p.ip)} mtu ${p.mtu} netns ${p.netns}`,
     `link set ${p.hostVeth} master ${bridge} up`,
     `link set ${p.hostVeth} type bridge_slave hairpin on`,
   ];

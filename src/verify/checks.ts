@@ -96,7 +96,26 @@ export type Probe =
       host: string;
       path: string;
       caFile?: string;
-      expect: { status: number; pods?: string[] };
+      /** Extra request headers, `Name: value`. */
+      headers?: string[];
+      /** The same request this many times on one curl (default 1); with `cookies`, later ones send what earlier answers set. */
+      count?: number;
+      cookies?: boolean;
+      /** A gRPC call over HTTP/2 with an empty message, the path naming the method. */
+      grpc?: boolean;
+      expect: {
+        status: number;
+        /** Every answer comes from one of these pods. */
+        pods?: string[];
+        /** The Location header of a redirect. */
+        location?: string;
+        /** The request target the backend got (after rewrite-target). */
+        target?: string;
+        /** Each of these groups answers at least once (a canary's share). */
+        each?: string[][];
+        /** Every answer comes from the same pod (cookie affinity). */
+        samePod?: boolean;
+      };
     };
 
 export interface Check {

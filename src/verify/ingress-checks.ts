@@ -1,23 +1,34 @@
 /**
  * P8, from the external client to the ingress controller's load-balancer
  * IP: every host and path rule of the served Ingresses, a path and a host
- * that no rule takes, and for hosts with TLS the redirect of plain HTTP and
- * HTTPS checked against the certificate the host should get. What each
- * request should give comes from the reference matcher (matchIngress), and
- * which pods may answer from the endpoints kube-proxy programs now.
+ * that no rule takes, over HTTP and, for hosts with TLS, HTTPS against the
+ * certificate the host should get. What each request should give comes from
+ * `routeRequest` over the planned servers, so the annotations are followed:
+ * a redirect (ssl-redirect, app-root, permanent/temporal) with its code and
+ * Location, a rewritten path reaching the backend rewritten, an allowlist
+ * answering 403 to a client outside it, a canary getting its share (or all,
+ * or none), cookie affinity keeping one pod, gRPC answered over HTTP/2.
+ * Which pods may answer comes from the endpoints kube-proxy programs now.
  */
 import { join } from 'node:path';
 import { respond } from '../agent/responses.js';
 import { labDir } from '../apply/state.js';
 import { servedIngresses } from '../config/ingresses.js';
 import { CA_CERT, INGRESS_DIR, secretFiles } from '../ingress/certs.js';
-import { matchIngress, prefixBase } from '../ingress/match.js';
-import { tlsEntryFor } from '../ingress/nginx-conf.js';
-import { INGRESS_NGINX, type IngressBackendSpec, type IngressSpec } from '../model/ingress.js';
+import { isExact, prefixBase } from '../ingress/match.js';
+import { locationFor, routeRequest, serverFor, type RouteOutcome } from '../ingress/route.js';
+import { planServers, type LocationPlan, type ServerPlan, type UpstreamRef } from '../ingress/servers.js';
+import { INGRESS_NGINX } from '../model/ingress.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import type { Plan } from '../model/types.js';
 import type { Check, Endpoint, Probe } from './checks.js';
 import type { PolicyView } from './policy-view.js';
+
+/** Requests that show a canary's share: enough that a side with this probability is missed once in a million runs. */
+function canaryRequests(p: number): number | undefined {
+  const n = Math.ceil(Math.log(1e-6) / Math.log(1 - p));
+  return n <= 200 ? Math.max(n, 10) : undefined;
+}
 
 /** Names for hosts that are patterns or absent: one label under a wildcard, anything for host-less rules. */
 function concreteHost(host: string | undefined): string {
@@ -25,12 +36,26 @@ function concreteHost(host: string | undefined): string {
   return host.startsWith('*.') ? `x${host.slice(1)}` : host;
 }
 
-/** Request paths that exercise a rule: the path itself and, for prefixes, one element below it. */
-function requestPaths(path: string, type: string): string[] {
-  if (type === 'Exact') return [path];
-  const base = prefixBase(path);
-  return [path, `${base === '/' ? '' : base}/deeper`];
+/** The literal start of a regular expression path: `/api/v1(/|$)(.*)` -> `/api/v1`. */
+function literalPrefix(path: string): string {
+  const i = path.search(/[()*+?|[\]{}^$\\.]/);
+  return (i < 0 ? path : path.slice(0, i)) || '/';
 }
+
+/** Request paths that exercise a location: the path itself and one element below it; for regexes, what their literal start gives. */
+function requestPaths(loc: LocationPlan): string[] {
+  const rule = loc.rule!.path;
+  if (loc.match.kind === 'regex' && loc.match.path !== rule.path) return [loc.match.path];
+  if (loc.match.kind === 'regex' && rule.pathType === 'ImplementationSpecific') {
+    const base = literalPrefix(rule.path).replace(/\/+$/, '') || '';
+    return [...new Set([base || '/', `${base}/kube-netlab`, `${base}/kube-netlab/deeper`])];
+  }
+  if (isExact(rule)) return [rule.path];
+  const base = prefixBase(rule.path);
+  return [rule.path, `${base === '/' ? '' : base}/deeper`];
+}
+
+const pathOf = (target: string) => target.split(/[?#]/, 1)[0] ?? '/';
 
 export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
   const client = plan.internet?.clients[0];
@@ -40,77 +65,125 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
   const from: Endpoint = { netns: client.netns, label: client.name };
   const dir = join(labDir(plan.lab), INGRESS_DIR);
   const podsByIP = new Map(plan.pods.map((p) => [p.ip, p.name]));
+  const servers = planServers(ingresses);
 
-  /** The pods behind a backend, or undefined when nginx itself answers (no such Service or port: 503). */
-  const backendPods = (namespace: string, b: IngressBackendSpec): string[] | undefined => {
-    const svc = plan.services.find((s) => s.namespace === namespace && s.name === b.service);
-    const port = svc?.ports.find((p) => ('number' in b.port ? p.port === b.port.number : p.name === b.port.name));
-    if (!svc || !port || !svc.clusterIP || svc.clusterIP === 'None') return undefined;
-    const sp = proxy[0]?.services.find((x) => x.namespace === namespace && x.service === svc.name && x.port === port.port && x.protocol === port.protocol);
+  const servicePort = (u: UpstreamRef) => {
+    const svc = plan.services.find((s) => s.namespace === u.namespace && s.name === u.backend.service);
+    const port = svc?.ports.find((p) => p.protocol === 'TCP' && ('number' in u.backend.port ? p.port === u.backend.port.number : p.name === u.backend.port.name));
+    return svc && port && svc.type !== 'ExternalName' ? { svc, port } : undefined;
+  };
+  /** The pods behind an upstream (empty: none ready), or undefined when nginx itself answers 503 (no such Service or port). */
+  const backendPods = (u: UpstreamRef): string[] | undefined => {
+    const found = servicePort(u);
+    if (!found) return undefined;
+    const sp = proxy[0]?.services.find((x) => x.namespace === u.namespace && x.service === found.svc.name && x.port === found.port.port && x.protocol === 'TCP');
     return (sp?.endpoints ?? []).map((e) => podsByIP.get(e.ip) ?? e.ip);
   };
-
-  /** Whether the policies let every controller pod reach every endpoint of the backend, whichever kube-proxy picks. */
-  const backendOpen = (namespace: string, b: IngressBackendSpec): boolean => {
+  /** Whether the policies let every controller pod reach every endpoint of the backend, whichever one is picked. */
+  const backendOpen = (u: UpstreamRef): boolean => {
     if (!policy) return true;
-    const svc = plan.services.find((s) => s.namespace === namespace && s.name === b.service);
-    const port = svc?.ports.find((p) => ('number' in b.port ? p.port === b.port.number : p.name === b.port.name));
+    const found = servicePort(u);
     const controllers = plan.pods.filter((p) => p.namespace === INGRESS_NGINX.namespace);
     return controllers.every((c) => {
-      const sp = policy.world.proxy.get(c.node)?.services.find((x) => x.namespace === namespace && x.service === svc?.name && x.port === port?.port && x.protocol === port?.protocol);
+      const sp = policy.world.proxy.get(c.node)?.services.find((x) => x.namespace === u.namespace && x.service === found?.svc.name && x.port === found?.port.port && x.protocol === 'TCP');
       return !sp || policy.predict({ kind: 'pod', pod: c }, { kind: 'service', sp }, 'TCP').result === 'allowed';
     });
   };
+
   const checks: Check[] = [];
   const seen = new Set<string>();
-  const add = (scheme: 'http' | 'https', host: string, path: string, tlsIngresses: IngressSpec[]) => {
-    const key = `${scheme}://${host}${path}`;
+
+  /** The probe and what it shows for a proxied request; undefined when nothing is worth asserting. */
+  const proxied = (o: Extract<RouteOutcome, { kind: 'proxy' }>, probe: Probe & { kind: 'ingress' }): string | undefined => {
+    const main = backendPods(o.upstream);
+    const canary = o.canaryUpstream ? backendPods(o.canaryUpstream) : undefined;
+    const picked = o.canary === 'yes' ? o.canaryUpstream! : o.upstream;
+    const pods = o.canary === 'yes' ? canary : main;
+    const svc = `service ${picked.namespace}/${picked.backend.service}`;
+    if (pods === undefined) {
+      probe.expect = { status: 503 };
+      return `backend ${picked.backend.service} does not exist: 503 from nginx`;
+    }
+    if (pods.length === 0) {
+      // With service-upstream kube-proxy refuses the connection (502); ingress-nginx's own balancer answers 503.
+      if (picked.serviceUpstream) return undefined;
+      probe.expect = { status: 503 };
+      return `${svc} has no ready endpoint: 503 from nginx`;
+    }
+    if (!backendOpen(picked) || (o.canary === 'maybe' && o.canaryUpstream && !backendOpen(o.canaryUpstream))) return undefined; // a policy keeps some controller from some backend pod: P11 shows it
+    const grpc = o.protocol === 'GRPC' || o.protocol === 'GRPCS';
+    const status = grpc ? 200 : respond(pathOf(o.uri), { pod: '', namespace: '', container: '', node: '', podIP: '', serverPort: 0 }, {}).status;
+    const via = o.upstream.serviceUpstream ? `ClusterIP of ${svc}` : `endpoints of ${svc}`;
+    const rewritten = o.uri !== probe.path ? `, rewritten to ${o.uri}` : '';
+    const loc = o.location.rule ? `rule ${o.location.rule.path.pathType} ${o.location.rule.path.path} of Ingress ${o.location.rule.ingress.namespace}/${o.location.rule.ingress.name}` : 'default backend';
+    probe.expect = { status, target: o.uri };
+    if (grpc) probe.grpc = true;
+    if (o.canary === 'maybe' && canary?.length) {
+      const spec = o.location.canary!.spec;
+      const share = spec.weight / Math.max(100, spec.weightTotal);
+      const n = canaryRequests(Math.min(share, 1 - share));
+      probe.count = n ?? 20;
+      probe.expect.pods = [...new Set([...pods, ...canary])];
+      if (n !== undefined) probe.expect.each = [pods, canary];
+      return `${loc} -> ${via}, canary ${o.location.canary!.ingress.name} takes ${Math.round(share * 100)}%${n !== undefined ? `: both answer in ${n} requests` : ''}`;
+    }
+    probe.expect.pods = pods;
+    if (o.location.annotations.affinity && pods.length > 1 && !o.location.canary) {
+      probe.count = 6;
+      probe.cookies = true;
+      probe.expect.samePod = true;
+      return `${loc} -> ${via}${rewritten}, cookie ${o.location.annotations.affinity.cookieName} keeps one pod`;
+    }
+    return `${loc} -> ${via}${o.canary === 'yes' ? ' (canary)' : ''}${rewritten}${grpc ? `, gRPC (${o.protocol})` : ''}`;
+  };
+
+  const add = (scheme: 'http' | 'https', host: string, path: string, headers: string[] = []) => {
+    const key = `${scheme}://${host}${path}${headers.length ? ` ${headers.join(',')}` : ''}`;
     if (seen.has(key)) return;
     seen.add(key);
-    const tls = tlsEntryFor(tlsIngresses, host);
+    const server = serverFor(servers, host);
     const port = scheme === 'https' ? INGRESS_NGINX.httpsPort : INGRESS_NGINX.httpPort;
-    const probe: Probe = { kind: 'ingress', from, scheme, ip: lb, port, host, path, expect: { status: 404 } };
-    let what: string;
-    if (scheme === 'http' && tls) {
-      probe.expect = { status: 308 };
-      what = 'redirected to HTTPS (308, ssl-redirect)';
-    } else {
-      const m = matchIngress(ingresses, { host, path });
-      const pods = m && backendPods(m.ingress.namespace, m.backend);
-      if (!m) what = 'no rule and no default backend: 404 from nginx';
-      else if (pods === undefined) {
-        probe.expect = { status: 503 };
-        what = `backend ${m.backend.service} does not exist: 503 from nginx`;
-      } else if (pods.length === 0) return; // no ready endpoint: kube-proxy refuses, nothing worth asserting per path
-      else if (!backendOpen(m.ingress.namespace, m.backend)) return; // a policy keeps some controller from some backend pod: P11 shows it
-      else {
-        probe.expect = { status: respond(path, { pod: '', namespace: '', container: '', node: '', podIP: '', serverPort: 0 }, {}).status, pods };
-        what = `${m.rule ? `rule ${m.rule.path.pathType} ${m.rule.path.path}` : 'default backend'} of Ingress ${m.ingress.namespace}/${m.ingress.name} -> service ${m.backend.service}`;
-      }
-      if (scheme === 'https') {
-        const secret = tls?.tls.secretName === undefined ? undefined : plan.spec.tlsSecrets.find((s) => s.namespace === tls.namespace && s.name === tls.tls.secretName);
-        // A Secret's certificate is checked against itself (self-signed), the lab's against the lab CA.
-        probe.caFile = secret ? secretFiles(dir, secret).certFile : join(dir, CA_CERT);
-        what += secret ? `, certificate of Secret ${secret.namespace}/${secret.name}` : ', certificate signed by the lab CA for this host';
-      }
+    const probe: Probe & { kind: 'ingress' } = { kind: 'ingress', from, scheme, ip: lb, port, host, path, ...(headers.length ? { headers } : {}), expect: { status: 404 } };
+    const o = routeRequest(servers, { scheme, host, target: path, clientIP: client.ip, headers: Object.fromEntries(headers.map((h) => h.split(': ', 2) as [string, string])) });
+    let what: string | undefined;
+    if (o.kind === 'redirect') {
+      probe.expect = { status: o.status, location: o.location };
+      what = `${o.why}: ${o.status} to ${o.location}`;
+    } else if (o.kind === 'nginx') {
+      probe.expect = { status: o.status };
+      what = `${o.why}: ${o.status} from nginx`;
+    } else what = proxied(o, probe);
+    if (what === undefined) return;
+    if (scheme === 'https') {
+      const tls = server.tls;
+      const secret = tls?.tls.secretName === undefined ? undefined : plan.spec.tlsSecrets.find((s) => s.namespace === tls.namespace && s.name === tls.tls.secretName);
+      // A Secret's certificate is checked against itself (self-signed), the lab's against the lab CA.
+      probe.caFile = secret ? secretFiles(dir, secret).certFile : join(dir, CA_CERT);
+      what += secret ? `, certificate of Secret ${secret.namespace}/${secret.name}` : ', certificate signed by the lab CA for this host';
     }
     checks.push({ path: 'P8', name: `P8 external -> ingress ${lb} ${key}: ${what}`, probes: [probe] });
   };
 
-  for (const ing of ingresses) {
-    for (const rule of ing.rules) {
-      const host = concreteHost(rule.host);
-      const covered = rule.host !== undefined && tlsEntryFor(ingresses, rule.host) !== undefined;
-      for (const p of rule.paths) {
-        for (const path of requestPaths(p.path, p.pathType)) {
-          add('http', host, path, covered ? ingresses : []);
-          if (covered) add('https', host, path, ingresses);
+  const hostsOf = (server: ServerPlan) => concreteHost(server.host);
+  for (const server of servers) {
+    const host = hostsOf(server);
+    // A server without a tls entry still answers HTTPS with the fake certificate, which no client trusts: only TLS hosts are asked over HTTPS.
+    const schemes: ('http' | 'https')[] = server.tls ? ['http', 'https'] : ['http'];
+    for (const loc of server.locations) {
+      if (!loc.rule) continue;
+      for (const path of requestPaths(loc)) {
+        // A regex path's sample may land elsewhere; only those this location takes speak for it.
+        if (locationFor(server, pathOf(path)) !== loc) continue;
+        for (const scheme of schemes) {
+          add(scheme, host, path);
+          const c = loc.canary?.spec;
+          if (c?.header !== undefined) add(scheme, host, path, [`${c.header}: ${c.headerValue ?? 'always'}`]);
+          if (c?.cookie !== undefined) add(scheme, host, path, [`Cookie: ${c.cookie}=always`]);
         }
       }
-      add('http', host, '/kube-netlab-no-such-path', covered ? ingresses : []);
-      if (covered) add('https', host, '/kube-netlab-no-such-path', ingresses);
     }
+    for (const scheme of schemes) add(scheme, host, '/kube-netlab-no-such-path');
   }
-  add('http', 'unknown-host.invalid', '/', []);
+  add('http', 'unknown-host.invalid', '/');
   return checks;
 }

@@ -293,24 +293,71 @@ async function dns(probe: Extract<Probe, { kind: 'dns' }>): Promise<ProbeResult>
   return { ok: true, detail: `${how}: ${r.status}${got.length ? ` ${got.join(', ')}` : ''} (${r.ms} ms)` };
 }
 
-async function ingress(probe: Extract<Probe, { kind: 'ingress' }>): Promise<ProbeResult> {
-  const url = `${probe.scheme}://${probe.host}:${probe.port}${probe.path}`;
-  const argv = ['curl', '-sS', '--max-time', '3', '--resolve', `${probe.host}:${probe.port}:${probe.ip}`, '-o', '-', '-w', '\n%{http_code}', ...(probe.caFile ? ['--cacert', probe.caFile] : []), url];
-  const r = await run(inNetns(probe.from.netns, argv), { context: `curl ${url} from ${probe.from.label}`, allowFailure: true });
-  if (r.exitCode !== 0) return { ok: false, detail: `${url} via ${probe.ip} from ${probe.from.label} failed: ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
-  const lines = r.stdout.trimEnd().split('\n');
-  const status = Number(lines.pop());
-  const body = lines.join('\n');
-  let pod: string | undefined;
+/** Marks the end of one answer in curl's output: status and Location header follow. */
+const ANSWER_END = '@@kube-netlab-answer';
+
+interface IngressAnswer {
+  status: number;
+  location: string;
+  pod?: string;
+  target?: string;
+}
+
+/** One answer's body: the test server's JSON (after a gRPC frame's 5-byte prefix), or nginx's own page. */
+function parseAnswer(body: string, status: number, location: string): IngressAnswer {
+  const json = body.slice(Math.max(0, body.indexOf('{')));
   try {
-    pod = (JSON.parse(body) as { pod?: string }).pod;
+    const doc = JSON.parse(json) as { pod?: string; request?: { target?: string } };
+    return { status, location, ...(doc.pod ? { pod: doc.pod } : {}), ...(doc.request?.target ? { target: doc.request.target } : {}) };
   } catch {
     // nginx's own pages (404, 308, 503) are HTML.
+    return { status, location };
   }
-  const seen = `${status}${pod ? ` from pod ${pod}` : ' from nginx'}`;
-  if (status !== probe.expect.status) return { ok: false, detail: `${url} via ${probe.ip}: ${seen}, expected ${probe.expect.status}` };
-  if (probe.expect.pods && (!pod || !probe.expect.pods.includes(pod))) {
-    return { ok: false, detail: `${url} via ${probe.ip}: ${seen}, expected one of ${probe.expect.pods.join(', ')}` };
+}
+
+async function ingress(probe: Extract<Probe, { kind: 'ingress' }>): Promise<ProbeResult> {
+  const url = `${probe.scheme}://${probe.host}:${probe.port}${probe.path}`;
+  const count = probe.count ?? 1;
+  const argv = [
+    'curl',
+    '-sS',
+    '--path-as-is',
+    '--max-time',
+    '3',
+    '--resolve',
+    `${probe.host}:${probe.port}:${probe.ip}`,
+    '-w',
+    `\n${ANSWER_END} %{http_code} %header{location}\n`,
+    ...(probe.caFile ? ['--cacert', probe.caFile] : []),
+    ...(probe.cookies ? ['-b', ''] : []),
+    ...(probe.headers ?? []).flatMap((h) => ['-H', h]),
+    ...(probe.grpc ? ['--http2', '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--data-binary', '@-'] : []),
+    ...Array.from({ length: count }, () => url),
+  ];
+  // A gRPC message of zero bytes: no compression flag, length 0.
+  const r = await run(inNetns(probe.from.netns, argv), { context: `curl ${url} from ${probe.from.label}`, allowFailure: true, ...(probe.grpc ? { input: '\0'.repeat(5 * count) } : {}) });
+  const what = `${url}${count > 1 ? ` x${count}` : ''}${probe.headers?.length ? ` (${probe.headers.join(', ')})` : ''} via ${probe.ip}`;
+  if (r.exitCode !== 0) return { ok: false, detail: `${what} from ${probe.from.label} failed: ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
+  const answers: IngressAnswer[] = [];
+  let rest = r.stdout;
+  for (let i = rest.indexOf(ANSWER_END); i >= 0; i = rest.indexOf(ANSWER_END)) {
+    const eol = rest.indexOf('\n', i);
+    const [status, location] = rest.slice(i + ANSWER_END.length + 1, eol < 0 ? undefined : eol).split(' ');
+    answers.push(parseAnswer(rest.slice(0, i), Number(status), location ?? ''));
+    rest = eol < 0 ? '' : rest.slice(eol + 1);
   }
-  return { ok: true, detail: `${url} via ${probe.ip}: ${seen}` };
+  const e = probe.expect;
+  const pods = [...new Set(answers.map((a) => a.pod ?? 'nginx'))];
+  const seen = `${[...new Set(answers.map((a) => a.status))].join('/')} from ${pods.map((p) => (p === 'nginx' ? 'nginx' : `pod ${p}`)).join(', ')}`;
+  const problems: string[] = [];
+  if (answers.length !== count) problems.push(`${answers.length} answer(s), expected ${count}`);
+  if (answers.some((a) => a.status !== e.status)) problems.push(`expected ${e.status}`);
+  if (e.location !== undefined && answers.some((a) => a.location !== e.location)) problems.push(`Location ${answers.find((a) => a.location !== e.location)?.location || 'none'}, expected ${e.location}`);
+  if (e.pods && answers.some((a) => !a.pod || !e.pods!.includes(a.pod))) problems.push(`expected one of ${e.pods.join(', ')}`);
+  if (e.target !== undefined && answers.some((a) => a.target !== e.target)) problems.push(`the backend got ${answers.find((a) => a.target !== e.target)?.target ?? 'nothing'}, expected ${e.target}`);
+  for (const group of e.each ?? []) if (!answers.some((a) => a.pod && group.includes(a.pod))) problems.push(`none of ${count} answers came from ${group.join(', ')}`);
+  if (e.samePod && pods.length !== 1) problems.push('expected every answer from the same pod (cookie affinity)');
+  const target = e.target !== undefined && e.target !== probe.path ? `, backend got ${e.target}` : '';
+  if (problems.length) return { ok: false, detail: `${what}: ${seen}; ${problems.join('; ')}` };
+  return { ok: true, detail: `${what}: ${seen}${target}${e.location ? ` -> ${e.location}` : ''}` };
 }

@@ -31,7 +31,9 @@ if (isRoot) {
       t.equal(v.code, 0, v.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n'));
       for (const p of ['P7', 'P8', 'P9', 'P11', 'P12']) t.match(v.stdout, new RegExp(`^ok \\d+ - ${p} `, 'm'), `${p} checked`);
       t.match(v.stdout, /^ok \d+ - P7 external -> load balancer 203\.0\.113\.192:80 -> service shop\/storefront:http: externalTrafficPolicy Local/m);
-      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 https:\/\/shop\.example\.com\/api: rule Prefix \/api of Ingress shop\/shop -> service api/m);
+      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 https:\/\/shop\.example\.com\/api: rule Prefix \/api of Ingress shop\/shop -> endpoints of service shop\/api/m);
+      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 http:\/\/api\.example\.com\/v1\/kube-netlab: .* rewritten to \/kube-netlab/m, 'the rewrite');
+      t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 http:\/\/www\.example\.com\/: .* canary www-canary takes 20%: both answer in \d+ requests/m, 'the canary');
       t.match(v.stdout, /^ok \d+ - P11 default\/\S+ -> shop\/\S+ blocked: shop\/\S+ is isolated for ingress by shop\/shop-ingress/m, 'the shop admits no other namespace');
       t.match(v.stdout, /^ok \d+ - P5 pod default\/toolbox -> service shop\/api:http .* is dropped by NetworkPolicy/m);
     });

@@ -65,7 +65,7 @@ t.test('the nginx.conf text of each annotation', async (t) => {
   const grpc = location(conf, '"/" {\n      # default/grpc');
   t.match(grpc, 'if ($scheme = http) {', 'force-ssl-redirect without a certificate');
   t.match(grpc, 'grpc_pass grpc://default-grpc-80;');
-  t.match(location(conf, '"/" {\n      # default/sticky'), /proxy_pass http:\/\/\$netlab_affinity_\d+;\n\s*add_header Set-Cookie \$netlab_affinity_cookie_\d+;/);
+  t.match(location(conf, '"/" {\n      # default/sticky'), /proxy_pass http:\/\/\$netlab_affinity_\d+;\n\s*add_header Set-Cookie \$netlab_affinity_cookie_\d+ always;/);
   t.match(conf, /map \$cookie_route \$netlab_affinity_\d+ \{\n\s*[0-9a-f]{32} 10\.0\.0\.1:6;\n\s*default default-sticky-80;/);
   t.match(conf, /upstream default-web-80-service-hash-[0-9a-f]+ \{\n[^}]*hash \$request_uri consistent;/);
   t.match(conf, /split_clients "\$request_id" \$netlab_canary_weight_\d+ \{\n\s*20% 1;\n\s*\* 0;/);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { planLab } from '../../../src/model/plan.js';
 import { renderFiles } from '../../../src/render/files.js';
-import { labNamespaces, renderSysctls, renderTopology } from '../../../src/render/topology.js';
+import { labNamespaces, podMac, renderSysctls, renderTopology } from '../../../src/render/topology.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const text = (stage: { netns: string; lines: string[] }[]) => stage.map((b) => `# ${b.netns}\n${b.lines.join('\n')}`).join('\n');
@@ -69,10 +69,10 @@ link add cbr0 type bridge
 link set cbr0 mtu 1500
 addr add 10.244.0.1/24 dev cbr0
 link set cbr0 promisc on up
-link add ${a.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.default.a
+link add ${a.hostVeth} mtu 1500 type veth peer name eth0 address ${podMac(a.ip)} mtu 1500 netns t.pod.default.a
 link set ${a.hostVeth} master cbr0 up
 link set ${a.hostVeth} type bridge_slave hairpin on
-link add ${dns.hostVeth} mtu 1500 type veth peer name eth0 mtu 1500 netns t.pod.kube-system.${dns.name}
+link add ${dns.hostVeth} mtu 1500 type veth peer name eth0 address ${podMac(dns.ip)} mtu 1500 netns t.pod.kube-system.${dns.name}
 link set ${dns.hostVeth} master cbr0 up
 link set ${dns.hostVeth} type bridge_slave hairpin on
 route add 10.244.1.0/24 via 192.168.56.12 dev eth0
@@ -138,4 +138,9 @@ t.test('the internet router and the load balancer edge send no redirects (they f
   for (const line of ['t.lb net.ipv4.ip_forward=1', 't.lb net.ipv4.conf.all.send_redirects=0', 't.lb net.ipv4.conf.eth0.send_redirects=0', 't.internet net.ipv4.conf.br0.send_redirects=0']) {
     t.ok(sys.includes(line), line);
   }
+});
+
+t.test('a pod MAC follows from its IP, so a reused IP keeps its neighbour entries right', async (t) => {
+  t.equal(podMac('10.244.1.5'), '0a:58:0a:f4:01:05');
+  t.equal(podMac('10.244.255.254'), '0a:58:0a:f4:ff:fe');
 });

@@ -44,5 +44,5 @@ t.test('vxlan port and VNI come from the lab file', async (t) => {
 t.test('the pod end of each veth gets the overlay MTU too, not the 1500 default', async (t) => {
   const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'vxlan' }, pods: [pod('default', 'a')] }));
   const node1 = renderTopology(plan)[2]!.find((b) => b.netns === 't.node.node1')!;
-  t.match(node1.lines.join('\n'), /link add veth[0-9a-f]{8} mtu 1450 type veth peer name eth0 mtu 1450 netns t\.pod\.default\.a/);
+  t.match(node1.lines.join('\n'), /link add veth[0-9a-f]{8} mtu 1450 type veth peer name eth0 address 0a:58(:[0-9a-f]{2}){4} mtu 1450 netns t\.pod\.default\.a/);
 });

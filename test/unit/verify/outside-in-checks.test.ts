@@ -105,3 +105,33 @@ t.test('P8: every rule, the redirect and certificate of TLS hosts, 404 and 503 a
   t.match(find('unknown-host.invalid')!.probes[0], { expect: { status: 404 } });
   t.same(ingressChecks(planLab(labSpec({ pods: [pod('default', 'a')] })), []), [], 'no Ingress, no P8');
 });
+
+t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary share and header, affinity, gRPC', async (t) => {
+  const b = (service: string) => ({ service, port: { number: 80 } });
+  const s = labSpec({
+    pods: [pod('default', 'web-a', { nodeName: 'node1', labels: { app: 'web' } }), pod('default', 'web-b', { nodeName: 'node2', labels: { app: 'web' } }), pod('default', 'next', { nodeName: 'node2', labels: { app: 'next' } })],
+    services: [service('default', 'web', { selector: { app: 'web' } }), service('default', 'next', { selector: { app: 'next' } })],
+    ingresses: [
+      ing({ name: 'rw', annotations: { rewriteTarget: '/$2' }, rules: [{ host: 'rw.example.com', paths: [{ path: '/api(/|$)(.*)', pathType: 'ImplementationSpecific', backend: b('web') }] }] }),
+      ing({ name: 'open', annotations: { sslRedirect: false }, tls: [{ hosts: ['open.example.com'] }], rules: [{ host: 'open.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
+      ing({ name: 'closed', annotations: { allowlist: ['198.51.100.0/24'] }, rules: [{ host: 'closed.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
+      ing({ name: 'main', rules: [{ host: 'canary.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
+      ing({ name: 'canary', annotations: { canary: { weight: 20, weightTotal: 100, header: 'X-Canary' } }, rules: [{ host: 'canary.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('next') }] }] }),
+      ing({ name: 'sticky', annotations: { affinity: { cookieName: 'route' } }, rules: [{ host: 'sticky.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
+      ing({ name: 'grpc', annotations: { backendProtocol: 'GRPC' }, tls: [{ hosts: ['grpc.example.com'] }], rules: [{ host: 'grpc.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
+    ],
+  });
+  const p = planLab(s);
+  const checks = ingressChecks(p, proxyInputs(p, () => true));
+  const find = (needle: string) => checks.find((c) => c.name.includes(needle))?.probes[0] as Extract<import('../../../src/verify/checks.js').Probe, { kind: 'ingress' }> | undefined;
+  t.match(find('http://rw.example.com/api/kube-netlab:'), { expect: { status: 404, target: '/kube-netlab', pods: ['web-a', 'web-b'] } }, 'the backend gets the rewritten path (and answers its own 404 for it)');
+  t.match(find('http://rw.example.com/api:'), { expect: { status: 200, target: '/' } });
+  t.match(find('http://open.example.com/:'), { expect: { status: 200 } }, 'ssl-redirect false: plain HTTP is served');
+  t.match(find('http://closed.example.com/:'), { expect: { status: 403 } }, 'the external client is outside the allowlist');
+  const share = find('http://canary.example.com/:')!;
+  t.equal(share.count, 62, '20% is seen in 62 requests but once in a million runs');
+  t.same(share.expect.each, [['web-a', 'web-b'], ['next']]);
+  t.match(find('http://canary.example.com/ X-Canary: always:'), { expect: { pods: ['next'] } }, 'the canary header');
+  t.match(find('http://sticky.example.com/:'), { count: 6, cookies: true, expect: { samePod: true } });
+  t.match(find('https://grpc.example.com/:'), { grpc: true, expect: { status: 200 } });
+});
