@@ -1,15 +1,17 @@
 /**
  * The outside-in paths under load, in one run of the default lab: `wrk`
  * from the external client through the cloud load balancer to a NodePort
- * and a pod, and through the load balancer to ingress-nginx, the Service
- * and a pod, next to the same load from a pod straight to a pod IP. Then a
- * failover: a steady stream of requests (a new connection each, 50/s)
+ * and a pod, and through the load balancer to ingress-nginx and an endpoint
+ * pod (and, with service-upstream, the ClusterIP), next to the same load
+ * from a pod straight to a pod IP. A Deployment behind the ingress scaled
+ * down and up under a request stream. Then a failover: a steady stream of requests (a new connection each, 50/s)
  * through a load-balancer IP while a node goes down and comes back; the
  * requests lost, how long after the failure the last one was sent, and
  * when the load balancer took the node out and back in (its own log).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDir, readPlan } from '../apply/state.js';
@@ -43,6 +45,18 @@ export interface FailoverResult {
   detectMs: number;
   /** From node-up to the load balancer sending to the node again. */
   recoverMs: number;
+}
+
+export interface ScaleResult {
+  deployment: string;
+  from: number;
+  to: number;
+  sent: number;
+  lost: number;
+  /** `scale` down: endpoints out, kube-proxy and both ingress controllers following, then the pods removed. */
+  downMs: number;
+  /** `scale` back up, until the new pods are ready and in the endpoints. */
+  upMs: number;
 }
 
 function parseWrk(text: string): Omit<LoadRow, 'path'> {
@@ -102,7 +116,32 @@ async function failover(clientNetns: string, ip: string, service: string, node: 
   };
 }
 
-export async function measureOutsideIn(labFile: string, seconds: number): Promise<{ load: LoadRow[]; failover: FailoverResult }> {
+/** A stream through the ingress while a Deployment behind it is scaled down and back up. */
+async function scaleUnderStream(clientNetns: string, ingressIP: string, host: string, deployment: string, from: number, to: number): Promise<ScaleResult> {
+  const child = spawn('nsenter', [`--net=${netnsPath(clientNetns)}`, '--', process.execPath, STREAM, `http://${ingressIP}/`, '10000', '20', '2000', host], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise((r) => setTimeout(r, 2000));
+  let t0 = performance.now();
+  await runToEnd([process.execPath, CLI, 'scale', '--name', LAB, `deploy/${deployment}`, '--replicas', String(to)]);
+  const downMs = performance.now() - t0;
+  t0 = performance.now();
+  await runToEnd([process.execPath, CLI, 'scale', '--name', LAB, `deploy/${deployment}`, '--replicas', String(from)]);
+  const upMs = performance.now() - t0;
+  await done;
+  const r = JSON.parse(out) as StreamResult;
+  return { deployment, from, to, sent: r.sent, lost: r.failures.length, downMs, upMs };
+}
+
+/** The lab file with `nginx.ingress.kubernetes.io/service-upstream: "true"` on the Ingress named `ingress`. */
+function withServiceUpstream(text: string, ingress: string): string {
+  const head = `kind: Ingress\nmetadata:\n  name: ${ingress}\n`;
+  if (!text.includes(head)) throw new Error(`no Ingress ${ingress} written as '${head}' in the lab file`);
+  return text.replace(head, `${head}  annotations: {nginx.ingress.kubernetes.io/service-upstream: "true"}\n`);
+}
+
+export async function measureOutsideIn(labFile: string, seconds: number): Promise<{ load: LoadRow[]; failover: FailoverResult; scale: ScaleResult }> {
   await runToEnd([process.execPath, CLI, 'up', '-f', labFile, '--name', LAB]);
   try {
     const plan = readPlan(LAB);
@@ -122,11 +161,23 @@ export async function measureOutsideIn(labFile: string, seconds: number): Promis
     const load: LoadRow[] = [
       { path: `pod ${from.key} -> pod ${backend.key} (${backend.ip}:${port}), no load balancer`, ...(await wrk(from.netns, `http://${backend.ip}:${port}/`, seconds)) },
       { path: `external -> LB ${lbService.loadBalancerIP} -> NodePort -> ${lbService.key} pods`, ...(await wrk(client.netns, `http://${lbService.loadBalancerIP}/`, seconds)) },
-      { path: `external -> LB ${ingressIP} -> ingress-nginx (${host}) -> Service -> pod`, ...(await wrk(client.netns, `http://${ingressIP}/`, seconds, [`Host: ${host}`])) },
+      { path: `external -> LB ${ingressIP} -> ingress-nginx (${host}) -> endpoint pod (default)`, ...(await wrk(client.netns, `http://${ingressIP}/`, seconds, [`Host: ${host}`])) },
     ];
+    const ingressName = plan.spec.ingresses.find((i) => i.rules.some((r) => r.host === host) && !i.annotations?.canary)!.name;
+    const scale = await scaleUnderStream(client.netns, ingressIP, host, 'web', 3, 1);
+    // The same load with service-upstream: nginx to the ClusterIP, kube-proxy in the controller's node picks the pod.
+    const tmp = mkdtempSync(join(tmpdir(), 'kube-netlab-bench-'));
+    try {
+      const file = join(tmp, 'service-upstream.yaml');
+      writeFileSync(file, withServiceUpstream(readFileSync(labFile, 'utf8'), ingressName));
+      await runToEnd([process.execPath, CLI, 'apply', '-f', file, '--name', LAB]);
+      load.push({ path: `external -> LB ${ingressIP} -> ingress-nginx (${host}, service-upstream) -> ClusterIP -> kube-proxy -> pod`, ...(await wrk(client.netns, `http://${ingressIP}/`, seconds, [`Host: ${host}`])) });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
     // A node running a backend of the Local service, so the load balancer must take it out.
     const victim = backend.node;
-    return { load, failover: await failover(client.netns, lbService.loadBalancerIP!, lbService.key, victim, labDir(LAB)) };
+    return { load, scale, failover: await failover(client.netns, lbService.loadBalancerIP!, lbService.key, victim, labDir(LAB)) };
   } finally {
     await runToEnd([process.execPath, CLI, 'down', '--name', LAB]).catch(() => {});
   }

@@ -72,6 +72,35 @@ const URL_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/;
 /** What upstream-hash-by takes: nginx variables and the characters that join them. */
 const HASH_BY = /^(?:\$[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9_\-.:/])+$/;
 const BODY_SIZE = /^\d+[kKmMgG]?$/;
+/**
+ * nginx variables a value may use: captures, the request's core variables,
+ * and the families nginx derives from the request. Anything else would
+ * stop nginx at its configuration test.
+ */
+const CORE_VARIABLES = new Set([
+  'request_uri', 'uri', 'document_uri', 'args', 'query_string', 'is_args', 'scheme', 'host', 'http_host', 'hostname', 'server_name', 'server_port',
+  'remote_addr', 'binary_remote_addr', 'remote_port', 'request_method', 'request', 'request_id', 'server_addr', 'server_protocol', 'https',
+  'best_http_host', 'proxy_add_x_forwarded_for', 'location_path',
+]);
+
+/** The first `$name` nginx would not know, if any. */
+function unknownVariable(v: string): string | undefined {
+  for (const m of v.matchAll(/\$(\{?)([A-Za-z_][A-Za-z0-9_]*|\d)\}?/g)) {
+    const name = m[2]!;
+    if (/^\d$/.test(name) || CORE_VARIABLES.has(name) || /^(?:http|arg|cookie|sent_http)_\w+$/.test(name)) continue;
+    return `$${name}`;
+  }
+  if (/\$(?![{A-Za-z_0-9])/.test(v)) return '$';
+  return undefined;
+}
+
+/** `check`, then: no variable nginx would not know. */
+const withVariables = (check: (v: string) => string | undefined) => (v: string) => {
+  const problem = check(v);
+  if (problem) return problem;
+  const unknown = unknownVariable(v);
+  return unknown ? `uses ${unknown}, which is not an nginx variable; use $1..$9 for captures, or a variable such as $request_uri, $host, $scheme, $http_<header>, $arg_<name>, $cookie_<name>` : undefined;
+};
 
 export function isForeignAnnotation(key: string): boolean {
   if (GENERIC.has(key) || key.startsWith(NGINX_PREFIX)) return false;
@@ -191,7 +220,7 @@ function readCanary(a: AnnotationReader): CanarySpec | undefined {
 }
 
 function readRedirect(a: AnnotationReader): NginxAnnotations['redirect'] {
-  const url = (v: string) => (/^https?:\/\/[^\s"\\;{}]+$/.test(v) ? undefined : 'must be an absolute http:// or https:// URL (it may use nginx variables such as $request_uri)');
+  const url = withVariables((v: string) => (/^https?:\/\/[^\s"\\;{}]+$/.test(v) ? undefined : 'must be an absolute http:// or https:// URL (it may use nginx variables such as $request_uri)'));
   const temporal = a.string('temporal-redirect', url);
   if (temporal !== undefined) {
     if (a.has('permanent-redirect')) a.problem('permanent-redirect', `has no effect next to ${NGINX_PREFIX}temporal-redirect, which ingress-nginx applies first; keep one of them`);
@@ -227,7 +256,17 @@ export function readNginxAnnotations(raw: readonly RawAnnotation[], what: string
   };
   setIf('serviceUpstream', a.bool('service-upstream'));
   setIf('useRegex', a.bool('use-regex'));
-  setIf('rewriteTarget', a.string('rewrite-target', safe('a URI such as /$2')));
+  setIf(
+    'rewriteTarget',
+    a.string(
+      'rewrite-target',
+      withVariables((v) =>
+        /^(?:https?:\/\/|\$scheme)/.test(v)
+          ? 'is an absolute URL, which nginx\'s rewrite answers with a 302 redirect instead of proxying; say so with temporal-redirect or permanent-redirect, or give a path such as /$2'
+          : safe('a URI such as /$2')(v),
+      ),
+    ),
+  );
   setIf('sslRedirect', a.bool('ssl-redirect'));
   setIf('forceSslRedirect', a.bool('force-ssl-redirect'));
   const protocol = a.string('backend-protocol');
@@ -237,7 +276,7 @@ export function readNginxAnnotations(raw: readonly RawAnnotation[], what: string
     else if (p === 'FCGI') a.problem('backend-protocol', 'is refused: the lab\'s test server does not speak FastCGI; use HTTP, HTTPS, GRPC, GRPCS or AUTO_HTTP');
     else a.problem('backend-protocol', `must be one of ${BACKEND_PROTOCOLS.join(', ')} (ingress-nginx also knows FCGI, which the lab's test server cannot answer)`);
   }
-  setIf('appRoot', a.string('app-root', (v) => (URL_PATH.test(v) && v !== '/' ? undefined : 'must be a path other than / starting with /, such as /app1')));
+  setIf('appRoot', a.string('app-root', withVariables((v) => (URL_PATH.test(v) && v !== '/' ? undefined : 'must be a path other than / starting with /, such as /app1'))));
   setIf('redirect', readRedirect(a));
   const allow = sourceRanges(a, 'allowlist-source-range');
   const oldAllow = sourceRanges(a, 'whitelist-source-range');
@@ -250,10 +289,10 @@ export function readNginxAnnotations(raw: readonly RawAnnotation[], what: string
   const affinity = a.string('affinity');
   if (affinity !== undefined && affinity !== 'cookie') a.problem('affinity', 'must be "cookie", the one session affinity ingress-nginx has');
   const cookieName = a.string('session-cookie-name', (v) => (COOKIE.test(v) ? undefined : 'must be a cookie name (letters, digits, _ . -)'));
-  const cookiePath = a.string('session-cookie-path', (v) => (URL_PATH.test(v) ? undefined : 'must be a path starting with /'));
+  const cookiePath = a.string('session-cookie-path', (v) => (URL_PATH.test(v) && !v.includes('$') ? undefined : 'must be a path starting with /, without $'));
   if (affinity === 'cookie') out.affinity = { cookieName: cookieName ?? 'INGRESSCOOKIE', ...(cookiePath !== undefined ? { cookiePath } : {}) };
   else if (cookieName !== undefined || cookiePath !== undefined) a.problem(cookieName !== undefined ? 'session-cookie-name' : 'session-cookie-path', `has no effect without ${NGINX_PREFIX}affinity: cookie`);
-  setIf('upstreamHashBy', a.string('upstream-hash-by', (v) => (HASH_BY.test(v) ? undefined : 'must be nginx variables and plain characters, such as $request_uri or $binary_remote_addr')));
+  setIf('upstreamHashBy', a.string('upstream-hash-by', withVariables((v) => (HASH_BY.test(v) ? undefined : 'must be nginx variables and plain characters, such as $request_uri or $binary_remote_addr'))));
   if (out.upstreamHashBy !== undefined && out.affinity) a.problem('upstream-hash-by', `cannot be combined with ${NGINX_PREFIX}affinity on one Ingress: both pick the endpoint; keep one`);
   setIf('proxyBodySize', a.string('proxy-body-size', (v) => (BODY_SIZE.test(v) ? undefined : 'must be a size such as 8m, 512k or 0 (no limit)')));
 

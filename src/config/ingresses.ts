@@ -455,7 +455,33 @@ export function checkIngresses(ingresses: readonly ReadIngress[], classes: reado
       : `no IngressClass ${className} exists`;
     notices.about(what, classRef ?? spec.source, `no controller in this lab serves it (${why}; the lab's ingress-nginx serves class ${INGRESS_NGINX.className} and classes with controller ${INGRESS_NGINX.controller}); it has no effect`);
   }
-  canaryNotices(ingresses.map((i) => i.spec).filter((i) => isServed(i, served)), notices);
+  const servedSpecs = ingresses.map((i) => i.spec).filter((i) => isServed(i, served));
+  regexHostProblems(servedSpecs, r);
+  canaryNotices(servedSpecs, notices);
+}
+
+const REGEX_SPECIAL = /[()*+$?|[\]{}^\\]/;
+
+/**
+ * On a host where one Ingress uses use-regex or rewrite-target, ingress-nginx
+ * makes every path of every Ingress a regular expression; a plain path with
+ * regex characters (`/c++`, `/a(b`) would then mean something else or stop
+ * nginx. ingress-nginx's path validation refuses them; so does the lab.
+ */
+function regexHostProblems(served: readonly IngressSpec[], r: Reader): void {
+  const usesRegex = (i: IngressSpec, path: string) => i.annotations?.useRegex === true || (i.annotations?.rewriteTarget !== undefined && i.annotations.rewriteTarget !== '' && i.annotations.rewriteTarget !== path);
+  const regexHosts = new Map<string, IngressSpec>();
+  for (const i of served) for (const rule of i.rules) if (rule.host !== undefined && rule.paths.some((p) => usesRegex(i, p.path))) regexHosts.set(rule.host, regexHosts.get(rule.host) ?? i);
+  for (const i of served) {
+    for (const rule of i.rules) {
+      const by = rule.host === undefined ? undefined : regexHosts.get(rule.host);
+      if (!by || by === i) continue;
+      for (const p of rule.paths) {
+        if (!REGEX_SPECIAL.test(p.path)) continue;
+        r.add('bad-value', i.source, `Ingress ${keyOf(i)}: path '${p.path}' of host ${rule.host} has regular-expression characters, and Ingress ${keyOf(by)} makes every path of that host a regular expression (use-regex or rewrite-target), as ingress-nginx does; write the path without ( ) * + $ ? | [ ] { } ^ \\`);
+      }
+    }
+  }
 }
 
 /**
@@ -468,9 +494,9 @@ function canaryNotices(served: readonly IngressSpec[], notices: Notices): void {
   for (const canary of served.filter((i) => i.annotations?.canary)) {
     for (const rule of canary.rules) {
       for (const p of rule.paths) {
-        const found = mains.some((m) => m.rules.some((mr) => mr.host === rule.host && mr.paths.some((mp) => mp.path === p.path)));
+        const found = mains.some((m) => m.rules.some((mr) => mr.host === rule.host && mr.paths.some((mp) => mp.path === p.path && mp.pathType === p.pathType)));
         if (!found) {
-          notices.about(`Ingress ${keyOf(canary)}`, canary.source, `canary path ${rule.host ?? '*'}${p.path} matches no path of a main (non-canary) Ingress with the same host and path; ingress-nginx ignores it, so it has no effect`);
+          notices.about(`Ingress ${keyOf(canary)}`, canary.source, `canary path ${rule.host ?? '*'}${p.path} matches no path of a main (non-canary) Ingress with the same host, path and pathType; ingress-nginx ignores it, so it has no effect`);
         }
       }
     }

@@ -31,7 +31,8 @@
 import { createHash } from 'node:crypto';
 import type { IngressTlsSpec } from '../model/ingress.js';
 import { shortHash } from '../model/names.js';
-import { planServers, upstreamKey, upstreamsOf, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
+import { canaryShare } from './route.js';
+import { needsRewrite, planServers, upstreamKey, upstreamsOf, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
 import type { IngressSpec } from '../model/ingress.js';
 
 export { tlsEntryFor } from './servers.js';
@@ -99,17 +100,34 @@ function cookieVar(name: string, id: string, maps: string[][]): string {
 
 const headerVar = (name: string) => `$http_${name.toLowerCase().replace(/-/g, '_')}`;
 
-/** `20` of `100` -> `20%`; nginx takes two decimals. */
-function percent(weight: number, total: number): string {
-  return `${Number(((weight * 100) / total).toFixed(2))}%`;
+/** A share as split_clients takes it: `0.2` -> `20%`, two decimals. */
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(2))}%`;
 }
 
 class Renderer {
   /** `map` and `split_clients` blocks the locations asked for, in order. */
   readonly maps: string[][] = [];
   private next = 0;
+  /** Upstream names by upstream key: ingress-nginx's names, made unique where two would read alike (`a-b`/`c` and `a`/`b-c`). */
+  private readonly names = new Map<string, string>();
 
-  constructor(private readonly input: NginxConfInput) {}
+  constructor(
+    private readonly input: NginxConfInput,
+    servers: readonly ServerPlan[],
+  ) {
+    const taken = new Set<string>();
+    for (const u of upstreamsOf(servers)) {
+      let name = upstreamName(u);
+      if (taken.has(name)) name = `${name}-${shortHash(upstreamKey(u), 6)}`;
+      taken.add(name);
+      this.names.set(upstreamKey(u), name);
+    }
+  }
+
+  private name(u: UpstreamRef): string {
+    return this.names.get(upstreamKey(u)) ?? upstreamName(u);
+  }
 
   private listen(port: number, extra = ''): string {
     const a = this.input.listen.address;
@@ -123,7 +141,7 @@ class Renderer {
       const body = addrs.length
         ? [`# ${u.namespace}/${u.backend.service}: ${where}`, ...(u.hashBy !== undefined ? [`hash ${u.hashBy} consistent;`] : []), ...addrs.map((a) => `server ${a};`)]
         : [`# ${u.namespace}/${u.backend.service}: no such Service or port, or no ready endpoint: 503`, `server 127.0.0.1:${this.input.listen.internal};`];
-      return block(`upstream ${upstreamName(u)}`, body);
+      return block(`upstream ${this.name(u)}`, body);
     });
   }
 
@@ -131,7 +149,7 @@ class Renderer {
   private target(loc: LocationPlan): { expr: string; setCookie?: string } {
     const u = loc.upstream!;
     const id = String(this.next++);
-    let main = upstreamName(u);
+    let main = this.name(u);
     let setCookie: string | undefined;
     const affinity = loc.annotations.affinity;
     const addrs = this.input.upstream(u) ?? [];
@@ -139,7 +157,9 @@ class Renderer {
       const v = `$netlab_affinity_${id}`;
       const cookie = cookieVar(affinity.cookieName, `a${id}`, this.maps);
       this.maps.push(block(`map ${cookie} ${v}`, [...addrs.map((a) => `${affinityValue(a)} ${a};`), `default ${main};`]));
-      const path = affinity.cookiePath ?? (loc.match.kind === 'regex' ? '/' : loc.match.path);
+      // The Ingress path as written (ingress-nginx's $location_path); `/` for a regex or a path nginx would read a variable in.
+      const rulePath = loc.rule?.path.path ?? '/';
+      const path = affinity.cookiePath ?? (loc.match.kind === 'regex' || rulePath.includes('$') ? '/' : rulePath);
       this.maps.push(
         block(`map "${v}|$upstream_addr" $netlab_affinity_cookie_${id}`, [
           ...addrs.map((a) => `${quote(`${main}|${a}`)} ${quote(`${affinity.cookieName}=${affinityValue(a)}; Path=${path}; HttpOnly`)};`),
@@ -151,9 +171,16 @@ class Renderer {
     }
     const canary = loc.canary;
     const cookie = setCookie !== undefined ? { setCookie } : {};
-    if (!canary) return { expr: main, ...cookie };
+    // ingress-nginx's balancer drops a backend without endpoints: an empty canary takes nothing, an empty main answers 503 to all.
+    if (!canary || !addrs.length || !(this.input.upstream(canary.upstream) ?? []).length) return { expr: main, ...cookie };
     const s = canary.spec;
     const parts: string[] = [];
+    if (affinity && addrs.length) {
+      // A request holding a valid affinity cookie stays on the main backend (ingress-nginx: is_affinitized).
+      const pinned = `$netlab_canary_pinned_${id}`;
+      this.maps.push(block(`map ${cookieVar(affinity.cookieName, `p${id}`, this.maps)} ${pinned}`, [...addrs.map((a) => `${affinityValue(a)} 0;`), 'default "";']));
+      parts.push(pinned);
+    }
     if (s.header !== undefined) {
       const hv = `$netlab_canary_header_${id}`;
       const rules = s.headerValue !== undefined ? [`${quote(`~^${regexEscape(s.headerValue)}$`)} 1;`] : s.headerPattern !== undefined ? [`${quote(`~${s.headerPattern}`)} 1;`] : ['"~^always$" 1;', '"~^never$" 0;'];
@@ -165,19 +192,19 @@ class Renderer {
       this.maps.push(block(`map ${cookieVar(s.cookie, `c${id}`, this.maps)} ${cv}`, ['"~^always$" 1;', '"~^never$" 0;', 'default "";']));
       parts.push(cv);
     }
-    const total = Math.max(100, s.weightTotal);
-    if (s.weight >= total) parts.push('1');
-    else if (s.weight <= 0) parts.push('0');
+    const share = canaryShare(s);
+    if (share >= 1) parts.push('1');
+    else if (share <= 0) parts.push('0');
     else {
       const wv = `$netlab_canary_weight_${id}`;
-      this.maps.push(block(`split_clients "$request_id" ${wv}`, [`${percent(s.weight, total)} 1;`, '* 0;']));
+      this.maps.push(block(`split_clients "$request_id" ${wv}`, [`${percent(share)} 1;`, '* 0;']));
       parts.push(wv);
     }
     const v = `$netlab_canary_${id}`;
     // The first rule with an answer decides: an empty answer adds nothing to the string.
     // Braced, so a literal 0 or 1 after a variable is not read as part of its name.
     const joined = parts.map((x) => (x.startsWith('$') ? `\${${x.slice(1)}}` : x)).join('');
-    this.maps.push(block(`map "${joined}" ${v}`, [`"~^1" ${upstreamName(canary.upstream)};`, `default ${main};`]));
+    this.maps.push(block(`map "${joined}" ${v}`, [`"~^1" ${this.name(canary.upstream)};`, `default ${main};`]));
     return { expr: v, ...cookie };
   }
 
@@ -215,10 +242,9 @@ class Renderer {
     if (loc.rule) body.push(`# ${`${loc.rule.ingress.namespace}/${loc.rule.ingress.name}: ${loc.rule.path.pathType} ${loc.rule.path.path}`.replace(/[\x00-\x1f]/g, '?')}`);
     else body.push(loc.upstream ? '# no rule: the default backend' : '# no rule and no default backend: 404');
     if (loc.canary) body.push(`# canary: ${loc.canary.ingress.namespace}/${loc.canary.ingress.name}`);
-    if (a.appRoot !== undefined) body.push(...block('if ($uri = /)', [`return 302 $scheme://$http_host${a.appRoot};`]));
     if (a.redirect) body.push(`return ${a.redirect.code} ${quote(a.redirect.url)};`);
     if (a.forceSslRedirect === true || (a.sslRedirect !== false && server.tls)) body.push(...block('if ($scheme = http)', ['return 308 https://$host$netlab_redirect_uri;']));
-    if (loc.rule && a.rewriteTarget !== undefined && a.rewriteTarget !== loc.rule.path.path) body.push(`rewrite "(?i)${m.path}" ${a.rewriteTarget} break;`);
+    if (loc.rule && needsRewrite(a, loc.rule.path.path)) body.push(`rewrite "(?i)${m.path}" ${a.rewriteTarget} break;`);
     for (const c of a.denylist ?? []) body.push(`deny ${c};`);
     if (a.allowlist) body.push(...a.allowlist.map((c) => `allow ${c};`), 'deny all;');
     if (a.proxyBodySize !== undefined) body.push(`client_max_body_size ${a.proxyBodySize};`);
@@ -235,6 +261,8 @@ class Renderer {
       this.listen(https, ` ssl http2${dflt}`),
       `server_name ${serverName(s.host)};`,
       ...(cert ? certLines(cert) : []),
+      // app-root: at server level, as ingress-nginx writes it, so `/` redirects before any location is chosen.
+      ...(s.appRoot !== undefined ? block('if ($uri = /)', [`return 302 $scheme://$http_host${s.appRoot};`]) : []),
       ...s.locations.flatMap((l) => this.location(s, l)),
     ]);
   }
@@ -267,8 +295,8 @@ function block(head: string, body: (string | string[])[]): string[] {
 
 export function renderNginxConf(input: NginxConfInput): string {
   const { files } = input;
-  const r = new Renderer(input);
   const planned = planServers(input.ingresses);
+  const r = new Renderer(input, planned);
   const servers = planned.map((s) => r.server(s));
   const upstreams = r.upstreams(planned);
   const temp = (dir: string) => quote(`${files.prefix.replace(/\/+$/, '')}/${dir}`);

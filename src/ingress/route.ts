@@ -8,7 +8,7 @@
  */
 import type { NginxAnnotations } from '../model/ingress.js';
 import { requestHost, requestPath, wildcardMatches } from './match.js';
-import type { LocationPlan, ServerPlan, UpstreamRef } from './servers.js';
+import { needsRewrite, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
 
 export interface RouteRequest {
   scheme: 'http' | 'https';
@@ -92,11 +92,35 @@ function canaryDecision(spec: NonNullable<LocationPlan['canary']>['spec'], req: 
     } else if (header === 'always') return 'yes';
     else if (header === 'never') return 'no';
   }
-  const cookie = spec.cookie === undefined ? undefined : req.cookies?.[spec.cookie];
+  const cookie = spec.cookie === undefined ? undefined : cookiesOf(req)[spec.cookie];
   if (cookie === 'always') return 'yes';
   if (cookie === 'never') return 'no';
-  if (spec.weight <= 0) return 'no';
-  return spec.weight >= Math.max(100, spec.weightTotal) ? 'yes' : 'maybe';
+  const share = canaryShare(spec);
+  if (share <= 0) return 'no';
+  return share >= 1 ? 'yes' : 'maybe';
+}
+
+/**
+ * The share of requests weight sends to the canary: out of 100, or of
+ * weight-total when larger (as ingress-nginx's balancer counts); shares
+ * below nginx's 0.01% resolution count as none.
+ */
+export function canaryShare(spec: { weight: number; weightTotal: number }): number {
+  const share = spec.weight / Math.max(100, spec.weightTotal);
+  return share < 0.0001 ? 0 : Math.min(share, 1);
+}
+
+/** The request's cookies: `cookies`, and those of a Cookie header. */
+function cookiesOf(req: RouteRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers ?? {})) {
+    if (k.toLowerCase() !== 'cookie') continue;
+    for (const pair of v.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+  }
+  return { ...out, ...req.cookies };
 }
 
 /** `8m` -> bytes; `0` is no limit. */
@@ -112,10 +136,13 @@ export function routeRequest(servers: readonly ServerPlan[], req: RouteRequest):
   const uri = requestPath(req.target);
   const q = req.target.indexOf('?');
   const args = q < 0 ? '' : req.target.slice(q + 1).split('#')[0]!;
+  // app-root is a server-level `if`: it runs before any location is chosen.
+  if (server.appRoot !== undefined && uri === '/') return { kind: 'redirect', status: 302, location: `${req.scheme}://${req.host}${server.appRoot}`, why: `app-root ${server.appRoot}` };
   const loc = locationFor(server, uri);
   if (!loc) return { kind: 'nginx', status: 404, why: 'no location' };
   const a = loc.annotations;
-  if (a.appRoot !== undefined && uri === '/') return { kind: 'redirect', status: 302, location: `${req.scheme}://${req.host}${a.appRoot}`, why: `app-root ${a.appRoot}` };
+  // nginx checks Content-Length against client_max_body_size as soon as the location is found, before rewrites and access.
+  if ((req.bodyBytes ?? 0) > bodyLimit(a.proxyBodySize)) return { kind: 'nginx', status: 413, why: `body larger than proxy-body-size ${a.proxyBodySize ?? '1m'}` };
   if (a.redirect) return { kind: 'redirect', status: a.redirect.code, location: expand(a.redirect.url, req), why: `redirect to ${a.redirect.url}` };
   const redirects = a.forceSslRedirect === true || (a.sslRedirect !== false && server.tls !== undefined);
   if (req.scheme === 'http' && redirects) {
@@ -123,12 +150,11 @@ export function routeRequest(servers: readonly ServerPlan[], req: RouteRequest):
     return { kind: 'redirect', status: 308, location: `https://${requestHost(req.host)}${target}`, why: a.forceSslRedirect ? 'force-ssl-redirect' : 'ssl-redirect' };
   }
   let backendUri = args ? `${uri}?${args}` : uri;
-  if (loc.rule && a.rewriteTarget !== undefined && a.rewriteTarget !== loc.rule.path.path) backendUri = rewriteUri(loc.match.path, a.rewriteTarget, uri, args);
+  if (loc.rule && needsRewrite(a, loc.rule.path.path)) backendUri = rewriteUri(loc.match.path, a.rewriteTarget!, uri, args);
   if (req.clientIP !== undefined) {
     if (a.denylist?.some((c) => inRange(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: 'denylist-source-range' };
     if (a.allowlist && !a.allowlist.some((c) => inRange(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: `not in allowlist-source-range ${a.allowlist.join(',')}` };
   }
-  if ((req.bodyBytes ?? 0) > bodyLimit(a.proxyBodySize)) return { kind: 'nginx', status: 413, why: `body larger than proxy-body-size ${a.proxyBodySize ?? '1m'}` };
   if (!loc.upstream) return { kind: 'nginx', status: 404, why: 'no rule and no default backend' };
   const canary = loc.canary ? canaryDecision(loc.canary.spec, req) : 'no';
   return {

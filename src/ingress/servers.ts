@@ -52,6 +52,8 @@ export interface ServerPlan {
   regex: boolean;
   /** The tls entry whose certificate this host serves; absent: the default certificate. */
   tls?: { namespace: string; tls: IngressTlsSpec };
+  /** `app-root` of a path of this host (the first, in location order): ingress-nginx writes it at server level, so `/` redirects whatever location would take it. */
+  appRoot?: string;
   /** In nginx's order of trying: for regex servers exactly that; otherwise sorted for a reader. */
   locations: LocationPlan[];
 }
@@ -71,10 +73,13 @@ export function tlsEntryFor(ingresses: readonly IngressSpec[], host: string): { 
 
 export const isCanary = (i: IngressSpec): boolean => i.annotations?.canary !== undefined;
 
-const regexIngress = (i: IngressSpec): boolean => {
-  const a = i.annotations;
-  return a?.useRegex === true || (a?.rewriteTarget !== undefined && a.rewriteTarget !== '');
-};
+/** ingress-nginx rewrites only where the target differs from the path (`needsRewrite`). */
+export function needsRewrite(a: NginxAnnotations | undefined, path: string): boolean {
+  return a?.rewriteTarget !== undefined && a.rewriteTarget !== '' && a.rewriteTarget !== path;
+}
+
+/** A path of this Ingress makes its host a regex host: use-regex, or a rewrite of that path. */
+const regexPath = (c: PathCandidate): boolean => c.ingress.annotations?.useRegex === true || needsRewrite(c.ingress.annotations, c.path.path);
 
 function upstreamOf(namespace: string, backend: IngressBackendSpec, a: NginxAnnotations | undefined): UpstreamRef {
   return { namespace, backend, serviceUpstream: a?.serviceUpstream === true, ...(a?.upstreamHashBy !== undefined ? { hashBy: a.upstreamHashBy } : {}) };
@@ -83,7 +88,7 @@ function upstreamOf(namespace: string, backend: IngressBackendSpec, a: NginxAnno
 /** The annotations of a host's first Ingress that the default location takes. */
 function defaultLocationAnnotations(a: NginxAnnotations | undefined): NginxAnnotations {
   if (!a) return {};
-  const keep: (keyof NginxAnnotations)[] = ['sslRedirect', 'forceSslRedirect', 'appRoot', 'redirect', 'allowlist', 'denylist', 'proxyBodySize'];
+  const keep: (keyof NginxAnnotations)[] = ['sslRedirect', 'forceSslRedirect', 'redirect', 'allowlist', 'denylist', 'proxyBodySize'];
   return Object.fromEntries(keep.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])) as NginxAnnotations;
 }
 
@@ -131,7 +136,7 @@ function regexLocations(paths: PathCandidate[], fallback: () => LocationPlan): L
   for (const c of paths) {
     const p = c.path.path;
     // ingress-nginx normalises the Prefix paths of Ingresses without regex even on a regex host.
-    if (c.path.pathType !== 'Prefix' || p === '/' || regexIngress(c.ingress)) list.push({ path: p, c });
+    if (c.path.pathType !== 'Prefix' || p === '/' || regexPath(c)) list.push({ path: p, c });
     else {
       list.push({ path: p.endsWith('/') ? p : `${p}/`, c });
       if (!exact.has(p)) list.push({ path: p, c });
@@ -154,7 +159,8 @@ function attachCanaries(servers: ServerPlan[], canaries: readonly IngressSpec[])
       const server = servers.find((s) => s.host === rule.host);
       for (const p of rule.paths) {
         for (const loc of server?.locations ?? []) {
-          if (loc.rule?.path.path !== p.path || loc.canary) continue;
+          // Same path and pathType, as ingress-nginx merges an alternative backend.
+          if (loc.rule?.path.path !== p.path || loc.rule.path.pathType !== p.pathType || loc.canary) continue;
           loc.canary = { ingress, upstream: upstreamOf(ingress.namespace, p.backend, ingress.annotations), spec };
         }
       }
@@ -175,13 +181,16 @@ export function planServers(ingresses: readonly IngressSpec[]): ServerPlan[] {
       annotations: defaultLocationAnnotations(first?.annotations),
       ...(d ? { upstream: upstreamOf(d.ingress.namespace, d.backend, d.ingress.annotations) } : {}),
     });
-    const regex = paths.some((c) => regexIngress(c.ingress));
+    const regex = paths.some(regexPath);
     const tls = host === undefined ? undefined : tlsEntryFor(mains, host);
+    const locations = regex ? regexLocations(paths, fallback) : plainLocations(paths, fallback);
+    const appRoot = locations.find((l) => l.rule?.ingress.annotations?.appRoot !== undefined)?.rule?.ingress.annotations?.appRoot ?? first?.annotations?.appRoot;
     servers.push({
       ...(host !== undefined ? { host } : {}),
       regex,
       ...(tls ? { tls } : {}),
-      locations: regex ? regexLocations(paths, fallback) : plainLocations(paths, fallback),
+      ...(appRoot !== undefined ? { appRoot } : {}),
+      locations,
     });
   };
   add(undefined, hosts.get(undefined) ?? []);

@@ -16,7 +16,7 @@ import { labDir } from '../apply/state.js';
 import { servedIngresses } from '../config/ingresses.js';
 import { CA_CERT, INGRESS_DIR, secretFiles } from '../ingress/certs.js';
 import { isExact, prefixBase } from '../ingress/match.js';
-import { locationFor, routeRequest, serverFor, type RouteOutcome } from '../ingress/route.js';
+import { canaryShare, locationFor, routeRequest, serverFor, type RouteOutcome } from '../ingress/route.js';
 import { planServers, type LocationPlan, type ServerPlan, type UpstreamRef } from '../ingress/servers.js';
 import { INGRESS_NGINX } from '../model/ingress.js';
 import type { ProxyNodeInput } from '../model/services.js';
@@ -97,6 +97,9 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
   const proxied = (o: Extract<RouteOutcome, { kind: 'proxy' }>, probe: Probe & { kind: 'ingress' }): string | undefined => {
     const main = backendPods(o.upstream);
     const canary = o.canaryUpstream ? backendPods(o.canaryUpstream) : undefined;
+    // ingress-nginx's balancer drops a backend without endpoints: an empty canary takes nothing, an empty main answers 503 to all.
+    const mainEmpty = main === undefined || (main.length === 0 && !o.upstream.serviceUpstream);
+    if (o.canary !== 'no' && (!canary?.length || mainEmpty)) o = { ...o, canary: 'no' };
     const picked = o.canary === 'yes' ? o.canaryUpstream! : o.upstream;
     const pods = o.canary === 'yes' ? canary : main;
     const svc = `service ${picked.namespace}/${picked.backend.service}`;
@@ -120,7 +123,7 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
     if (grpc) probe.grpc = true;
     if (o.canary === 'maybe' && canary?.length) {
       const spec = o.location.canary!.spec;
-      const share = spec.weight / Math.max(100, spec.weightTotal);
+      const share = canaryShare(spec);
       const n = canaryRequests(Math.min(share, 1 - share));
       probe.count = n ?? 20;
       probe.expect.pods = [...new Set([...pods, ...canary])];

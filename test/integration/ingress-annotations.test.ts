@@ -76,7 +76,7 @@ spec:
     ing('allowed', 'allowed.test', 'web', { [`${P}/allowlist-source-range`]: '203.0.113.0/24' }),
     ing('closed', 'closed.test', 'web', { [`${P}/whitelist-source-range`]: '198.51.100.0/24' }),
     ing('canary-main', 'canary.test', 'web'),
-    ing('canary', 'canary.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-weight`]: '"0"', [`${P}/canary-by-header`]: 'X-Canary' }),
+    ing('canary', 'canary.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-weight`]: '"0"', [`${P}/canary-by-header`]: 'X-Canary', [`${P}/canary-by-cookie`]: 'canary' }),
     ing('all-main', 'all.test', 'web'),
     ing('all-canary', 'all.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-weight`]: '"100"' }),
     ing('sticky', 'sticky.test', 'web', { [`${P}/affinity`]: 'cookie', [`${P}/session-cookie-name`]: 'route' }),
@@ -171,9 +171,11 @@ if (!isRoot) {
     };
     const apps = (pods: string[]) => new Set(pods.map((p) => p.replace(/-[^-]+$/, '')));
 
-    t.test('canary: weight 0 and 100, and by header', async (t) => {
+    t.test('canary: weight 0 and 100, by header and by cookie', async (t) => {
       t.same(apps(podsOf('http://canary.test/', 10)), new Set(['web']), 'weight 0: never the canary');
       t.same(apps(podsOf('http://canary.test/', 5, ['-H', 'X-Canary: always'])), new Set(['next']), 'X-Canary: always');
+      t.same(apps(podsOf('http://canary.test/', 5, ['-b', 'canary=always'])), new Set(['next']), 'the canary cookie');
+      t.same(apps(podsOf('http://canary.test/', 5, ['-H', 'X-Canary: never', '-b', 'canary=always'])), new Set(['web']), 'the header decides before the cookie');
       t.same(apps(podsOf('http://all.test/', 10)), new Set(['next']), 'weight 100: always the canary');
     });
 

@@ -125,6 +125,9 @@ t.test('refused, at the annotation line: snippets, ssl-passthrough, FCGI and val
     [{ [`${P}proxy-body-size`]: 'lots' }, /proxy-body-size 'lots' must be a size such as 8m/],
     [{ [`${P}permanent-redirect`]: 'elsewhere' }, /permanent-redirect 'elsewhere' must be an absolute http:\/\/ or https:\/\/ URL/],
     [{ [`${P}app-root`]: 'app' }, /app-root 'app' must be a path other than \/ starting with \//],
+    [{ [`${P}rewrite-target`]: '/$path' }, /rewrite-target '\/\$path' uses \$path, which is not an nginx variable/],
+    [{ [`${P}permanent-redirect`]: 'https://x.test$reqest_uri' }, /uses \$reqest_uri, which is not an nginx variable/],
+    [{ [`${P}rewrite-target`]: 'https://elsewhere.test/$1' }, /is an absolute URL, which nginx's rewrite answers with a 302 redirect/],
   ];
   for (const [ann, re] of cases) {
     const text = withLab(doc(ann));
@@ -146,6 +149,17 @@ t.test('regular-expression paths need ImplementationSpecific and use-regex or re
 t.test('a canary path with no main Ingress on the same host and path: a notice', async (t) => {
   const spec = parse(withLab(doc({}, { name: 'main' }), doc({ [`${P}canary`]: 'true', [`${P}canary-weight`]: '50' }, { name: 'canary', path: '/other' })));
   t.same(spec.notices.map((n) => n.message.replace(/:\d+:/, ':N:')), [
-    'Ingress default/canary at lab.yaml:N: canary path shop.example.com/other matches no path of a main (non-canary) Ingress with the same host and path; ingress-nginx ignores it, so it has no effect',
+    'Ingress default/canary at lab.yaml:N: canary path shop.example.com/other matches no path of a main (non-canary) Ingress with the same host, path and pathType; ingress-nginx ignores it, so it has no effect',
   ]);
+});
+
+t.test('variables nginx knows are accepted', async (t) => {
+  const spec = parse(withLab(doc({ [`${P}permanent-redirect`]: 'https://x.test$request_uri?from=$host&c=$cookie_id&h=$http_x_user', [`${P}upstream-hash-by`]: '$binary_remote_addr$arg_user' })));
+  t.match(spec.ingresses[0]!.annotations, { redirect: { url: 'https://x.test$request_uri?from=$host&c=$cookie_id&h=$http_x_user' }, upstreamHashBy: '$binary_remote_addr$arg_user' });
+});
+
+t.test('a host made regex by one Ingress: plain paths of the others must not hold regex characters', async (t) => {
+  const text = withLab(doc({ [`${P}use-regex`]: 'true' }, { name: 'regex', path: '/api/(.*)', pathType: 'ImplementationSpecific' }), doc({}, { name: 'plain', path: '/c++', pathType: 'ImplementationSpecific' }));
+  t.match(messages(text)[0], /Ingress default\/plain: path '\/c\+\+' of host shop.example.com has regular-expression characters, and Ingress default\/regex makes every path of that host a regular expression/);
+  t.same(parse(withLab(doc({ [`${P}use-regex`]: 'true' }, { name: 'regex', path: '/api/(.*)', pathType: 'ImplementationSpecific' }), doc({}, { name: 'plain', path: '/c++', pathType: 'ImplementationSpecific', host: 'other.example.com' }))).ingresses.length, 2, 'on another host it is a plain path');
 });

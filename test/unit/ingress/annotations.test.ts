@@ -60,7 +60,8 @@ t.test('the nginx.conf text of each annotation', async (t) => {
   t.match(conf, 'location ~* "^/static"');
   t.ok(conf.indexOf('location ~* "^/something(/|$)(.*)"') < conf.indexOf('location ~* "^/static/"'), 'longest first');
   const acl = location(conf, '"/" {\n      # default/acl');
-  for (const line of ['if ($uri = /) {', 'return 302 $scheme://$http_host/app1;', 'deny 203.0.113.9/32;', 'allow 203.0.113.0/24;', 'deny all;', 'client_max_body_size 8k;']) t.match(acl, line);
+  for (const line of ['deny 203.0.113.9/32;', 'allow 203.0.113.0/24;', 'deny all;', 'client_max_body_size 8k;']) t.match(acl, line);
+  t.match(conf, /server_name acl\.test;\n\s*if \(\$uri = \/\) \{\n\s*return 302 \$scheme:\/\/\$http_host\/app1;\n\s*\}\n\s*location/, 'app-root at server level, before any location, as ingress-nginx writes it');
   t.match(location(conf, '"/" {\n      # default/moved'), 'return 308 "https://new.test$request_uri";');
   const grpc = location(conf, '"/" {\n      # default/grpc');
   t.match(grpc, 'if ($scheme = http) {', 'force-ssl-redirect without a certificate');
@@ -74,6 +75,31 @@ t.test('the nginx.conf text of each annotation', async (t) => {
   t.match(conf, /map "\$\{netlab_canary_header_\d+\}\$\{netlab_canary_cookie_\d+\}\$\{netlab_canary_weight_\d+\}" \$netlab_canary_\d+ \{\n\s*"~\^1" default-next-80;\n\s*default default-web-80;/);
   t.match(location(conf, '"/" {\n      # default/main'), /# canary: default\/canary\n[\s\S]*proxy_pass http:\/\/\$netlab_canary_\d+;/);
   t.notMatch(conf, /# default\/canary:/, 'a canary adds no location of its own');
+});
+
+t.test('the text of the remaining protocols and switches', async (t) => {
+  const conf = renderNginxConf(
+    input([
+      ann('https', [{ host: 'a.test', paths: [['Prefix', '/', 'web']] }], { backendProtocol: 'HTTPS' }),
+      ann('grpcs', [{ host: 'b.test', paths: [['Prefix', '/', 'web']] }], { backendProtocol: 'GRPCS' }),
+      ann('auto', [{ host: 'c.test', paths: [['Prefix', '/', 'web']] }], { backendProtocol: 'AUTO_HTTP' }),
+      ann('off', [{ host: 'd.test', paths: [['Prefix', '/', 'web']] }], { sslRedirect: false }, { tls: [{ hosts: ['d.test'] }] }),
+      ann('temp', [{ host: 'e.test', paths: [['Prefix', '/', 'web']] }], { redirect: { url: 'https://x.test/', code: 302 } }),
+      ann('value', [{ host: 'f.test', paths: [['Prefix', '/', 'web']] }], {}),
+      ann('value-canary', [{ host: 'f.test', paths: [['Prefix', '/', 'next']] }], { canary: { weight: 100, weightTotal: 100, header: 'X-Version', headerValue: 'v2.1' } }),
+      ann('pattern', [{ host: 'g.test', paths: [['Prefix', '/', 'web']] }], {}),
+      ann('pattern-canary', [{ host: 'g.test', paths: [['Prefix', '/', 'next']] }], { canary: { weight: 1, weightTotal: 3, header: 'X-Version', headerPattern: '^v2' } }),
+    ]),
+  );
+  t.match(location(conf, '"/" {\n      # default/https'), 'proxy_pass https://default-web-80;');
+  t.match(location(conf, '"/" {\n      # default/grpcs'), 'grpc_pass grpcs://default-web-80;');
+  t.match(location(conf, '"/" {\n      # default/auto'), 'proxy_pass $scheme://default-web-80;');
+  t.notMatch(location(conf, '"/" {\n      # default/off'), 'if ($scheme = http)', 'ssl-redirect "false": no redirect on a TLS host');
+  t.match(location(conf, '"/" {\n      # default/temp'), 'return 302 "https://x.test/";');
+  t.match(conf, /map \$http_x_version \$netlab_canary_header_\d+ \{\n\s*"~\^v2\\\\\.1\$" 1;\n\s*default "";/, 'a header value matches exactly (case-sensitive, dots escaped)');
+  t.match(conf, /map "\$\{netlab_canary_header_\d+\}1"/, 'weight 100: the literal 1 after the header');
+  t.match(conf, /"~\^v2" 1;/, 'a header pattern');
+  t.match(conf, /split_clients "\$request_id" \$netlab_canary_weight_\d+ \{\n\s*1% 1;/, 'a weight out of a total under 100 counts out of 100, as ingress-nginx does');
 });
 
 t.test('routeRequest: what each annotation does to one request', async (t) => {
@@ -242,6 +268,7 @@ t.test('the real nginx: canary by weight, header and cookie', { skip }, async (t
       ...canary('half', 'half.test', { weight: 50 }),
       ...canary('header', 'header.test', { header: 'X-Canary', cookie: 'canary' }),
       ...canary('value', 'value.test', { header: 'X-Canary', headerValue: 'blue', weight: 100 }),
+      ...canary('dot', 'dot.test', { header: 'X-Version', headerValue: 'v2.1' }),
     ],
     (u) => [addrs[u.backend.service]!],
   );
@@ -260,6 +287,9 @@ t.test('the real nginx: canary by weight, header and cookie', { skip }, async (t
   t.same(new Set(await ids('header.test', 10, { 'X-Canary': 'maybe' })), new Set(['web']), 'another header value falls through to weight 0');
   t.same(new Set(await ids('value.test', 10, { 'X-Canary': 'blue' })), new Set(['next']), 'the header value');
   t.same(new Set(await ids('value.test', 10, { 'X-Canary': 'never' })), new Set(['next']), 'with a header value, "never" is just another value: weight 100 decides');
+  t.same(new Set(await ids('dot.test', 5, { 'X-Version': 'v2.1' })), new Set(['next']), 'a value with a dot');
+  t.same(new Set(await ids('dot.test', 5, { 'X-Version': 'v2x1' })), new Set(['web']), 'the dot is not a wildcard');
+  t.same(new Set(await ids('dot.test', 5, { 'X-Version': 'V2.1' })), new Set(['web']), 'the value is compared case-sensitively');
 });
 
 t.test('the real nginx: cookie affinity keeps a client on its endpoint; hashing by URI', { skip }, async (t) => {
@@ -328,4 +358,46 @@ t.test('the real nginx: proxy-body-size, HTTPS and gRPC backends, service-upstre
   });
   t.match(JSON.parse(body), { id: 'grpc', uri: '/pkg.Echo/Call', proto: 'h2' }, 'backend-protocol GRPC: HTTP/2 to the backend, the method as the path');
   t.ok(served.includes('default-web-80-service'), 'service-upstream is its own upstream group');
+});
+
+t.test('edge cases: clashing upstream names, empty canaries and mains, affinity before a canary, cookie path, tiny shares', async (t) => {
+  const clash = renderNginxConf(
+    input([
+      ingress('a', [{ host: 'a.test', paths: [['Prefix', '/', 'c']] }], { namespace: 'a-b' }),
+      ingress('b', [{ host: 'b.test', paths: [['Prefix', '/', 'b-c']] }], { namespace: 'a' }),
+    ]),
+  );
+  t.equal(clash.match(/^  upstream a-b-c-80(?:-[0-9a-f]+)? \{/gm)?.length, 2, 'two upstreams');
+  t.equal(new Set(clash.match(/^  upstream (\S+) \{/gm)).size, 2, 'with different names');
+
+  const canaryPair = (host: string, main: string, next: string, extra: NginxAnnotations = {}) => [
+    ann(`${host}-main`, [{ host, paths: [['Prefix', '/p', main]] }], extra),
+    ann(`${host}-canary`, [{ host, paths: [['Prefix', '/p', next]] }], { canary: { weight: 50, weightTotal: 100 } }),
+  ];
+  const conf = renderNginxConf(
+    input(
+      [...canaryPair('empty-canary.test', 'web', 'empty'), ...canaryPair('empty-main.test', 'empty', 'next'), ...canaryPair('sticky.test', 'web', 'next', { affinity: { cookieName: 'route' } })],
+      (u) => (u.backend.service === 'empty' ? [] : [`10.0.0.${u.backend.service.length}:80`]),
+    ),
+  );
+  t.match(location(conf, '"/p/" {\n      # default/empty-canary.test-main'), 'proxy_pass http://default-web-80;', 'a canary without endpoints takes nothing (ingress-nginx drops it)');
+  t.match(location(conf, '"/p/" {\n      # default/empty-main.test-main'), 'proxy_pass http://default-empty-80;', 'a main without endpoints answers 503 to all, canary or not');
+  t.match(conf, /map \$cookie_route \$netlab_canary_pinned_\d+ \{\n\s*[0-9a-f]{32} 0;/, 'a valid affinity cookie keeps the request off the canary');
+  t.match(conf, /Path=\/p; HttpOnly/, 'the cookie path is the Ingress path as written');
+  const servers = planServers(canaryPair('tiny.test', 'web', 'next').map((i) => (i.annotations?.canary ? { ...i, annotations: { canary: { weight: 1, weightTotal: 1_000_000 } } } : i)));
+  t.match(routeRequest(servers, { scheme: 'http', host: 'tiny.test', target: '/p' }), { kind: 'proxy', canary: 'no' }, 'a share below 0.01% is none');
+  t.notMatch(renderNginxConf(input(canaryPair('tiny.test', 'web', 'next').map((i) => (i.annotations?.canary ? { ...i, annotations: { canary: { weight: 1, weightTotal: 1_000_000 } } } : i)))), 'split_clients', 'and renders no 0% split');
+});
+
+t.test('routeRequest: the Cookie header, the body limit before redirects, app-root before the location', async (t) => {
+  const servers = planServers([
+    ingress('main', [{ host: 'c.test', paths: [['Prefix', '/', 'web']] }]),
+    ann('canary', [{ host: 'c.test', paths: [['Prefix', '/', 'next']] }], { canary: { weight: 0, weightTotal: 100, cookie: 'beta' } }),
+    ann('small', [{ host: 's.test', paths: [['Prefix', '/', 'web']] }], { proxyBodySize: '1k', forceSslRedirect: true }),
+    ingress('api', [{ host: 'r.test', paths: [['Prefix', '/', 'web']] }]),
+    ann('app', [{ host: 'r.test', paths: [['Prefix', '/app', 'web']] }], { appRoot: '/app/home' }),
+  ]);
+  t.match(routeRequest(servers, { scheme: 'http', host: 'c.test', target: '/', headers: { Cookie: 'a=1; beta=always' } }), { kind: 'proxy', canary: 'yes' });
+  t.match(routeRequest(servers, { scheme: 'http', host: 's.test', target: '/', bodyBytes: 4096 }), { kind: 'nginx', status: 413 }, '413 before the redirect');
+  t.match(routeRequest(servers, { scheme: 'http', host: 'r.test', target: '/' }), { kind: 'redirect', status: 302, location: 'http://r.test/app/home' }, "another Ingress's app-root applies to the whole host");
 });

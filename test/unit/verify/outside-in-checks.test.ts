@@ -116,7 +116,7 @@ t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary
       ing({ name: 'open', annotations: { sslRedirect: false }, tls: [{ hosts: ['open.example.com'] }], rules: [{ host: 'open.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
       ing({ name: 'closed', annotations: { allowlist: ['198.51.100.0/24'] }, rules: [{ host: 'closed.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
       ing({ name: 'main', rules: [{ host: 'canary.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
-      ing({ name: 'canary', annotations: { canary: { weight: 20, weightTotal: 100, header: 'X-Canary' } }, rules: [{ host: 'canary.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('next') }] }] }),
+      ing({ name: 'canary', annotations: { canary: { weight: 20, weightTotal: 100, header: 'X-Canary', cookie: 'beta' } }, rules: [{ host: 'canary.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('next') }] }] }),
       ing({ name: 'sticky', annotations: { affinity: { cookieName: 'route' } }, rules: [{ host: 'sticky.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
       ing({ name: 'grpc', annotations: { backendProtocol: 'GRPC' }, tls: [{ hosts: ['grpc.example.com'] }], rules: [{ host: 'grpc.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: b('web') }] }] }),
     ],
@@ -132,6 +132,10 @@ t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary
   t.equal(share.count, 62, '20% is seen in 62 requests but once in a million runs');
   t.same(share.expect.each, [['web-a', 'web-b'], ['next']]);
   t.match(find('http://canary.example.com/ X-Canary: always:'), { expect: { pods: ['next'] } }, 'the canary header');
+  t.match(find('http://canary.example.com/ Cookie: beta=always:'), { expect: { pods: ['next'] } }, 'the canary cookie');
+  const noCanary = ingressChecks(p, proxyInputs(p, (key) => !key.startsWith('default/next')));
+  const none = noCanary.find((c) => c.name.includes('http://canary.example.com/ X-Canary: always:'))?.probes[0] as { expect: { pods?: string[] } } | undefined;
+  t.same(none?.expect.pods, ['web-a', 'web-b'], 'a canary without ready endpoints takes nothing, even asked by header');
   t.match(find('http://sticky.example.com/:'), { count: 6, cookies: true, expect: { samePod: true } });
   t.match(find('https://grpc.example.com/:'), { grpc: true, expect: { status: 200 } });
 });
