@@ -87,9 +87,10 @@ export async function measureScale(pods: number): Promise<ScaleRow> {
   return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
 }
 
-export async function measureDefaultLab(file: string): Promise<{ upMs: number; downMs: number }> {
+export async function measureDefaultLab(file: string): Promise<{ upMs: number; checkMs: number; downMs: number }> {
   const lab = loadLab([file]).name;
   const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
+  const check = await timed(() => runToEnd([process.execPath, CLI, 'check', '--name', lab]));
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
-  return { upMs: up.ms, downMs: down.ms };
+  return { upMs: up.ms, checkMs: check.ms, downMs: down.ms };
 }

@@ -12,6 +12,7 @@ import { FAULT_USAGE, faultCommand } from './commands/fault.js';
 import { getCommand } from './commands/get.js';
 import { upCommand } from './commands/up.js';
 import { verifyCommand } from './commands/verify.js';
+import { checkCommand } from './commands/check.js';
 
 const COMMON: FlagSpec[] = [{ name: 'name', value: true }, { name: 'help', short: 'h' }];
 
@@ -35,6 +36,7 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
     run: verifyCommand,
     usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json] [--only P5,P11,reachability]',
   },
+  check: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }], run: checkCommand, usage: 'check [--name N] [-o json]' },
   fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: FAULT_USAGE },
 };
 

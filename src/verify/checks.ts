@@ -15,7 +15,7 @@ import type { Plan, PodPlan } from '../model/types.js';
 import { PolicyView, podSource } from './policy-view.js';
 import { policyChecks } from './policy-checks.js';
 
-export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'P10' | 'P11' | 'P12' | 'P13' | 'NODE' | 'MTU' | 'REACH';
+export type PathId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'P10' | 'P11' | 'P12' | 'P13' | 'NODE' | 'MTU' | 'REACH' | 'CHECK';
 
 /** Something a probe runs from: a namespace and how to call it. */
 export interface Endpoint {

@@ -13,6 +13,7 @@ import { resolveReachabilityTests } from '../../reachability/resolve.js';
 import { cellDetails } from '../../reachability/report.js';
 import { measureTests } from '../../reachability/run.js';
 import { allChecks, type PathId } from '../../verify/checks.js';
+import { checkLab, differenceLine } from '../../check/index.js';
 import { formatHuman, formatJson, formatJunit, formatTap, counts, type CheckResult, type VerifyReport } from '../../verify/report.js';
 import { runChecks } from '../../verify/run.js';
 import { PolicyView } from '../../verify/policy-view.js';
@@ -21,7 +22,7 @@ import { flag, flagList, has, usageError, type ParsedArgs } from '../args.js';
 import { out, progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
 
-const PATHS: readonly PathId[] = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P12', 'P13', 'NODE', 'MTU'];
+const PATHS: readonly PathId[] = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P12', 'P13', 'NODE', 'MTU', 'CHECK'];
 const REACHABILITY = 'reachability';
 
 /** `--only P5,P11,reachability`: the paths to check; undefined: all of them. */
@@ -54,6 +55,11 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const checks = allChecks(plan, proxy, ready, view).filter((c) => !selected || selected.has(c.path));
   const reach = !selected || selected.has(REACHABILITY) ? tests : [];
   const cells = reach.reduce((n, t) => n + t.cells.length, 0);
+  // The kernel objects first: a broken lab says what is broken before the paths that fail because of it.
+  const started = performance.now();
+  const drift = !selected || selected.has('CHECK') ? await checkLab(plan) : { objects: 0, differences: [] };
+  const driftResults: CheckResult[] = drift.differences.map((d) => ({ path: 'CHECK' as const, name: `CHECK ${differenceLine(d)}`, ok: false, details: ['the kernel differs from the plan (`check` lists every difference)'], durationMs: 0 }));
+  if (drift.objects && !drift.differences.length) driftResults.push({ path: 'CHECK', name: `CHECK ${drift.objects} kernel objects and the lab's processes as the plan says`, ok: true, details: [], durationMs: Math.round(performance.now() - started) });
   progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
   const results = await runChecks(checks);
   // After the path checks, so their traffic and the cells' do not meet.
@@ -61,7 +67,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const cellResults: CheckResult[] = measured.flatMap((t) =>
     t.cells.map((c) => ({ path: 'REACH' as const, name: c.name, ok: c.ok, details: cellDetails(c), durationMs: c.outcome?.ms ?? 0, group: t.name })),
   );
-  const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: [...results, ...cellResults], ...(measured.length ? { reachability: measured } : {}) };
+  const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: [...driftResults, ...results, ...cellResults], ...(measured.length ? { reachability: measured } : {}) };
   const junit = flag(args, 'junit');
   if (junit) writeFileSync(junit, formatJunit(report));
   if (has(args, 'tap')) out(formatTap(report));
