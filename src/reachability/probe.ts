@@ -56,15 +56,27 @@ function open(p: ConnectProbe): number | ProbeOutcome {
   }
 }
 
+/**
+ * A timer for "no answer": when it fires, the loop first takes in whatever
+ * I/O arrived meanwhile (an answer that came while the process was busy
+ * starting other probes wins), then it decides.
+ */
+function answerTimer(ms: number, expire: () => void): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(expire), ms);
+}
+
 function tcp(p: ConnectProbe, fd: number, started: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const socket = new Socket({ fd, readable: true, writable: true });
+    let finished = false;
     const done = (outcome: Outcome, detail: string) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.destroy();
       resolve({ outcome, ms: Math.round(performance.now() - started), detail });
     };
-    const timer = setTimeout(() => done('timeout', `no answer within ${p.timeoutMs} ms`), p.timeoutMs);
+    const timer = answerTimer(p.timeoutMs, () => done('timeout', `no answer within ${p.timeoutMs} ms`));
     socket.once('connect', () => done('connected', `connected in ${Math.round(performance.now() - started)} ms`));
     socket.once('error', (err: NodeJS.ErrnoException) => done(classify(err.code), err.code ?? err.message));
     socket.connect({ port: p.port, host: p.ip });
@@ -82,12 +94,18 @@ function udp(p: ConnectProbe, fd: number, started: number): Promise<ProbeOutcome
       socket.close();
       resolve({ outcome, ms: Math.round(performance.now() - started), detail });
     };
-    const timer = setTimeout(() => done('timeout', `no answer within ${p.timeoutMs} ms`), p.timeoutMs);
+    // Until the question is sent, only a stuck bind can time out; the answer's time counts from the send.
+    let timer = answerTimer(p.timeoutMs * 3, () => done('error', `the socket was not ready to send within ${p.timeoutMs * 3} ms`));
     socket.once('error', (err: NodeJS.ErrnoException) => done(classify(err.code), err.code ?? err.message));
     socket.once('message', () => done('connected', `answered in ${Math.round(performance.now() - started)} ms`));
     socket.bind({ fd }, () => {
       // Connected, so an ICMP port unreachable comes back as ECONNREFUSED.
-      socket.connect(p.port, p.ip, () => socket.send(question(p.zone ?? 'cluster.local'), (err) => err && done(classify((err as NodeJS.ErrnoException).code), err.message)));
+      socket.connect(p.port, p.ip, () => {
+        if (finished) return;
+        clearTimeout(timer);
+        timer = answerTimer(p.timeoutMs, () => done('timeout', `no answer within ${p.timeoutMs} ms`));
+        socket.send(question(p.zone ?? 'cluster.local'), (err) => err && done(classify((err as NodeJS.ErrnoException).code), err.message));
+      });
     });
   });
 }
