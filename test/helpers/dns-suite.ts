@@ -12,6 +12,7 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, labName, tempDir, writeLab } from './cli.js';
+import { eventually } from './eventually.js';
 import { leftovers } from './host.js';
 
 function dnsLab(name: string, backend: string, proxyMode: string, webReplicas = 3, extra = ''): string {
@@ -145,14 +146,6 @@ spec:
 ${extra}`;
 }
 
-async function eventually(what: () => boolean, ms: number, stepMs = 50): Promise<{ ok: boolean; ms: number }> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    if (what()) return { ok: true, ms: Date.now() - started };
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return { ok: what(), ms: Date.now() - started };
-}
 
 /** Registers the suite for one proxy mode and pod-network backend; skipped without root. */
 export function dnsSuite(mode: string, backend: string): void {
@@ -249,8 +242,8 @@ export function dnsSuite(mode: string, backend: string): void {
     // Truncation: a headless answer too big for 512 bytes sets TC over UDP and comes whole over TCP.
     const bigLab = dnsLab(lab, backend, mode, 40);
     t.equal(cli(['apply', '-f', writeLab(dir, lab, bigLab)]).code, 0);
-    const settle = await eventually(() => short('other/client', '+tcp', 'web-headless.default.svc.cluster.local').length === 40, 15000, 200);
-    t.ok(settle.ok, 'the 40 replicas are all endpoints');
+    const settle = await eventually(() => short('other/client', '+tcp', 'web-headless.default.svc.cluster.local').length === 40, { timeout: 15000, every: 200 });
+    t.ok(settle, 'the 40 replicas are all endpoints');
     const udp = exec('other/client', 'dig', '+noedns', '+ignore', 'web-headless.default.svc.cluster.local');
     t.match(udp.stdout, /flags: qr aa( rd)?( ra)? ?tc|flags: [^;]*\btc\b/, 'TC over UDP');
     t.match(udp.stdout, /ANSWER: 0,/);
@@ -265,8 +258,8 @@ export function dnsSuite(mode: string, backend: string): void {
         .filter((f) => /^dns-kube-system-coredns-.*\.json$/.test(f))
         .map((f) => JSON.parse(readFileSync(join(runDir, f), 'utf8')) as { serial: number; updatedAt: string });
     const reloadedAfter = async (serials: number[], since: number) => {
-      const r = await eventually(() => reloads().every((x) => !serials.includes(x.serial)), 5000);
-      return r.ok ? Math.max(0, Math.max(...reloads().map((x) => Date.parse(x.updatedAt))) - since) : Infinity;
+      const r = await eventually(() => reloads().every((x) => !serials.includes(x.serial)), { timeout: 5000 });
+      return r ? Math.max(0, Math.max(...reloads().map((x) => Date.parse(x.updatedAt))) - since) : Infinity;
     };
     const serialsNow = () => reloads().map((x) => x.serial);
 
@@ -279,8 +272,8 @@ export function dnsSuite(mode: string, backend: string): void {
     // Readiness: db-1 fails its probe; DNS follows the agent's decision.
     serials = serialsNow();
     t.equal(exec('default/db-1', 'curl', '-sS', '-X', 'POST', 'localhost:8080/ready?state=false').code, 0);
-    const decided = await eventually(() => /readiness of default\/db-1\/db: not ready/.test(readFileSync(join(runDir, 'agent.log'), 'utf8')), 8000, 100);
-    t.ok(decided.ok, 'the agent saw db-1 fail its probe');
+    const decided = await eventually(() => /readiness of default\/db-1\/db: not ready/.test(readFileSync(join(runDir, 'agent.log'), 'utf8')), { timeout: 8000, every: 100 });
+    t.ok(decided, 'the agent saw db-1 fail its probe');
     const line = readFileSync(join(runDir, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('readiness of default/db-1/db: not ready')).pop() ?? '';
     const readyMs = await reloadedAfter(serials, Date.parse(line.split(' ')[0]!));
     t.ok(readyMs <= 1000, `readiness: the DNS servers dropped db-1 ${readyMs} ms after the agent marked it not ready`);

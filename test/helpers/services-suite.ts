@@ -7,6 +7,7 @@
  * out of and back into endpoints, and `scale` / `apply` changing a running
  * lab without touching the pods that stay.
  */
+import { eventually } from './eventually.js';
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { CLI, cli, isRoot, labName, tempDir, writeLab } from './cli.js';
@@ -114,14 +115,6 @@ function endpointPods(lab: string, service: string): string[] {
   return (e?.subsets ?? []).flatMap((s) => s.addresses.map((a) => a.targetRef?.name ?? a.ip)).sort();
 }
 
-async function eventually(what: () => boolean, ms = 8000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return what();
-}
 
 const podIPs = (lab: string) =>
   (JSON.parse(cli(['get', 'pods', '--name', lab, '-o', 'json']).stdout).items as { metadata: { name: string }; status: { podIP: string } }[])

@@ -11,6 +11,7 @@ import { dataProblem, metricsText, parseArgs, parseData, stateOf } from '../../.
 import { DnsServer } from '../../../src/dns/server.js';
 import { daemonStateFile } from '../../../src/model/daemons.js';
 import { fixture } from '../../fixtures/dns/data.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/dns/main.ts', import.meta.url));
 /** The TypeScript loader this test runs under, for the daemon's process. */
@@ -34,14 +35,9 @@ function startDaemon(t: Test, runDir: string, args: string[]): Daemon {
   return { child, output: () => out, exited };
 }
 
-async function eventually<T>(what: string, f: () => T | undefined, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The value `f` gives once it gives one; an error naming `what` if it never does. */
+async function waitFor<T>(what: string, f: () => T | undefined, timeout = 15000): Promise<T> {
+  return (await eventually(f, { timeout, every: 20, what }))!;
 }
 
 function askUdp(port: number, name: string): Promise<dnsPacket.DecodedPacket & { rcode: string }> {
@@ -135,13 +131,13 @@ t.test('the daemon: serves, reports, reloads within a second, keeps its data on 
       return undefined;
     }
   };
-  const first = await eventually(`the state file (output: ${d.output()})`, () => {
+  const first = await waitFor(`the state file (output: ${d.output()})`, () => {
     const s = readState();
     return s && s.pid === d.child.pid ? s : undefined;
   });
   t.strictSame([first.name, first.serial, first.services, first.hosts], [name, 42, 8, 1]);
   t.ok(first.port > 0 && first.records > 10, `port ${first.port}, ${first.records} records`);
-  t.ok(await eventually('the start in the log', () => (/serving DNS on udp and tcp 127\.0\.0\.1:\d+ .*serial 42, zone cluster\.local, 8 services, 1 hosts/.test(d.output()) ? true : undefined), 5000), 'the start in the log');
+  t.ok(await waitFor('the start in the log', () => (/serving DNS on udp and tcp 127\.0\.0\.1:\d+ .*serial 42, zone cluster\.local, 8 services, 1 hosts/.test(d.output()) ? true : undefined), 5000), 'the start in the log');
 
   const a = await askUdp(first.port, 'web.default.svc.cluster.local');
   t.strictSame([a.rcode, a.answers?.map((r) => (r as { data: string }).data)], ['NOERROR', ['10.96.0.20']]);
@@ -158,27 +154,27 @@ t.test('the daemon: serves, reports, reloads within a second, keeps its data on 
   next.cluster!.services = next.cluster!.services.filter((s) => s.name !== 'web');
   const began = Date.now();
   publish(dir, JSON.stringify(next));
-  const reloaded = await eventually('the reload', () => (readState()?.serial === 43 ? readState() : undefined), 5000);
+  const reloaded = await waitFor('the reload', () => (readState()?.serial === 43 ? readState() : undefined), 5000);
   const took = Date.now() - began;
   t.ok(took <= 1000, `reloaded ${took} ms after the rename`);
   t.equal(reloaded.services, 7);
   t.equal((await askUdp(first.port, 'web.default.svc.cluster.local')).rcode, 'NXDOMAIN', 'the cached answer went with the old data');
-  t.ok(await eventually('the reload in the log', () => (/reloaded \(.*\): serial 43/.test(d.output()) ? true : undefined), 5000), 'the reload in the log');
+  t.ok(await waitFor('the reload in the log', () => (/reloaded \(.*\): serial 43/.test(d.output()) ? true : undefined), 5000), 'the reload in the log');
 
   // A broken snapshot: logged, the old data kept.
   publish(dir, '{"ttl": 30, "serial": 44');
-  t.ok(await eventually('the failed reload in the log', () => (/reload \(.*\) failed, keeping serial 43: .*not valid JSON/.test(d.output()) ? true : undefined), 5000), 'the failed reload in the log');
+  t.ok(await waitFor('the failed reload in the log', () => (/reload \(.*\) failed, keeping serial 43: .*not valid JSON/.test(d.output()) ? true : undefined), 5000), 'the failed reload in the log');
   t.equal(readState()?.serial, 43);
   t.equal((await askUdp(first.port, 'db.default.svc.cluster.local')).rcode, 'NOERROR', 'still serving');
 
   // SIGHUP re-reads the file even when nothing seems to have changed.
   publish(dir, JSON.stringify(fixture({ serial: 45 })));
-  t.ok(await eventually('serial 45', () => (readState()?.serial === 45 ? true : undefined), 5000), 'serial 45');
+  t.ok(await waitFor('serial 45', () => (readState()?.serial === 45 ? true : undefined), 5000), 'serial 45');
   const before = readState()!.updatedAt;
   await new Promise((r) => setTimeout(r, 20));
   d.child.kill('SIGHUP');
-  t.ok(await eventually('the SIGHUP reload', () => (readState()!.updatedAt !== before ? true : undefined), 5000), 'the SIGHUP reload');
-  t.ok(await eventually('the SIGHUP reload in the log', () => (/reloaded \(SIGHUP\): serial 45/.test(d.output()) ? true : undefined), 5000), 'the SIGHUP reload in the log');
+  t.ok(await waitFor('the SIGHUP reload', () => (readState()!.updatedAt !== before ? true : undefined), 5000), 'the SIGHUP reload');
+  t.ok(await waitFor('the SIGHUP reload in the log', () => (/reloaded \(SIGHUP\): serial 45/.test(d.output()) ? true : undefined), 5000), 'the SIGHUP reload in the log');
   t.equal((await askUdp(first.port, 'web.default.svc.cluster.local')).rcode, 'NOERROR');
 
   d.child.kill('SIGTERM');
