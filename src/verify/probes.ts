@@ -69,6 +69,9 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       ]);
       if (p.exitCode === 0) return { ok: false, detail: `ping ${probe.ip} from ${probe.from.label} was answered; it must not be` };
       if (c && c.exitCode === 0) return { ok: false, detail: `GET http://${probe.ip}:${probe.port}/ from ${probe.from.label} was answered; it must not be` };
+      // Silence only counts when the probe itself ran: ping sent its packet, curl tried to connect (7) or timed out (28).
+      if (!/packets transmitted/.test(p.stdout) && !/Network is unreachable|No route to host/i.test(p.stderr)) return { ok: false, detail: `ping ${probe.ip} from ${probe.from.label} could not run: ${firstLine(p.stderr) || `exit ${p.exitCode}`}` };
+      if (c && c.exitCode !== 7 && c.exitCode !== 28) return { ok: false, detail: `curl http://${probe.ip}:${probe.port}/ from ${probe.from.label} could not run: ${firstLine(c.stderr) || `exit ${c.exitCode}`}` };
       return { ok: true, detail: `ping: ${firstLine(p.stdout.split('\n').slice(1).join('\n')) || 'no reply'}${c ? `; curl: ${firstLine(c.stderr)}` : ''}` };
     }
     case 'root-isolated': {
@@ -117,7 +120,10 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       const echoed = r.stdout.includes(payload);
       const what = `udp ${probe.ip}:${probe.port} from ${probe.from.label}`;
       if (probe.kind === 'udp-echo') return echoed ? { ok: true, detail: `${what}: echoed` } : { ok: false, detail: `${what}: no echo within 1 s ${firstLine(r.stderr)}` };
-      return echoed ? { ok: false, detail: `${what}: echoed, but the service has no endpoints` } : { ok: true, detail: `${what}: no echo` };
+      if (echoed) return { ok: false, detail: `${what}: echoed, but the service has no endpoints` };
+      // Silence only counts when socat ran: it ends at its 1 s inactivity timeout (exit 0) or on the ICMP port-unreachable of a REJECT.
+      if (r.exitCode !== 0 && !/Connection refused/i.test(r.stderr)) return { ok: false, detail: `${what}: the probe could not run: ${firstLine(r.stderr) || `exit ${r.exitCode}`}` };
+      return { ok: true, detail: `${what}: no echo${r.exitCode ? ' (refused)' : ''}` };
     }
     case 'mtu': {
       const args = (size: number) => inNetns(probe.from.netns, ['ping', '-n', '-c', '1', '-W', '2', '-M', 'do', '-s', String(size), probe.ip]);
