@@ -8,7 +8,7 @@
 import type { ProxyNodeInput } from '../model/services.js';
 import type { ProxyMode } from '../model/types.js';
 import { applyProxyRules } from '../kernel/netfilter.js';
-import { renderIptablesSync } from '../proxy/iptables.js';
+import { IptablesMemo, renderIptablesSync } from '../proxy/iptables.js';
 import { renderNftablesSync } from '../proxy/nftables.js';
 import type { Logger } from './log.js';
 import { SyncLoop } from './sync-loop.js';
@@ -38,6 +38,8 @@ export interface ProxyView {
 
 export class ProxyController {
   private readonly applied = new Map<string, { input: ProxyNodeInput; json: string }>();
+  /** The iptables renderer's parts of the last sync, so the next one renders only what changed. */
+  private readonly memo = new IptablesMemo();
   private readonly loop = new SyncLoop(() => this.syncOnce(), RETRY_MS);
   private readonly state: ProxyStatus;
 
@@ -62,7 +64,7 @@ export class ProxyController {
   }
 
   private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {
-    return this.state.mode === 'iptables' ? renderIptablesSync(input, previous) : renderNftablesSync(input, previous);
+    return this.state.mode === 'iptables' ? renderIptablesSync(input, previous, this.memo) : renderNftablesSync(input, previous);
   }
 
   private async syncOnce(): Promise<boolean> {

@@ -10,7 +10,7 @@ import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.j
 import { applyProxyRules } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../model/types.js';
-import { renderIptablesBootstrap, renderIptablesSync } from '../proxy/iptables.js';
+import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../proxy/iptables.js';
 import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../proxy/nftables.js';
 import { rawApply } from './measure.js';
 
@@ -51,8 +51,11 @@ export function syntheticInput(count: number): ProxyNodeInput {
   return { node: 'node1', nodeIP: '192.168.56.11', clusterCIDR: '10.244.0.0/16', masqueradeBit: 14, services };
 }
 
+/** Kept across the syncs of one measurement, as the proxy controller keeps it. */
+const memo = new IptablesMemo();
+
 function render(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInput): string {
-  return mode === 'iptables' ? renderIptablesSync(input, previous) : renderNftablesSync(input, previous);
+  return mode === 'iptables' ? renderIptablesSync(input, previous, memo) : renderNftablesSync(input, previous);
 }
 
 const raw = (mode: ProxyMode, text: string) => rawApply(netnsPath(NETNS), mode, text);

@@ -233,8 +233,15 @@ interface NodeCache {
   /** The last input rendered and its result: the agent passes that very object as `previous` next time. */
   last?: { input: ProxyNodeInput; rendered: ReturnType<typeof renderAll> };
 }
-/** By node: each node sees its own endpoints as local, so its parts differ from the others'. */
-const caches = new Map<string, NodeCache>();
+/**
+ * What a caller keeps between syncs so a partial sync renders only what
+ * changed: by node, as each node sees its own endpoints as local. The proxy
+ * controller owns one; without it a render starts from nothing (the result
+ * is the same, only slower).
+ */
+export class IptablesMemo {
+  readonly nodes = new Map<string, NodeCache>();
+}
 
 function renderPort(sp: ProxyServicePort, clusterCIDR: string, comments: boolean, cacheKey: string): PortPart {
   const filter: Chains = new Map(FILTER_TOP.map((c) => [c, []]));
@@ -385,14 +392,14 @@ interface Patched {
  * leaves KUBE-SERVICES alone), the chains of changed ports, and deletions of
  * chains no longer owned. The result equals a full sync.
  */
-export function renderIptablesSync(input: ProxyNodeInput, previous?: ProxyNodeInput): string {
-  const cache = caches.get(input.node) ?? { parts: new Map<string, PortPart>() };
+export function renderIptablesSync(input: ProxyNodeInput, previous?: ProxyNodeInput, memo: IptablesMemo = new IptablesMemo()): string {
+  const cache = memo.nodes.get(input.node) ?? { parts: new Map<string, PortPart>() };
   const keep = new Map<string, PortPart>();
   const reuse = previous !== undefined && cache.last?.input === previous;
   const before = previous && (reuse ? cache.last!.rendered : renderAll(previous, cache.parts, new Map()));
   const patched = reuse && before ? patchRender(before, previous, input, cache.parts, keep) : undefined;
   const next = patched?.render ?? renderAll(input, cache.parts, keep);
-  caches.set(input.node, { parts: keep, last: { input, rendered: next } });
+  memo.nodes.set(input.node, { parts: keep, last: { input, rendered: next } });
   if (patched) {
     // Nothing shared changed: only the changed ports' chains, and the chains they no longer own.
     const written = patched.changed.flatMap((key) => next.owned.get(key) ?? []);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../src/model/services.js';
 import {
+  IptablesMemo,
   iptablesChainsOf,
   iptablesProbability,
   LARGE_CLUSTER_ENDPOINTS,
@@ -457,14 +458,19 @@ t.test('a partial sync on top of the previous full sync gives the same chains as
   t.same(plain(applied(boot, renderIptablesSync(prev), renderIptablesSync(fixture(), prev))), plain(applied(boot, renderIptablesSync(fixture()))), 'and back');
 
   // As the agent syncs: each sync's input is the next one's `previous`, so the last render is reused and patched.
+  // With a memo kept across them, as the proxy controller keeps one: the last render is reused and patched.
   const state = applied(boot);
+  const memo = new IptablesMemo();
   let last: ReturnType<typeof fixture> | undefined;
   for (const [name, change] of [['start', () => {}] as [string, Change], ...changes]) {
     const next = changed(change);
-    restore(state, renderIptablesSync(next, last));
+    const text = renderIptablesSync(next, last, memo);
+    t.ok(text.length <= renderIptablesSync(next, last).length, `in a row, the memo writes no more than a render from nothing: ${name}`);
+    restore(state, text);
     t.same(plain(state), plain(applied(boot, renderIptablesSync(next))), `in a row: ${name}`);
     last = next;
   }
+  t.equal(renderIptablesSync(fixture(), undefined, memo), renderIptablesSync(fixture()), 'a sync without previous is a full one, memo or not');
 });
 
 t.test('the test restore refuses what iptables refuses', async (t) => {
