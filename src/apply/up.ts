@@ -14,11 +14,8 @@ import { podHostname, renderFiles } from '../render/files.js';
 import { labNamespaces, renderSysctls, renderTopology } from '../render/topology.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
-import { renderIptablesBootstrap } from '../proxy/iptables.js';
-import { renderNetpolBootstrap } from '../netpol/iptables.js';
 import { checkPlannedTests } from './tests.js';
-import { renderPortmap } from '../render/portmap.js';
-import { renderIpMasq } from '../render/pod-network/ip-masq.js';
+import { componentsOf, netfilterBootstrap } from '../components/registry.js';
 import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
@@ -97,15 +94,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     await createNamespaces(namespaces);
     for (const stage of stages) await runStage(stage, concurrency);
     await applySysctls(sysctls, concurrency);
-    if (plan.spec.serviceNetwork.proxyMode === 'iptables') {
-      // The jumps from the built-in chains, made once per node as kube-proxy ensures them; the agent's syncs fill the KUBE-* chains.
-      // The network policy's jump goes in last, so it is FORWARD's first rule: kube-proxy's chains accept NodePort traffic.
-      const bootstrap = renderIptablesBootstrap() + renderNetpolBootstrap();
-      await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, bootstrap, `kube-proxy and network policy chains on node ${n.name}`));
-    }
-    // After kube-proxy's jumps, as flanneld appends its own once kube-proxy has run.
-    await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderIpMasq(plan, n), `flannel ip-masq rules on node ${n.name}`));
-    await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, renderPortmap(plan, n, { jumps: true }), `hostPort (portmap) rules on node ${n.name}`));
+    // Every component's netfilter bootstrap (kube-proxy's and network policy's jumps, ip-masq, portmap) in one restore per node.
+    await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, netfilterBootstrap(plan, n), `netfilter bootstrap (${componentsOf(plan).filter((c) => c.netfilter?.bootstrap).map((c) => c.name).join(', ')}) on node ${n.name}`));
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);

@@ -5,15 +5,15 @@
  * the status comes in, the differences go out.
  */
 import type { AgentStatus } from '../agent/protocol.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
+import type { DaemonSpec } from '../model/daemons.js';
 import type { Plan } from '../model/types.js';
 import type { Difference } from './compare.js';
 
-export function processDifferences(plan: Plan, status: AgentStatus | undefined, places: ReadonlyMap<string, string>, agentError?: string): Difference[] {
+export function processDifferences(plan: Plan, daemons: readonly DaemonSpec[], status: AgentStatus | undefined, places: ReadonlyMap<string, string>, agentError?: string): Difference[] {
   if (!status) return [{ place: 'lab', component: 'agent', object: 'agent', problem: `not running${agentError ? ` (${agentError})` : ''}; no container, kube-proxy, policy or daemon is served` }];
   const out: Difference[] = [];
   const byName = new Map((status.daemons ?? []).map((d) => [d.name, d]));
-  for (const spec of [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan), ...ingressDaemonsFor(plan)]) {
+  for (const spec of daemons) {
     const d = byName.get(spec.name);
     const place = places.get(spec.netns) ?? spec.netns;
     if (!d) out.push({ place, component: 'agent', object: `daemon ${spec.name}`, problem: 'not started' });

@@ -8,7 +8,7 @@
  * the ones the kernel makes for an address.
  */
 import type { KernelState, NetnsState } from './kernel.js';
-import { normaliseDst, type KernelObject, type LinkObject, type Owned, type RouteObject } from './objects.js';
+import { normaliseDst, type KernelObject, type LinkObject, type Owned, type RouteObject } from '../components/objects.js';
 
 export interface Difference {
   /** The node, `pod <ns>/<name>`, or the internet-side role. */

@@ -1,25 +1,13 @@
 /**
- * Every kernel object the plan decides, by component: the topology (the
- * internet side, the router, the nodes' eth0 and cbr0, the pods' veths),
- * the pod-network backend's own objects, and the sysctls. Made from the same
- * renderers `up` runs.
+ * Every kernel object the plan decides, as the components render them, and
+ * what `check` calls each namespace.
  */
+import { labObjects } from '../components/registry.js';
+import type { Owned } from '../components/objects.js';
 import type { Plan } from '../model/types.js';
-import { podNetworkBackend } from '../render/pod-network/index.js';
-import { renderExternalClients, renderInternet, renderLoadBalancer, renderNodes, renderPods, renderRouter, renderSysctls } from '../render/topology.js';
-import { objectsOf, sysctlObjects, type LinkObject, type Owned } from './objects.js';
 
 export function expectedObjects(plan: Plan): Owned[] {
-  const links = new Map<string, LinkObject>();
-  const backend = podNetworkBackend(plan.spec.podNetwork.backend).render(plan);
-  return [
-    ...objectsOf('internet', [...renderInternet(plan), ...renderExternalClients(plan), ...renderLoadBalancer(plan)], links),
-    ...objectsOf('router', renderRouter(plan), links),
-    ...objectsOf('node', renderNodes(plan), links),
-    ...objectsOf(plan.spec.podNetwork.backend, [...backend.router, ...backend.nodes, ...(backend.stages ?? []).flat()], links),
-    ...objectsOf('pod', renderPods(plan), links),
-    ...sysctlObjects('sysctl', renderSysctls(plan)),
-  ];
+  return labObjects(plan);
 }
 
 /** What a namespace is called in `check`'s output: the node, `pod <ns>/<name>`, or the internet-side role. */

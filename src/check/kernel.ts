@@ -1,13 +1,13 @@
 /**
  * The kernel state `check` compares, read in a few batched calls per
  * namespace: one `ip -j -d -batch` (links, addresses, routes, permanent
- * neighbours), `bridge -j fdb` where the plan has fdb entries, and one
- * `cat` of the sysctls the plan sets. Read-only; namespaces that are gone
+ * neighbours), `bridge -j fdb` where the plan has fdb entries, and the
+ * sysctls the plan sets, all from one script per core. Read-only; namespaces that are gone
  * read as empty, which `compare` reports as missing objects.
  */
+import { availableParallelism } from 'node:os';
 import { run } from '../kernel/exec.js';
-import { netnsPath } from '../kernel/netns.js';
-import type { KernelObject, Owned } from './objects.js';
+import type { KernelObject, Owned } from '../components/objects.js';
 
 /** `ip -j` output, the fields `check` looks at. */
 export interface IpLink {
@@ -68,40 +68,81 @@ function jsonLines(text: string): unknown[][] {
     .map((l) => JSON.parse(l) as unknown[]);
 }
 
-async function readNetns(netns: string, objects: KernelObject[]): Promise<NetnsState> {
-  const ip = await run(['ip', '-n', netns, '-j', '-d', '-batch', '-'], { input: 'link show\naddr show\nroute show\nneigh show nud permanent\n', allowFailure: true, context: `read the links, addresses, routes and neighbours of ${netns}` });
-  if (ip.exitCode !== 0) {
-    if (/No such file|Cannot open network namespace/i.test(ip.stderr)) return EMPTY;
-    throw new Error(`ip -n ${netns} -j -batch failed: ${ip.stderr.trim()}`);
-  }
-  const [links = [], addrs = [], routes = [], neighbours = []] = jsonLines(ip.stdout);
-  const state: NetnsState = { exists: true, links: links as IpLink[], addrs: addrs as IpAddr[], routes: routes as IpRoute[], neighbours: neighbours as IpNeigh[], fdb: [], sysctls: {} };
+/**
+ * One fixed script reads a share of the namespaces, each named in its
+ * arguments (never in the script text): per namespace a group of
+ * `netns fdb-devices-count devices… sysctl-count files…`. Between the reads
+ * it prints `@@` markers the parser splits on. One process per share
+ * instead of three per namespace keeps `check` fast on a lab of 400
+ * namespaces.
+ */
+const READ_SCRIPT = `
+while [ $# -gt 0 ]; do
+  ns=$1; nfdb=$2; shift 2
+  echo "@@ns $ns"
+  printf 'link show\naddr show\nroute show\nneigh show nud permanent\n' | ip -n "$ns" -j -d -batch - 2>&1 || echo "@@failed"
+  while [ "$nfdb" -gt 0 ]; do echo "@@fdb $1"; bridge -n "$ns" -j fdb show dev "$1" 2>/dev/null; shift; nfdb=$((nfdb-1)); done
+  nsys=$1; shift
+  if [ "$nsys" -gt 0 ]; then
+    echo "@@sysctl"
+    # Read from inside the namespace: /proc/sys/net shows the namespace of the process that opens it.
+    nsenter --net=/run/netns/"$ns" -- sh -c 'n=$1; shift; while [ "$n" -gt 0 ]; do cat "$1" 2>/dev/null || echo; shift; n=$((n-1)); done' sh "$nsys" "$@" 2>/dev/null
+    shift "$nsys"
+  fi
+done
+`;
+
+/** The arguments of READ_SCRIPT for one namespace. */
+function readArgs(netns: string, objects: readonly KernelObject[]): string[] {
   const fdbDevs = [...new Set(objects.flatMap((o) => (o.kind === 'fdb' ? [o.dev] : [])))];
-  for (const dev of fdbDevs) {
-    const r = await run(['bridge', '-n', netns, '-j', 'fdb', 'show', 'dev', dev], { allowFailure: true, context: `read the fdb of ${dev} in ${netns}` });
-    if (r.exitCode === 0 && r.stdout.trim()) state.fdb.push(...(JSON.parse(r.stdout) as BridgeFdb[]).map((f) => ({ ...f, ifname: f.ifname ?? dev })));
-  }
-  const keys = objects.flatMap((o) => (o.kind === 'sysctl' ? [o.key] : []));
-  if (keys.length) {
-    // One process for all of them; a key that cannot be read (its device is gone) reads as empty.
-    const script = keys.map((k) => `cat /proc/sys/${k.replace(/\./g, '/')} 2>/dev/null || echo`).join('; ');
-    const r = await run(['nsenter', `--net=${netnsPath(netns)}`, '--', 'sh', '-c', script], { allowFailure: true, context: `read the sysctls of ${netns}` });
-    const values = r.stdout.split('\n');
-    keys.forEach((k, i) => (state.sysctls[k] = (values[i] ?? '').trim()));
-  }
-  return state;
+  const files = objects.flatMap((o) => (o.kind === 'sysctl' ? [`/proc/sys/${o.key.replace(/\./g, '/')}`] : []));
+  return [netns, String(fdbDevs.length), ...fdbDevs, String(files.length), ...files];
 }
 
-/** Reads every namespace the expected objects live in, a few at a time. */
-export async function readKernel(expected: readonly Owned[], concurrency = 32): Promise<KernelState> {
+/** Splits READ_SCRIPT's output back into each namespace's state. */
+export function parseReadOutput(text: string, sysctlKeys: ReadonlyMap<string, string[]>): KernelState {
+  const out: KernelState = {};
+  for (const chunk of text.split(/^@@ns /m).slice(1)) {
+    const [head = '', ...rest] = chunk.split('\n');
+    const netns = head.trim();
+    const body = rest.join('\n');
+    const [ipPart = '', ...marked] = body.split(/^@@/m);
+    if (/^@@failed$/m.test(body) && /No such file|Cannot open network namespace|Invalid argument/i.test(ipPart)) {
+      out[netns] = { ...EMPTY };
+      continue;
+    }
+    if (/^@@failed$/m.test(body)) throw new Error(`ip -n ${netns} -j -batch failed: ${ipPart.trim()}`);
+    const [links = [], addrs = [], routes = [], neighbours = []] = jsonLines(ipPart);
+    const state: NetnsState = { exists: true, links: links as IpLink[], addrs: addrs as IpAddr[], routes: routes as IpRoute[], neighbours: neighbours as IpNeigh[], fdb: [], sysctls: {} };
+    for (const part of marked) {
+      const [tag = '', ...lines] = part.split('\n');
+      const text = lines.join('\n').trim();
+      if (tag.startsWith('fdb ')) {
+        const dev = tag.slice(4).trim();
+        if (text.startsWith('[')) state.fdb.push(...(JSON.parse(text) as BridgeFdb[]).map((f) => ({ ...f, ifname: f.ifname ?? dev })));
+      } else if (tag === 'sysctl') {
+        const values = lines;
+        (sysctlKeys.get(netns) ?? []).forEach((k, i) => (state.sysctls[k] = (values[i] ?? '').trim()));
+      }
+    }
+    out[netns] = state;
+  }
+  return out;
+}
+
+/** Reads every namespace the expected objects live in: one script per core, each over its share of the namespaces. */
+export async function readKernel(expected: readonly Owned[], shares = Math.max(2, availableParallelism())): Promise<KernelState> {
   const byNetns = new Map<string, KernelObject[]>();
   for (const { object } of expected) byNetns.set(object.netns, [...(byNetns.get(object.netns) ?? []), object]);
-  const out: KernelState = {};
-  const queue = [...byNetns.keys()];
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let ns = queue.shift(); ns !== undefined; ns = queue.shift()) out[ns] = await readNetns(ns, byNetns.get(ns)!);
-    }),
+  const sysctlKeys = new Map([...byNetns].map(([ns, objs]) => [ns, objs.flatMap((o) => (o.kind === 'sysctl' ? [o.key] : []))]));
+  const names = [...byNetns.keys()];
+  const groups = Array.from({ length: Math.min(shares, names.length) }, (_, i) => names.filter((_, j) => j % shares === i));
+  const outputs = await Promise.all(
+    groups.map((group) =>
+      run(['sh', '-c', READ_SCRIPT, 'kube-netlab-check', ...group.flatMap((ns) => readArgs(ns, byNetns.get(ns)!))], { allowFailure: true, context: `read the links, addresses, routes, neighbours, fdb entries and sysctls of ${group.length} namespaces` }),
+    ),
   );
+  const out: KernelState = {};
+  for (const r of outputs) Object.assign(out, parseReadOutput(r.stdout, sysctlKeys));
   return out;
 }

@@ -5,39 +5,33 @@
  */
 import { ConfigError, exitCodeOf } from '../util/errors.js';
 import { parseArgs, type FlagSpec } from './args.js';
-import { applyCommand, scaleCommand } from './commands/apply.js';
-import { downCommand } from './commands/down.js';
-import { execCommand } from './commands/exec.js';
-import { FAULT_USAGE, faultCommand } from './commands/fault.js';
-import { getCommand } from './commands/get.js';
-import { upCommand } from './commands/up.js';
-import { verifyCommand } from './commands/verify.js';
-import { checkCommand } from './commands/check.js';
+import { FAULT_USAGE } from './commands/fault-usage.js';
 
 const COMMON: FlagSpec[] = [{ name: 'name', value: true }, { name: 'help', short: 'h' }];
 
+// Each verb's module is loaded when it runs: a command starts without loading the code of every other verb.
 const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof parseArgs>) => Promise<number>; usage: string }> = {
-  up: { flags: [{ name: 'file', short: 'f', value: true }], run: upCommand, usage: 'up [-f FILE]... [--name N]' },
-  apply: { flags: [{ name: 'file', short: 'f', value: true }], run: applyCommand, usage: 'apply -f FILE... [--name N]' },
+  up: { flags: [{ name: 'file', short: 'f', value: true }], run: async (a) => (await import('./commands/up.js')).upCommand(a), usage: 'up [-f FILE]... [--name N]' },
+  apply: { flags: [{ name: 'file', short: 'f', value: true }], run: async (a) => (await import('./commands/apply.js')).applyCommand(a), usage: 'apply -f FILE... [--name N]' },
   scale: {
     flags: [{ name: 'namespace', short: 'n', value: true }, { name: 'replicas', value: true }],
-    run: scaleCommand,
+    run: async (a) => (await import('./commands/apply.js')).scaleCommand(a),
     usage: 'scale [-n NAMESPACE] deploy/NAME|sts/NAME --replicas N [--name N]',
   },
-  down: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'all' }], run: downCommand, usage: 'down [--name N] [--all]' },
+  down: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'all' }], run: async (a) => (await import('./commands/down.js')).downCommand(a), usage: 'down [--name N] [--all]' },
   get: {
     flags: [{ name: 'output', short: 'o', value: true }, { name: 'namespace', short: 'n', value: true }],
-    run: getCommand,
+    run: async (a) => (await import('./commands/get.js')).getCommand(a),
     usage: 'get pods|nodes|svc|endpoints|ingress|netpol [-n NAMESPACE] [-o wide|json] [--name N]',
   },
-  exec: { flags: [{ name: 'container', short: 'c', value: true }], run: execCommand, usage: 'exec [--name N] TARGET [-c CONTAINER] -- CMD...' },
+  exec: { flags: [{ name: 'container', short: 'c', value: true }], run: async (a) => (await import('./commands/exec.js')).execCommand(a), usage: 'exec [--name N] TARGET [-c CONTAINER] -- CMD...' },
   verify: {
     flags: [{ name: 'file', short: 'f', value: true }, { name: 'tap' }, { name: 'junit', value: true }, { name: 'output', short: 'o', value: true }, { name: 'only', value: true }],
-    run: verifyCommand,
+    run: async (a) => (await import('./commands/verify.js')).verifyCommand(a),
     usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json] [--only P5,P11,reachability]',
   },
-  check: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }], run: checkCommand, usage: 'check [--name N] [-o json]' },
-  fault: { flags: [{ name: 'container', short: 'c', value: true }], run: faultCommand, usage: FAULT_USAGE },
+  check: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }], run: async (a) => (await import('./commands/check.js')).checkCommand(a), usage: 'check [--name N] [-o json]' },
+  fault: { flags: [{ name: 'container', short: 'c', value: true }], run: async (a) => (await import('./commands/fault.js')).faultCommand(a), usage: FAULT_USAGE },
 };
 
 function usage(): string {

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expectedObjects } from '../../src/check/expected.js';
 import { checkLab, differenceLine } from '../../src/check/index.js';
-import type { FdbObject, NeighbourObject } from '../../src/check/objects.js';
+import type { FdbObject, NeighbourObject } from '../../src/components/objects.js';
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 

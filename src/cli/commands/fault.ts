@@ -21,7 +21,7 @@ import { flag, usageError, type ParsedArgs } from '../args.js';
 import { progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
 
-export const FAULT_USAGE = 'fault [--name N] kill-container POD [-c CONTAINER] | kill-pod POD | node-down NODE | node-up NODE';
+import { FAULT_USAGE } from './fault-usage.js';
 
 export async function faultCommand(args: ParsedArgs): Promise<number> {
   const [action, targetText] = args.positionals;

@@ -6,10 +6,11 @@
  */
 import t from 'tap';
 import { processDifferences } from '../../../src/check/agent.js';
+import { labDaemons } from '../../../src/components/registry.js';
 import { compare, differenceLine } from '../../../src/check/compare.js';
 import { expectedObjects, placeNames } from '../../../src/check/expected.js';
 import type { KernelState, NetnsState } from '../../../src/check/kernel.js';
-import { objectsOf, type Owned } from '../../../src/check/objects.js';
+import { objectsOf, type Owned } from '../../../src/components/objects.js';
 import { planLab } from '../../../src/model/plan.js';
 import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor } from '../../../src/model/daemons.js';
 import type { AgentStatus } from '../../../src/agent/protocol.js';
@@ -131,14 +132,14 @@ t.test('each broken object is named: place, component, object, found and expecte
 t.test('processes: the agent, the daemons the plan asks for, the containers', async (t) => {
   const plan = planFor('udp');
   const places = placeNames(plan);
-  t.same(processDifferences(plan, undefined, places, 'the agent of /run/x is not running').map(differenceLine), [
+  t.same(processDifferences(plan, labDaemons(plan), undefined, places, 'the agent of /run/x is not running').map(differenceLine), [
     'lab  agent  agent: not running (the agent of /run/x is not running); no container, kube-proxy, policy or daemon is served',
   ]);
   const status = {
     containers: [{ pod: 'default/a', container: 'c', state: 'waiting', restartCount: 1, lastError: 'port 8080 in use' }],
     daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan)].map((d) => ({ name: d.name, netns: d.netns, state: d.name === 'overlay-udp/node2' ? 'stopped' : 'running', ready: true, restartCount: 0, log: `/run/x/${d.name.replace('/', '-')}.log` })),
   } as unknown as AgentStatus;
-  t.same(processDifferences(plan, status, places).map(differenceLine), [
+  t.same(processDifferences(plan, labDaemons(plan), status, places).map(differenceLine), [
     'node2  agent  daemon overlay-udp/node2: not running (stopped); see /run/x/overlay-udp-node2.log',
     'pod default/a  agent  container c: waiting (port 8080 in use)',
   ]);

@@ -167,7 +167,7 @@ function parseLine(netns: string, line: string, links: Map<string, LinkObject>, 
     add({ kind: 'fdb', netns, mac: w[2]!, dev: o.get('dev')!, dst: o.get('dst')! });
     return;
   }
-  throw new Error(`check cannot read the rendered line '${line}' (netns ${netns}); teach src/check/objects.ts its meaning`);
+  throw new Error(`check cannot read the rendered line '${line}' (netns ${netns}); teach src/components/objects.ts its meaning`);
 }
 
 /** The objects a component's batches make, in order; links merged across `link add` and `link set` lines. */

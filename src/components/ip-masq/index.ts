@@ -1,0 +1,9 @@
+/** flannel's --ip-masq: pod traffic leaving the pod network is masqueraded to the node's address. */
+import { renderIpMasq } from '../../render/pod-network/ip-masq.js';
+import type { Component } from '../contract.js';
+
+export const ipMasq: Component = {
+  name: 'ip-masq',
+  enabled: () => true,
+  netfilter: { chains: ['FLANNEL-'], bootstrap: renderIpMasq },
+};

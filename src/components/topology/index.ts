@@ -1,0 +1,19 @@
+/**
+ * The lab's skeleton: the internet side (clients, servers, the load
+ * balancer's namespace), the router, every node's eth0 and cbr0, every pod's
+ * veth pair, and the sysctls. Every other component builds on it.
+ */
+import type { Component } from '../contract.js';
+import { renderExternalClients, renderInternet, renderLoadBalancer, renderNodes, renderPods, renderRouter, renderSysctls } from '../../render/topology.js';
+
+export const topology: Component = {
+  name: 'topology',
+  enabled: () => true,
+  kernel: (plan) => [
+    { label: 'internet', batches: [...renderInternet(plan), ...renderExternalClients(plan), ...renderLoadBalancer(plan)] },
+    { label: 'router', batches: renderRouter(plan) },
+    { label: 'node', batches: renderNodes(plan) },
+    { label: 'pod', batches: renderPods(plan) },
+    { label: 'sysctl', sysctls: renderSysctls(plan) },
+  ],
+};
