@@ -2,9 +2,11 @@
  * `check` on a running lab (vxlan): clean after `up`; then one object at a
  * time is broken by hand — a route, an fdb entry, a neighbour, a sysctl, a
  * bridge port, an MTU, a veth down, hairpin, an address, a route nobody
- * planned — and `check` names exactly that object (exit 1); putting it back
- * by hand makes it clean again (exit 0). The lab is removed even when a
- * check fails.
+ * planned, a kube-proxy rule, a network policy rule — and `check` names
+ * exactly that object (exit 1); putting it back by hand makes it clean again
+ * (exit 0). A killed daemon is named until the agent restarts it; a flushed
+ * chain until `up` rebuilds the lab. The lab is removed even when a check
+ * fails.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +16,39 @@ import { checkLab, differenceLine } from '../../src/check/index.js';
 import type { FdbObject, NeighbourObject } from '../../src/components/objects.js';
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
+import { agentStatus } from '../../src/agent/client.js';
+import { processDifferences } from '../../src/check/agent.js';
+import { placeNames } from '../../src/check/expected.js';
+import { labDaemons } from '../../src/components/registry.js';
+
+/** A Service (kube-proxy rules on every node) and a policy isolating the pods of `other` on node2 (network policy rules there). */
+const SERVICE_AND_POLICY = `---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: other}
+spec:
+  podSelector: {}
+  ingress:
+    - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}]
+      ports: [{port: 8080}]
+`;
+
+/** The rules of one chain in `iptables-save` order, from inside a namespace. */
+function rulesOf(netns: string, table: string, chainPrefix: string, pick: RegExp): { chain: string; rule: string; position: number } {
+  const save = spawnSync('ip', ['netns', 'exec', netns, 'iptables-save', '-t', table], { encoding: 'utf8' }).stdout.split('\n');
+  const line = save.find((l) => l.startsWith(`-A ${chainPrefix}`) && pick.test(l))!;
+  const chain = line.split(' ')[1]!;
+  const position = save.filter((l) => l.startsWith(`-A ${chain} `)).indexOf(line) + 1;
+  return { chain, rule: line.slice(`-A ${chain} `.length), position };
+}
 
 if (!isRoot) {
   t.skip('integration tests need root (network namespaces)');
@@ -24,7 +59,8 @@ if (!isRoot) {
     t.teardown(() => {
       cli(['down', '--name', name]);
     });
-    const up = cli(['up', '-f', writeLab(dir, name, smallLab(name, 'vxlan'))]);
+    const file = writeLab(dir, name, smallLab(name, 'vxlan') + SERVICE_AND_POLICY);
+    const up = cli(['up', '-f', file]);
     t.equal(up.code, 0, up.stderr);
     const check = () => cli(['check', '--name', name]);
     const clean = check();
@@ -44,6 +80,12 @@ if (!isRoot) {
       t.equal(r.status, 0, `${target}: ${cmd.join(' ')}: ${r.stderr}`);
     };
     const node = (n: { name: string }) => `node/${n.name}`;
+    const restore = (netns: string, table: string, line: string) => {
+      const r = spawnSync('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], { input: `*${table}\n${line}\nCOMMIT\n`, encoding: 'utf8' });
+      t.equal(r.status, 0, `${netns}: ${line}: ${r.stderr}`);
+    };
+    const sep = rulesOf(n1!.netns, 'nat', 'KUBE-SEP-', /-j DNAT/);
+    const policy = rulesOf(n2!.netns, 'filter', 'NETPOL-', /other\/allow-web ingress\[0\]\.from\[0\]/);
 
     const cases: { what: string; line: string | string[]; brk: () => void; fix: () => void }[] = [
       {
@@ -113,6 +155,18 @@ if (!isRoot) {
         brk: () => on('router', 'ip', 'route', 'add', '10.96.0.0/12', 'via', n1!.ip),
         fix: () => on('router', 'ip', 'route', 'del', '10.96.0.0/12'),
       },
+      {
+        what: 'a kube-proxy rule',
+        line: `node1  kube-proxy  nat chain ${sep.chain}: 1 rule missing: ${sep.rule}`,
+        brk: () => restore(n1!.netns, 'nat', `-D ${sep.chain} ${sep.rule}`),
+        fix: () => restore(n1!.netns, 'nat', `-I ${sep.chain} ${sep.position} ${sep.rule}`),
+      },
+      {
+        what: 'a network policy rule',
+        line: `node2  network-policy  filter chain ${policy.chain}: 1 rule missing: ${policy.rule}`,
+        brk: () => restore(n2!.netns, 'filter', `-D ${policy.chain} ${policy.rule}`),
+        fix: () => restore(n2!.netns, 'filter', `-I ${policy.chain} ${policy.position} ${policy.rule}`),
+      },
     ];
     // The first through the CLI (its output and exit code), the others in-process: the same code, without a process each.
     const broken = (first: boolean) => (first ? check().stdout.trim().split('\n').filter(Boolean) : checkLab(plan).then((r) => r.differences.map(differenceLine)));
@@ -125,9 +179,64 @@ if (!isRoot) {
       t.same(await broken(first), [], `${c.what}: clean once put back`);
       first = false;
     }
+
+    // A killed daemon: named while the agent waits to restart it, clean once it has.
+    const dns = labDaemons(plan).find((d) => d.module === 'dns' && d.netns !== plan.internet.netns)!;
+    const runDir = `/run/kube-netlab/${name}`;
+    const pid = (await agentStatus(runDir)).daemons.find((d) => d.name === dns.name)!.pid!;
+    process.kill(pid, 'SIGKILL');
+    const seen = await eventually(async () => processDifferences(plan, labDaemons(plan), await agentStatus(runDir), placeNames(plan)).map(differenceLine)[0], { every: 20, what: 'the killed daemon in the agent status' });
+    t.match(seen, new RegExp(`^pod ${dns.name.slice('dns/'.length)}  agent  daemon ${dns.name}: not running \\(waiting, last .*\\); see `), 'a killed daemon: named');
+    const healed = await eventually(async () => ((await checkLab(plan)).differences.length === 0 ? 'clean' : undefined), { every: 100, timeout: 30_000 });
+    t.equal(healed, 'clean', 'a killed daemon: clean once the agent has restarted it');
+
+    // A flushed chain, repaired by rebuilding the lab.
+    spawnSync('ip', ['netns', 'exec', n3!.netns, 'iptables', '-t', 'nat', '-F', 'KUBE-SERVICES']);
+    t.match((await checkLab(plan)).differences.map(differenceLine), [/^node3  kube-proxy  nat chain KUBE-SERVICES: \d+ rules missing: /], 'a flushed chain: named');
+    t.equal(cli(['up', '-f', file]).code, 0, 'up rebuilds the lab');
+    t.same((await checkLab(JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan)).differences, [], 'a flushed chain: clean after up');
     t.equal(check().code, 0, 'clean at the end');
     const json = JSON.parse(cli(['check', '--name', name, '-o', 'json']).stdout) as { objects: number; differences: unknown[] };
     t.ok(json.objects > 50, `${json.objects} objects compared`);
     t.same(json.differences, []);
+  });
+}
+
+if (isRoot) {
+  t.test('check in nftables mode names a changed kube-proxy rule and a missing policy set element', async (t) => {
+    const name = labName('chkn');
+    const dir = tempDir();
+    t.teardown(() => {
+      cli(['down', '--name', name]);
+    });
+    const lab = smallLab(name, 'host-gw').replace('podNetwork: {backend: host-gw}', 'podNetwork: {backend: host-gw}\n  serviceNetwork: {proxyMode: nftables}') + SERVICE_AND_POLICY;
+    t.equal(cli(['up', '-f', writeLab(dir, name, lab)]).code, 0, 'up');
+    const plan = JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan;
+    t.same((await checkLab(plan)).differences, [], 'clean after up');
+    const n1 = plan.nodes[0]!;
+    const n2 = plan.nodes[1]!;
+    const nft = (netns: string, ...args: string[]) => spawnSync('ip', ['netns', 'exec', netns, 'nft', ...args], { encoding: 'utf8' });
+    // The DNAT of one endpoint, found by its handle.
+    const listing = nft(n1.netns, '-a', 'list', 'table', 'ip', 'kube-proxy').stdout;
+    let chain = '';
+    let dnat: { chain: string; rule: string; handle: string } | undefined;
+    for (const line of listing.split('\n')) {
+      const c = /^\s*chain (\S+) \{/.exec(line);
+      if (c) chain = c[1]!;
+      const d = /^\s*(.*dnat to \S+) # handle (\d+)$/.exec(line);
+      if (d && !dnat && chain.startsWith('endpoint-')) dnat = { chain, rule: d[1]!, handle: d[2]! };
+    }
+    t.ok(dnat, 'an endpoint chain with its DNAT');
+    nft(n1.netns, 'delete', 'rule', 'ip', 'kube-proxy', dnat!.chain, 'handle', dnat!.handle);
+    const web = plan.pods.find((p) => p.labels.app === 'web')!;
+    const set = nft(n2.netns, 'list', 'table', 'inet', 'kube-netlab-netpol').stdout.match(/set (other\/allow-web\.ingress-0-from-0) \{/)![1]!;
+    nft(n2.netns, 'delete', 'element', 'inet', 'kube-netlab-netpol', set, `{ ${web.ip} }`);
+    t.same((await checkLab(plan)).differences.map(differenceLine), [
+      `node1  kube-proxy  ip kube-proxy chain ${dnat!.chain}: 1 rule missing: ${dnat!.rule}`,
+      `node2  network-policy  inet kube-netlab-netpol set ${set}: 1 element missing: ${web.ip}`,
+    ]);
+    nft(n1.netns, 'add', 'rule', 'ip', 'kube-proxy', dnat!.chain, ...dnat!.rule.split(' '));
+    nft(n2.netns, 'add', 'element', 'inet', 'kube-netlab-netpol', set, `{ ${web.ip} }`);
+    t.same((await checkLab(plan)).differences, [], 'clean once put back');
   });
 }
