@@ -7,7 +7,7 @@
  */
 import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
-import type { DnsServerData } from '../dns/data.js';
+import type { DnsServerData } from '../components/cluster-dns/data.js';
 import { CLUSTER_DNS_DATA, RESOLVER_DATA } from '../model/daemons.js';
 import { clusterDnsData, resolverData } from '../model/dns-records.js';
 import type { PodReady } from '../model/endpoints.js';

@@ -5,8 +5,8 @@
 
 import type { NodeCondition } from './node-lifecycle.js';
 import type { DaemonStatus } from './daemons.js';
-import type { ProxyStatus } from './proxy.js';
-import type { NetpolStatus } from '../netpol/controller.js';
+import type { ProxyStatus } from '../components/kube-proxy/controller.js';
+import type { NetpolStatus } from '../components/network-policy/controller.js';
 
 export type { DaemonStatus, NetpolStatus, ProxyStatus };
 

@@ -5,7 +5,7 @@
  * the controllers watch it and reload nginx gracefully.
  */
 import { join } from 'node:path';
-import { INGRESS_UPSTREAMS_FILE, upstreamData } from '../ingress/upstreams.js';
+import { INGRESS_UPSTREAMS_FILE, upstreamData } from '../components/ingress-nginx/upstreams.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
 import { writeAtomic } from '../util/files.js';

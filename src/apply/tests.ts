@@ -1,7 +1,7 @@
 /** What `up` and `apply` check of a plan's ReachabilityTests before changing anything. */
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
-import { PolicyEngine } from '../netpol/engine.js';
+import { PolicyEngine } from '../components/network-policy/engine.js';
 import { makeWorld } from '../reachability/predict.js';
 import { checkReachabilityTests } from '../reachability/resolve.js';
 

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { planLab } from '../model/plan.js';
 import type { LabSpec, Plan } from '../model/types.js';
 import { podHostname, renderFiles } from '../render/files.js';
-import { labNamespaces, renderSysctls, renderTopology } from '../render/topology.js';
+import { labNamespaces, renderSysctls, renderTopology } from '../components/topology/render.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { checkPlannedTests } from './tests.js';
@@ -24,7 +24,7 @@ import { startHolders } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
 import { daemonStateFile, LOAD_BALANCER_DAEMON } from '../model/daemons.js';
-import type { LoadBalancerState } from '../cloud/config.js';
+import type { LoadBalancerState } from '../components/load-balancer/config.js';
 
 export interface UpOptions {
   /** Progress lines (the CLI sends them to stderr). */

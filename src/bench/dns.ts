@@ -15,7 +15,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { CLUSTER_DNS } from '../model/cluster-dns.js';
 import { clusterDnsIp } from '../render/files.js';
 import { runToEnd } from './measure.js';
-import { PolicyEngine } from '../netpol/engine.js';
+import { PolicyEngine } from '../components/network-policy/engine.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const LAB = 'bench-dns';

@@ -13,7 +13,7 @@ import { deleteNamespaces } from '../kernel/netns.js';
 import { planLab } from '../model/plan.js';
 import { loadLab } from '../config/index.js';
 import { batchText } from '../render/batch.js';
-import { labNamespaces, renderTopology } from '../render/topology.js';
+import { labNamespaces, renderTopology } from '../components/topology/render.js';
 import { labMemory, runToEnd, timed } from './measure.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BACKENDS } from '../model/backends.js';
+import { BACKENDS } from '../components/pod-network/info.js';
 import type { BackendName } from '../model/types.js';
 import { backendPaths, bareVeth, type PathSample } from './data-plane.js';
 import { measureDefaultLab, measureScale, type ScaleRow } from './lab-scale.js';

@@ -18,10 +18,10 @@ import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.j
 import { iptablesRestore, nftApply } from '../kernel/netfilter.js';
 import { planLab } from '../model/plan.js';
 import type { Plan, ProxyMode } from '../model/types.js';
-import { compileNode } from '../netpol/compile.js';
-import { PolicyEngine } from '../netpol/engine.js';
-import { netpolChainsIn, renderNetpolBootstrap, renderNetpolIptables } from '../netpol/iptables.js';
-import { renderNetpolNftables } from '../netpol/nftables.js';
+import { compileNode } from '../components/network-policy/compile.js';
+import { PolicyEngine } from '../components/network-policy/engine.js';
+import { netpolChainsIn, renderNetpolBootstrap, renderNetpolIptables } from '../components/network-policy/iptables.js';
+import { renderNetpolNftables } from '../components/network-policy/nftables.js';
 import { rawApply, runToEnd } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-netpol';

@@ -18,7 +18,7 @@ import { labDir, readPlan } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { INGRESS_NGINX } from '../model/ingress.js';
-import { PolicyEngine } from '../netpol/engine.js';
+import { PolicyEngine } from '../components/network-policy/engine.js';
 import { runToEnd } from './measure.js';
 import type { StreamResult } from './request-stream.js';
 

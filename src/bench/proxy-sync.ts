@@ -10,8 +10,8 @@ import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.j
 import { applyProxyRules } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../model/types.js';
-import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../proxy/iptables.js';
-import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../proxy/nftables.js';
+import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../components/kube-proxy/iptables.js';
+import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../components/kube-proxy/nftables.js';
 import { rawApply } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-proxy';

@@ -23,7 +23,7 @@ import { builtInNotice, checkServices, isBuiltInService, readService, type ReadS
 import { readNamespace, readPod } from './workloads.js';
 import { checkNetworkPolicies, readNetworkPolicy } from './network-policies.js';
 import { checkReachabilityTests, readReachabilityTest } from './reachability-tests.js';
-import type { NetworkPolicySpec } from '../netpol/types.js';
+import type { NetworkPolicySpec } from '../components/network-policy/types.js';
 import type { ReachabilityTestSpec } from '../reachability/types.js';
 
 export { DEFAULTS, DEFAULT_BACKEND, LAB_API_VERSION, LIMITS } from './defaults.js';

@@ -8,8 +8,8 @@
  */
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from 'ip-num';
 import type { SourceRef } from '../model/types.js';
-import type { IPBlockSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyPortSpec, PolicyProtocol, PolicyRuleSpec, PolicyType } from '../netpol/types.js';
-import { policyKey } from '../netpol/types.js';
+import type { IPBlockSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyPortSpec, PolicyProtocol, PolicyRuleSpec, PolicyType } from '../components/network-policy/types.js';
+import { policyKey } from '../components/network-policy/types.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { readLabelSelector } from './label-selectors.js';

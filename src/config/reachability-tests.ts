@@ -5,7 +5,7 @@
  * add-ons' pods only exist there.
  */
 import type { SourceRef } from '../model/types.js';
-import type { PolicyProtocol } from '../netpol/types.js';
+import type { PolicyProtocol } from '../components/network-policy/types.js';
 import type { ReachExpectSpec, ReachPeerSpec, ReachPortSpec, ReachabilityTestSpec, Result, Via } from '../reachability/types.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';

@@ -13,15 +13,15 @@ export interface DaemonSpec {
   name: string;
   /** Network namespace the daemon runs in. */
   netns: string;
-  /** Module under dist/ whose `main.js` is the entry, e.g. `overlay-udp`. */
-  module: 'overlay-udp' | 'dns' | 'cloud' | 'ingress';
+  /** The component folder under dist/ whose `main.js` is the entry, e.g. `components/udp`. */
+  module: 'components/udp' | 'components/cluster-dns' | 'components/load-balancer' | 'components/ingress-nginx';
   /** Arguments after the run directory. */
   args: string[];
 }
 
 export function daemonsFor(plan: Plan): DaemonSpec[] {
   if (plan.spec?.podNetwork?.backend !== 'udp') return [];
-  return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'overlay-udp', args: [n.name] }));
+  return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'components/udp', args: [n.name] }));
 }
 
 export const LOAD_BALANCER_DAEMON = 'cloud/load-balancer';
@@ -32,14 +32,14 @@ export function ingressDaemonsFor(plan: Plan): DaemonSpec[] {
     .filter((p) => p.containers.some((c) => c.program === 'ingress-nginx'))
     .map((p) => {
       const name = `ingress/${p.namespace}/${p.name}`;
-      return { name, netns: p.netns, module: 'ingress' as const, args: ['--name', name, '--pod', p.key] };
+      return { name, netns: p.netns, module: 'components/ingress-nginx' as const, args: ['--name', name, '--pod', p.key] };
     });
 }
 
 /** The cloud's load balancer, in its namespace on the internet side; it reads the plan itself. */
 export function cloudDaemonsFor(plan: Plan): DaemonSpec[] {
   const lb = plan.internet?.loadBalancer;
-  return lb ? [{ name: LOAD_BALANCER_DAEMON, netns: lb.netns, module: 'cloud', args: ['--name', LOAD_BALANCER_DAEMON] }] : [];
+  return lb ? [{ name: LOAD_BALANCER_DAEMON, netns: lb.netns, module: 'components/load-balancer', args: ['--name', LOAD_BALANCER_DAEMON] }] : [];
 }
 
 /** Data files of the DNS servers, in the run directory; the agent rewrites them on every change. */
@@ -60,12 +60,12 @@ export function dnsDaemonsFor(plan: Plan): DaemonSpec[] {
     return {
       name,
       netns: p.netns,
-      module: 'dns',
+      module: 'components/cluster-dns',
       args: ['--name', name, '--data', CLUSTER_DNS_DATA, '--port', String(d.dnsPort), '--ready-port', String(d.readyPort), '--health-port', String(d.healthPort), '--metrics-port', String(d.metricsPort)],
     };
   });
   if (!plan.internet?.resolver) return cluster;
-  return [...cluster, { name: RESOLVER_DAEMON, netns: plan.internet.netns, module: 'dns', args: ['--name', RESOLVER_DAEMON, '--data', RESOLVER_DATA, '--address', plan.internet.resolver.ip, '--port', String(d.dnsPort)] }];
+  return [...cluster, { name: RESOLVER_DAEMON, netns: plan.internet.netns, module: 'components/cluster-dns', args: ['--name', RESOLVER_DAEMON, '--data', RESOLVER_DATA, '--address', plan.internet.resolver.ip, '--port', String(d.dnsPort)] }];
 }
 
 /** The name of the udp backend's forwarder on `node`. */

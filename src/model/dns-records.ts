@@ -7,7 +7,7 @@
  */
 import { servedIngresses } from '../config/ingresses.js';
 import { INGRESS_NGINX } from './ingress.js';
-import type { DnsEndpoint, DnsServerData, DnsService } from '../dns/data.js';
+import type { DnsEndpoint, DnsServerData, DnsService } from '../components/cluster-dns/data.js';
 import { CLUSTER_DNS } from './cluster-dns.js';
 import { serviceEndpoints, type PodReady } from './endpoints.js';
 import type { Plan } from './types.js';

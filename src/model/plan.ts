@@ -7,7 +7,7 @@
  */
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from './addresses.js';
-import { BACKENDS } from './backends.js';
+import { BACKENDS } from '../components/pod-network/info.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';
 import { planServices } from './services-plan.js';

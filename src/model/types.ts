@@ -8,7 +8,7 @@
 import type { ProbeSpec, ServicePlan, ServiceSpec } from './services.js';
 import type { ContainerProgram } from './cluster-dns.js';
 import type { IngressClassSpec, IngressSpec, TlsSecretSpec } from './ingress.js';
-import type { NetworkPolicySpec } from '../netpol/types.js';
+import type { NetworkPolicySpec } from '../components/network-policy/types.js';
 import type { ReachabilityTestSpec } from '../reachability/types.js';
 
 export type BackendName = 'host-gw' | 'cloud-routes' | 'vxlan' | 'udp';

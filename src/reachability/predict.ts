@@ -7,9 +7,9 @@
  * ReachabilityTest cells and every `verify` check that must hold under
  * policies.
  */
-import { inCidr } from '../netpol/ip-blocks.js';
-import { hostSourceToward, podParty, type Decision, type Party, type PolicyEngine, type Protocol } from '../netpol/engine.js';
-import { nodeSourceAddress } from '../model/backends.js';
+import { inCidr } from '../components/network-policy/ip-blocks.js';
+import { hostSourceToward, podParty, type Decision, type Party, type PolicyEngine, type Protocol } from '../components/network-policy/engine.js';
+import { nodeSourceAddress } from '../components/pod-network/info.js';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ExternalHostPlan, NodePlan, Plan, PodPlan } from '../model/types.js';
 

@@ -7,7 +7,7 @@
  */
 import { readCountedRules, type CountedRule } from '../kernel/netfilter.js';
 import type { Plan } from '../model/types.js';
-import { NETPOL_TABLE } from '../netpol/nftables.js';
+import { NETPOL_TABLE } from '../components/network-policy/nftables.js';
 import { mapLimit } from '../util/concurrency.js';
 import { probeConnect, type ProbeOutcome } from './probe.js';
 import type { Cell, ResolvedTest } from './resolve.js';

@@ -4,7 +4,7 @@
  * `verify` on the real kernel.
  */
 import type { SourceRef } from '../model/types.js';
-import type { LabelSelectorSpec, PolicyProtocol } from '../netpol/types.js';
+import type { LabelSelectorSpec, PolicyProtocol } from '../components/network-policy/types.js';
 
 export type Via = 'pod' | 'service';
 export type Result = 'allowed' | 'blocked';

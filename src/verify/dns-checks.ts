@@ -14,7 +14,7 @@ import { serviceEndpoints, type PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
 import type { PolicyView } from './policy-view.js';
-import { podParty } from '../netpol/engine.js';
+import { podParty } from '../components/network-policy/engine.js';
 
 export type DnsType = 'A' | 'SRV' | 'PTR' | 'TXT' | 'CNAME';
 

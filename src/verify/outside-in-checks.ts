@@ -16,7 +16,7 @@ import { servicePortName } from '../model/services.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';
 import type { PolicyView } from './policy-view.js';
-import { podParty } from '../netpol/engine.js';
+import { podParty } from '../components/network-policy/engine.js';
 import { droppedProbe } from './service-checks.js';
 
 const podEnd = (p: PodPlan): Endpoint => ({ netns: p.netns, label: p.key });

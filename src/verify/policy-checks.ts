@@ -5,7 +5,7 @@
  * decides it. The probes connect from inside the source's namespace with a
  * 1 s timeout: a blocked connection must get no answer at all (a drop).
  */
-import { podParty, type Decision, type Direction, type Party } from '../netpol/engine.js';
+import { podParty, type Decision, type Direction, type Party } from '../components/network-policy/engine.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint, Probe } from './checks.js';
 import type { PolicyView } from './policy-view.js';

@@ -6,7 +6,7 @@
  * differently, the check is left out (P11 and the ReachabilityTests cover
  * those). Without policies every path is open and nothing changes.
  */
-import { PolicyEngine, type Protocol } from '../netpol/engine.js';
+import { PolicyEngine, type Protocol } from '../components/network-policy/engine.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import { makeWorld, predict, type Prediction, type Source, type Target, type World } from '../reachability/predict.js';

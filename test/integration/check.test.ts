@@ -181,7 +181,7 @@ if (!isRoot) {
     }
 
     // A killed daemon: named while the agent waits to restart it, clean once it has.
-    const dns = labDaemons(plan).find((d) => d.module === 'dns' && d.netns !== plan.internet.netns)!;
+    const dns = labDaemons(plan).find((d) => d.module === 'components/cluster-dns' && d.netns !== plan.internet.netns)!;
     const runDir = `/run/kube-netlab/${name}`;
     const pid = (await agentStatus(runDir)).daemons.find((d) => d.name === dns.name)!.pid!;
     process.kill(pid, 'SIGKILL');

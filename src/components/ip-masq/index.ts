@@ -1,5 +1,5 @@
 /** flannel's --ip-masq: pod traffic leaving the pod network is masqueraded to the node's address. */
-import { renderIpMasq } from '../../render/pod-network/ip-masq.js';
+import { renderIpMasq } from './render.js';
 import type { Component } from '../contract.js';
 
 export const ipMasq: Component = {

@@ -4,8 +4,8 @@
  * rules in step with the ready endpoints.
  */
 import { proxyInputs } from '../../model/endpoints.js';
-import { IptablesMemo, renderIptablesBootstrap, renderIptablesSync } from '../../proxy/iptables.js';
-import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../../proxy/nftables.js';
+import { IptablesMemo, renderIptablesBootstrap, renderIptablesSync } from './iptables.js';
+import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from './nftables.js';
 import type { Component } from '../contract.js';
 
 export const kubeProxy: Component = {

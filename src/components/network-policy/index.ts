@@ -3,10 +3,10 @@
  * from FORWARD (iptables mode); the agent keeps the per-pod and per-policy
  * chains (or the nftables table) in step with the plan.
  */
-import { compileNode } from '../../netpol/compile.js';
-import { PolicyEngine } from '../../netpol/engine.js';
-import { renderNetpolBootstrap, renderNetpolIptables } from '../../netpol/iptables.js';
-import { NETPOL_TABLE, renderNetpolNftables } from '../../netpol/nftables.js';
+import { compileNode } from './compile.js';
+import { PolicyEngine } from './engine.js';
+import { renderNetpolBootstrap, renderNetpolIptables } from './iptables.js';
+import { NETPOL_TABLE, renderNetpolNftables } from './nftables.js';
 import type { Component } from '../contract.js';
 
 export const networkPolicy: Component = {

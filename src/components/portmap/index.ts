@@ -1,5 +1,5 @@
 /** hostPort, as the CNI portmap plugin: DNAT on the pod's node, masquerade for hairpin and localhost. */
-import { renderPortmap } from '../../render/portmap.js';
+import { renderPortmap } from './render.js';
 import type { Component } from '../contract.js';
 
 export const portmap: Component = {

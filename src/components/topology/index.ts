@@ -4,7 +4,7 @@
  * veth pair, and the sysctls. Every other component builds on it.
  */
 import type { Component } from '../contract.js';
-import { renderExternalClients, renderInternet, renderLoadBalancer, renderNodes, renderPods, renderRouter, renderSysctls } from '../../render/topology.js';
+import { renderExternalClients, renderInternet, renderLoadBalancer, renderNodes, renderPods, renderRouter, renderSysctls } from './render.js';
 
 export const topology: Component = {
   name: 'topology',

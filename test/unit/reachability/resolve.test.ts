@@ -8,7 +8,7 @@ import t from 'tap';
 import { parseLab } from '../../../src/config/index.js';
 import { proxyInputs } from '../../../src/model/endpoints.js';
 import { planLab } from '../../../src/model/plan.js';
-import { PolicyEngine, podParty } from '../../../src/netpol/engine.js';
+import { PolicyEngine, podParty } from '../../../src/components/network-policy/engine.js';
 import { makeWorld } from '../../../src/reachability/predict.js';
 import { checkReachabilityTests, resolveReachabilityTests, type Cell } from '../../../src/reachability/resolve.js';
 import { ConfigError } from '../../../src/util/errors.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { planLab } from '../../../src/model/plan.js';
-import { podChain, renderPortmap } from '../../../src/render/portmap.js';
-import { labNamespaces, renderTopology } from '../../../src/render/topology.js';
+import { podChain, renderPortmap } from '../../../src/components/portmap/render.js';
+import { labNamespaces, renderTopology } from '../../../src/components/topology/render.js';
 import { renderFiles } from '../../../src/render/files.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { labSpec, pod } from '../../helpers/spec.js';

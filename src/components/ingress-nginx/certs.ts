@@ -1,0 +1,97 @@
+/**
+ * Certificates for the ingress controller, made with `openssl` under the
+ * run directory: a lab CA (clients trust it with `curl --cacert`), the
+ * controller's default "fake" certificate, one certificate per tls entry
+ * that names no Secret, and the PEM files of the Secrets that tls entries
+ * name. Both controller pods may ask at once: every file is written under a
+ * temporary name and hard-linked into place, so the first one wins and the
+ * other uses it.
+ */
+import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../kernel/exec.js';
+import { shortHash } from '../../model/names.js';
+import type { TlsSecretSpec } from '../../model/ingress.js';
+import type { NginxCert } from './nginx-conf.js';
+
+export const INGRESS_DIR = 'ingress';
+export const CA_CERT = 'ca.crt';
+/** ingress-nginx's name for the certificate it answers with when no tls entry matches. */
+export const FAKE_CN = 'Kubernetes Ingress Controller Fake Certificate';
+/** P-256 keys: made in milliseconds where RSA takes a good part of a second, and every client takes them. */
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+
+/** Links `tmp` to `final` unless `final` exists already; the temporary name goes either way. */
+function settle(tmp: string, final: string): void {
+  try {
+    linkSync(tmp, final);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+export class CertStore {
+  readonly dir: string;
+
+  constructor(runDir: string, private readonly lab: string) {
+    this.dir = join(runDir, INGRESS_DIR);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  get caFile(): string {
+    return join(this.dir, CA_CERT);
+  }
+
+  private async ensureCA(): Promise<void> {
+    const key = join(this.dir, 'ca.key');
+    if (existsSync(this.caFile) && existsSync(key)) return;
+    const tmp = `${process.pid}.${Date.now()}`;
+    await run(
+      ['openssl', 'req', '-x509', ...EC_KEY, '-nodes', '-days', '3650', '-subj', `/CN=kube-netlab ${this.lab} ingress CA`, '-keyout', join(this.dir, `ca.key.${tmp}`), '-out', join(this.dir, `ca.crt.${tmp}`)],
+      { context: 'make the lab ingress CA' },
+    );
+    // Key first: whoever links the certificate has its key in place already.
+    settle(join(this.dir, `ca.key.${tmp}`), key);
+    settle(join(this.dir, `ca.crt.${tmp}`), this.caFile);
+  }
+
+  /** A certificate for `hosts` (the first is the CN), signed by the lab CA. */
+  async generated(hosts: string[], cn = hosts[0] ?? FAKE_CN): Promise<NginxCert> {
+    await this.ensureCA();
+    const base = join(this.dir, `gen-${shortHash(JSON.stringify([cn, ...hosts]), 12)}`);
+    const out = { certFile: `${base}.crt`, keyFile: `${base}.key` };
+    if (existsSync(out.certFile) && existsSync(out.keyFile)) return out;
+    const tmp = `${base}.${process.pid}`;
+    const san = hosts.length ? ['-addext', `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`] : [];
+    await run(['openssl', 'req', ...EC_KEY, '-nodes', '-subj', `/CN=${cn}`, ...san, '-keyout', `${tmp}.key`, '-out', `${tmp}.csr`], { context: `make a key for ${hosts.join(', ') || cn}` });
+    await run(
+      ['openssl', 'x509', '-req', '-in', `${tmp}.csr`, '-CA', this.caFile, '-CAkey', join(this.dir, 'ca.key'), '-set_serial', `0x${shortHash(`${tmp}${Date.now()}`, 16)}`, '-days', '825', '-copy_extensions', 'copy', '-out', `${tmp}.crt`],
+      { context: `sign the certificate for ${hosts.join(', ') || cn}` },
+    );
+    rmSync(`${tmp}.csr`, { force: true });
+    settle(`${tmp}.key`, out.keyFile);
+    settle(`${tmp}.crt`, out.certFile);
+    return out;
+  }
+
+  /** The PEM files of a `kubernetes.io/tls` Secret, rewritten when its content changes. */
+  secret(s: TlsSecretSpec): NginxCert {
+    const out = secretFiles(this.dir, s);
+    const base = out.certFile.slice(0, -'.crt'.length);
+    if (!existsSync(out.certFile)) {
+      writeFileSync(`${base}.key.${process.pid}`, s.key, { mode: 0o600 });
+      settle(`${base}.key.${process.pid}`, out.keyFile);
+      writeFileSync(`${base}.crt.${process.pid}`, s.cert);
+      settle(`${base}.crt.${process.pid}`, out.certFile);
+    }
+    return out;
+  }
+}
+
+/** Where a Secret's PEM files go under the ingress directory: named by content, so a changed Secret gets new files. */
+export function secretFiles(dir: string, s: TlsSecretSpec): NginxCert {
+  const base = join(dir, `secret-${shortHash(`${s.namespace}/${s.name}/${s.cert}/${s.key}`, 12)}`);
+  return { certFile: `${base}.crt`, keyFile: `${base}.key` };
+}

@@ -1,0 +1,113 @@
+/**
+ * kube-proxy for every node of the lab: turns the current endpoints into
+ * each node's rules and applies them, one transaction per node. The first
+ * sync of a node writes everything; later ones only what changed (partial
+ * sync, as kube-proxy does since KEP-3453). Syncs never overlap: a change
+ * during a sync triggers one more sync when it ends.
+ */
+import type { ProxyNodeInput } from '../../model/services.js';
+import type { ProxyMode } from '../../model/types.js';
+import { applyProxyRules } from '../../kernel/netfilter.js';
+import { IptablesMemo, renderIptablesSync } from './iptables.js';
+import { renderNftablesSync } from './nftables.js';
+import type { Logger } from '../../agent/log.js';
+import { SyncLoop } from '../../agent/sync-loop.js';
+
+const RETRY_MS = 1000;
+
+export interface ProxyStatus {
+  mode: ProxyMode;
+  /** Syncs that changed at least one node. */
+  syncs: number;
+  /** The plan version whose endpoints are in the kernel of every node. */
+  syncedPlan?: string;
+  /** Duration of the last sync that changed something. */
+  lastSyncMs?: number;
+  /** Set while a node's rules could not be applied; retried every second. */
+  lastError?: string;
+  /** A sync is running or asked for: the kernel may not hold the latest endpoints yet. */
+  pending: boolean;
+}
+
+export interface ProxyView {
+  planVersion: string;
+  /** netns of each node, by node name. */
+  netns: Map<string, string>;
+  inputs: ProxyNodeInput[];
+}
+
+export class ProxyController {
+  private readonly applied = new Map<string, { input: ProxyNodeInput; json: string }>();
+  /** The iptables renderer's parts of the last sync, so the next one renders only what changed. */
+  private readonly memo = new IptablesMemo();
+  private readonly loop = new SyncLoop(() => this.syncOnce(), RETRY_MS);
+  private readonly state: ProxyStatus;
+
+  constructor(
+    mode: ProxyMode,
+    /** The view to program now: called at the start of every sync, so a sync always uses the latest state. */
+    private readonly view: () => ProxyView,
+    private readonly log: Logger,
+    /** Called with the view every node now holds (the health check servers follow it). */
+    private readonly onSynced: (view: ProxyView) => void = () => {},
+  ) {
+    this.state = { mode, syncs: 0, pending: false };
+  }
+
+  status(): ProxyStatus {
+    return { ...this.state, pending: this.loop.busy || this.state.lastError !== undefined };
+  }
+
+  /** Asks for a sync; returns at once. */
+  kick(): void {
+    this.loop.kick();
+  }
+
+  private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {
+    return this.state.mode === 'iptables' ? renderIptablesSync(input, previous, this.memo) : renderNftablesSync(input, previous);
+  }
+
+  private async syncOnce(): Promise<boolean> {
+    const view = this.view();
+    const started = performance.now();
+    let changed = 0;
+    let failed: string | undefined;
+    for (const input of view.inputs) {
+      const json = JSON.stringify(input);
+      const before = this.applied.get(input.node);
+      if (before?.json === json) continue;
+      const netns = view.netns.get(input.node);
+      if (!netns) continue;
+      const text = this.render(input, before?.input);
+      try {
+        await applyProxyRules(this.state.mode, netns, text, `kube-proxy (${this.state.mode}) sync on node ${input.node}`);
+        this.applied.set(input.node, { input, json });
+        changed++;
+      } catch (err) {
+        // nft applies a script all or nothing, so the kernel still holds what was applied last and the retry can
+        // build on it. iptables-restore commits table by table: after a failure the next attempt writes everything.
+        if (this.state.mode === 'iptables') this.applied.delete(input.node);
+        failed = `node ${input.node}: ${(err as Error).message}`;
+      }
+    }
+    for (const node of [...this.applied.keys()]) if (!view.netns.has(node)) this.applied.delete(node);
+    if (failed) {
+      if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${RETRY_MS} ms: ${failed}`);
+      this.state.lastError = failed;
+      return false;
+    }
+    if (this.state.lastError) this.log('kube-proxy sync recovered');
+    delete this.state.lastError;
+    if (changed) {
+      this.state.syncs++;
+      this.state.lastSyncMs = performance.now() - started;
+    }
+    this.state.syncedPlan = view.planVersion;
+    this.onSynced(view);
+    return true;
+  }
+
+  stop(): void {
+    this.loop.stop();
+  }
+}
