@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
-import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from './protocol.js';
+import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
 import { cloudDaemonsFor, daemonStateFile, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
 import type { Plan } from '../model/types.js';

@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { SocketProtocol } from '../kernel/ffi.js';
 import { nextBackoff } from './backoff.js';
 import { serveHttpConnection, serveUdpEcho } from './http-server.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 import type { ContainerTarget } from './plan-targets.js';
 import type { ContainerState, ContainerStatus } from './protocol.js';
 import type { ServeContext } from './responses.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonLogFile, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
 import { nextBackoff } from './backoff.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 
 export interface DaemonStatus {
   name: string;

@@ -12,7 +12,7 @@ import { CLUSTER_DNS_DATA, RESOLVER_DATA } from '../model/daemons.js';
 import { clusterDnsData, resolverData } from '../model/dns-records.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 
 export class DnsPublisher {
   private readonly written = new Map<string, string>();

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { openListeningSocket } from '../kernel/ffi.js';
 import { netnsPath } from '../kernel/netns.js';
 import type { ProxyNodeInput } from '../model/services.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 
 interface Listener {
   server: Server;

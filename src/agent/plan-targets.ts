@@ -3,7 +3,8 @@
  * must change. Pure: the agent and its clients read plan.json the same way.
  */
 import { createHash } from 'node:crypto';
-import type { Plan, Protocol } from '../model/types.js';
+import type { Plan } from '../model/types.js';
+import type { Protocol } from '../spec/lab.js';
 
 export interface PortTarget {
   port: number;

@@ -10,7 +10,7 @@
  * Like the kubelet, an HTTP status from 200 to 399 is a success (probe-net.ts).
  */
 import { createInterface } from 'node:readline';
-import { httpProbe, tcpProbe, type ProbeJob } from './probe-net.js';
+import { httpProbe, tcpProbe, type ProbeJob } from '../runtime/probe-net.js';
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {

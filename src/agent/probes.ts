@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ProbeSpec } from '../model/services.js';
+import type { ProbeSpec } from '../spec/services.js';
 import type { Plan } from '../model/types.js';
-import type { Logger } from './log.js';
-import type { ProbeJob, ProbeResult } from './probe-net.js';
+import type { Logger } from '../runtime/log.js';
+import type { ProbeJob, ProbeResult } from '../runtime/probe-net.js';
 import { ReadinessTracker } from './readiness.js';
 
 const PROBER = fileURLToPath(new URL('./prober-main.js', import.meta.url));

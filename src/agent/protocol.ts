@@ -1,5 +1,5 @@
 /**
- * The agent's files in the run directory and the JSON of its control API,
+ * The JSON of the agent's control API,
  * shared by the agent and its clients.
  */
 
@@ -10,10 +10,6 @@ import type { NetpolStatus } from '../components/network-policy/controller.js';
 
 export type { DaemonStatus, NetpolStatus, ProxyStatus };
 
-export const PLAN_FILE = 'plan.json';
-export const SOCKET_FILE = 'agent.sock';
-export const PID_FILE = 'agent.pid';
-export const LOG_FILE = 'agent.log';
 
 export type ContainerState = 'running' | 'terminated' | 'waiting';
 

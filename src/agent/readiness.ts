@@ -5,7 +5,7 @@
  * probe is ready while it runs. A pod is ready when all its containers are.
  * Pure state: the agent feeds it probe results and container states.
  */
-import type { ProbeSpec } from '../model/services.js';
+import type { ProbeSpec } from '../spec/services.js';
 
 interface ProbeState {
   probe: ProbeSpec;

@@ -9,7 +9,7 @@ import { INGRESS_UPSTREAMS_FILE, upstreamData } from '../components/ingress-ngin
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
 import { writeAtomic } from '../util/files.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 
 export class UpstreamPublisher {
   /** The version in the file now; what controllers report once they serve it. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../kernel/exec.js';
 import { createNamespaces, deleteNamespaces, netnsPath, runBatch } from '../kernel/netns.js';
-import type { BackendName } from '../model/types.js';
+import type { BackendName } from '../spec/lab.js';
 import { runToEnd } from './measure.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));

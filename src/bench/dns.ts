@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { readPlan } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
-import { CLUSTER_DNS } from '../model/cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 import { clusterDnsIp } from '../render/files.js';
 import { runToEnd } from './measure.js';
 import { PolicyEngine } from '../components/network-policy/engine.js';

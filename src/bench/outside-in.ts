@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { labDir, readPlan } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
-import { INGRESS_NGINX } from '../model/ingress.js';
+import { INGRESS_NGINX } from '../spec/ingress.js';
 import { PolicyEngine } from '../components/network-policy/engine.js';
 import { runToEnd } from './measure.js';
 import type { StreamResult } from './request-stream.js';

@@ -9,7 +9,7 @@ import { run } from '../kernel/exec.js';
 import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.js';
 import { applyProxyRules } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
-import type { ProxyMode } from '../model/types.js';
+import type { ProxyMode } from '../spec/lab.js';
 import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../components/kube-proxy/iptables.js';
 import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../components/kube-proxy/nftables.js';
 import { rawApply } from './measure.js';

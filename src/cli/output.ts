@@ -1,5 +1,5 @@
 /** Where the CLI writes: results to stdout, progress and notices to stderr. */
-import type { Notice } from '../model/types.js';
+import type { Notice } from '../spec/lab.js';
 
 export function progress(line: string): void {
   process.stderr.write(`kube-netlab: ${line}\n`);

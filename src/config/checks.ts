@@ -1,5 +1,5 @@
 /** Checks across documents, once every pod (Deployments expanded) is known. */
-import type { PodSpec } from '../model/types.js';
+import type { PodSpec } from '../spec/lab.js';
 import { LIMITS } from './defaults.js';
 import type { Reader } from './fields.js';
 

@@ -1,6 +1,6 @@
 /** CIDR and address checks for the Lab document; all address math goes through ip-num. */
 import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
-import type { SourceRef } from '../model/types.js';
+import type { SourceRef } from '../spec/lab.js';
 import type { ConfigProblem } from '../util/errors.js';
 
 /** Ranges a lab network cannot use: the kernel or the host treats them specially. */

@@ -4,7 +4,7 @@
  * or `coredns` Deployment in the file (a real cluster's manifests folder
  * has them) is reported and left out rather than clashing with it.
  */
-import { CLUSTER_DNS } from '../model/cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 
 /** Objects of the file that the add-on replaces: they are reported and not used. */
 export function isClusterDnsObject(kind: string, namespace: string, name: string): boolean {

@@ -3,7 +3,7 @@
  * upstream has one: kubeadm's service CIDR and cluster domain, flannel's pod
  * CIDR and tunnel ports.
  */
-import type { BackendName, Protocol, ProxyMode } from '../model/types.js';
+import type { BackendName, Protocol, ProxyMode } from '../spec/lab.js';
 
 export const LAB_API_VERSION = 'kube-netlab.dev/v1alpha1';
 

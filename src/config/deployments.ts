@@ -4,10 +4,10 @@
  * suffix is derived from the replica's index instead of drawn at random: the
  * same file gives the same names, and scaling up keeps the existing ones.
  */
-import { replicaNames, SUFFIX_LENGTH } from '../model/replica-names.js';
-import type { PodSpec } from '../model/types.js';
+import { replicaNames, SUFFIX_LENGTH } from '../spec/replica-names.js';
+import type { PodSpec } from '../spec/lab.js';
 
-export { replicaNames, replicaSuffix } from '../model/replica-names.js';
+export { replicaNames, replicaSuffix } from '../spec/replica-names.js';
 
 const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 import { DEFAULTS, LIMITS } from './defaults.js';

@@ -4,7 +4,7 @@
  * so every problem points at the line to fix.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
-import type { SourceRef } from '../model/types.js';
+import type { SourceRef } from '../spec/lab.js';
 import type { ConfigProblem } from '../util/errors.js';
 
 export interface SourceText {

@@ -3,7 +3,7 @@
  * instead of throwing, so one pass over the input finds every problem.
  */
 import type { ConfigErrorCode, ConfigProblem } from '../util/errors.js';
-import type { SourceRef } from '../model/types.js';
+import type { SourceRef } from '../spec/lab.js';
 import type { Cursor } from './documents.js';
 
 export class Reader {

@@ -3,12 +3,12 @@
  * or one `ConfigError` listing every problem with its file and line.
  * Nothing here touches the machine beyond reading the files.
  */
-import type { IngressClassSpec, TlsSecretSpec } from '../model/ingress.js';
-import type { LabSpec, PodSpec, SourceRef } from '../model/types.js';
+import type { IngressClassSpec, TlsSecretSpec } from '../spec/ingress.js';
+import type { LabSpec, PodSpec, SourceRef } from '../spec/lab.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { checkPods } from './checks.js';
 import { CLUSTER_DNS_NOTICE, isClusterDnsObject } from './cluster-dns.js';
-import { CLUSTER_DNS } from '../model/cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 import { parseCidr } from './cidrs.js';
 import { readDeployment } from './deployments.js';
 import { checkIngresses, isTlsSecret, readIngress, readIngressClass, readTlsSecret, type ReadIngress } from './ingresses.js';
@@ -23,8 +23,8 @@ import { builtInNotice, checkServices, isBuiltInService, readService, type ReadS
 import { readNamespace, readPod } from './workloads.js';
 import { checkNetworkPolicies, readNetworkPolicy } from './network-policies.js';
 import { checkReachabilityTests, readReachabilityTest } from './reachability-tests.js';
-import type { NetworkPolicySpec } from '../components/network-policy/types.js';
-import type { ReachabilityTestSpec } from '../reachability/types.js';
+import type { NetworkPolicySpec } from '../spec/network-policy.js';
+import type { ReachabilityTestSpec } from '../spec/reachability.js';
 
 export { DEFAULTS, DEFAULT_BACKEND, LAB_API_VERSION, LIMITS } from './defaults.js';
 export { deploymentKey, replicaNames } from './deployments.js';

@@ -10,8 +10,8 @@
  */
 import { isIPv6 } from 'node:net';
 import { IPv4CidrRange, Validator } from 'ip-num';
-import type { BackendProtocol, CanarySpec, NginxAnnotations } from '../model/ingress.js';
-import type { SourceRef } from '../model/types.js';
+import type { BackendProtocol, CanarySpec, NginxAnnotations } from '../spec/ingress.js';
+import type { SourceRef } from '../spec/lab.js';
 import type { Reader } from './fields.js';
 import type { Notices } from './notices.js';
 

@@ -4,9 +4,9 @@
  * Ingresses the lab's ingress-nginx serves is decided here too, so the
  * planner and the notices agree on it.
  */
-import type { IngressBackendSpec, IngressClassSpec, IngressPathSpec, IngressRuleSpec, IngressSpec, IngressTlsSpec, PathType, TlsSecretSpec } from '../model/ingress.js';
-import { INGRESS_NGINX } from '../model/ingress.js';
-import type { LabSpec, SourceRef } from '../model/types.js';
+import type { IngressBackendSpec, IngressClassSpec, IngressPathSpec, IngressRuleSpec, IngressSpec, IngressTlsSpec, PathType, TlsSecretSpec } from '../spec/ingress.js';
+import { INGRESS_NGINX, isServed, servedClasses } from '../spec/ingress.js';
+import type { LabSpec, SourceRef } from '../spec/lab.js';
 import { parseIPv4 } from './cidrs.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
@@ -378,29 +378,6 @@ export function readTlsSecret(doc: Cursor, ctx: WorkloadContext): TlsSecretSpec 
   const badKey = pemProblem(key, 'tls.key', /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, 'PRIVATE KEY');
   if (cert === undefined || key === undefined || badCert || badKey) return undefined;
   return { namespace: meta.namespace, name: meta.name, cert, key, source: meta.source };
-}
-
-/** The classes the lab's ingress-nginx serves, and the default class's name. */
-function servedClasses(classes: readonly IngressClassSpec[]): { served: Set<string>; defaultClass: string } {
-  const served = new Set<string>([INGRESS_NGINX.className, ...classes.filter((c) => c.controller === INGRESS_NGINX.controller).map((c) => c.name)]);
-  // The lab's own class is the default unless the file marks one; several marked defaults are refused by checkIngresses.
-  const defaultClass = classes.find((c) => c.isDefault)?.name ?? INGRESS_NGINX.className;
-  return { served, defaultClass };
-}
-
-function isServed(i: IngressSpec, classes: ReturnType<typeof servedClasses>): boolean {
-  return classes.served.has(i.ingressClassName ?? classes.defaultClass);
-}
-
-/**
- * The Ingresses the lab's ingress-nginx serves, in input order: class
- * `nginx` (the lab's own IngressClass) or a class of the file with
- * controller k8s.io/ingress-nginx; an Ingress without a class when the
- * default class is one of those.
- */
-export function servedIngresses(spec: Pick<LabSpec, 'ingresses' | 'ingressClasses'>): IngressSpec[] {
-  const classes = servedClasses(spec.ingressClasses);
-  return spec.ingresses.filter((i) => isServed(i, classes));
 }
 
 /**

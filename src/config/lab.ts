@@ -3,7 +3,7 @@
  * it is strict: a misspelt field would otherwise silently leave a default in
  * place and build a different network than the one the user wrote.
  */
-import type { LabSpec, NodeSpec, SourceRef } from '../model/types.js';
+import type { LabSpec, NodeSpec, SourceRef } from '../spec/lab.js';
 import { DEFAULTS, LAB_API_VERSION, LIMITS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';

@@ -4,7 +4,7 @@
  * decides whether values are required (In, NotIn) or forbidden (Exists,
  * DoesNotExist).
  */
-import type { LabelSelectorSpec, SelectorOperator, SelectorRequirement } from '../components/network-policy/types.js';
+import type { LabelSelectorSpec, SelectorOperator, SelectorRequirement } from '../spec/network-policy.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { checkLabels, labelKeyProblem, labelValueProblem } from './names.js';

@@ -7,9 +7,9 @@
  * API server defaults it.
  */
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from 'ip-num';
-import type { SourceRef } from '../model/types.js';
-import type { IPBlockSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyPortSpec, PolicyProtocol, PolicyRuleSpec, PolicyType } from '../components/network-policy/types.js';
-import { policyKey } from '../components/network-policy/types.js';
+import type { SourceRef } from '../spec/lab.js';
+import type { IPBlockSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyPortSpec, PolicyProtocol, PolicyRuleSpec, PolicyType } from '../spec/network-policy.js';
+import { policyKey } from '../spec/network-policy.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { readLabelSelector } from './label-selectors.js';

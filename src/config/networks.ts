@@ -3,7 +3,7 @@
  * networks. Each must parse, be large enough for what the lab puts in it,
  * and stay clear of the others.
  */
-import type { BackendName, ExternalServerSpec, LabSpec, ProxyMode, SourceRef } from '../model/types.js';
+import type { BackendName, ExternalServerSpec, LabSpec, ProxyMode, SourceRef } from '../spec/lab.js';
 import { addressAt, offsetOf, overlapProblems, parseCidr, parseIPv4, prefixOf, subnetCount, type NamedRange } from './cidrs.js';
 import { BACKEND_NAMES, DEFAULTS, LIMITS, PROXY_MODES } from './defaults.js';
 import type { Cursor } from './documents.js';

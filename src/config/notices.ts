@@ -5,7 +5,7 @@
  * notice saying they are ignored, and fields that cannot matter (images,
  * resources, volumes) are summarised once so real manifests stay readable.
  */
-import type { Notice, SourceRef } from '../model/types.js';
+import type { Notice, SourceRef } from '../spec/lab.js';
 
 /** Kinds a later version builds; until then they are reported, one notice each. */
 export const LATER_KINDS: readonly string[] = ['Endpoints', 'EndpointSlice'];

@@ -3,7 +3,7 @@
  * `dnsConfig`, checked as the API server validates them, since they end up
  * in the pod's /etc/hosts, its /etc/resolv.conf and the cluster DNS.
  */
-import type { DnsPolicy, PodDnsConfig, PodSpec } from '../model/types.js';
+import type { DnsPolicy, PodDnsConfig, PodSpec } from '../spec/lab.js';
 import { parseIPv4 } from './cidrs.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';

@@ -3,7 +3,7 @@
  * here (real manifests carry many): the network-shaping ones are read or
  * reported as not yet supported, the rest are summarised as having no effect.
  */
-import type { ContainerPortSpec, ContainerSpec, PodSpec, Protocol, SourceRef } from '../model/types.js';
+import type { ContainerPortSpec, ContainerSpec, PodSpec, Protocol, SourceRef } from '../spec/lab.js';
 import { DEFAULTS, PROTOCOLS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';

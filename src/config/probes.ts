@@ -4,9 +4,9 @@
  * change when traffic arrives. Probes the lab cannot run (exec, grpc: the
  * containers run no images) leave the container ready, with a notice.
  */
-import type { ProbeSpec } from '../model/services.js';
-import { PROBE_DEFAULTS } from '../model/services.js';
-import type { SourceRef } from '../model/types.js';
+import type { ProbeSpec } from '../spec/services.js';
+import { PROBE_DEFAULTS } from '../spec/services.js';
+import type { SourceRef } from '../spec/lab.js';
 import type { Cursor } from './documents.js';
 import { describe, type Reader } from './fields.js';
 import { portNameProblem } from './names.js';

@@ -4,9 +4,9 @@
  * is checked against the whole plan (reachability/resolve.ts), since the
  * add-ons' pods only exist there.
  */
-import type { SourceRef } from '../model/types.js';
-import type { PolicyProtocol } from '../components/network-policy/types.js';
-import type { ReachExpectSpec, ReachPeerSpec, ReachPortSpec, ReachabilityTestSpec, Result, Via } from '../reachability/types.js';
+import type { SourceRef } from '../spec/lab.js';
+import type { PolicyProtocol } from '../spec/network-policy.js';
+import type { ReachExpectSpec, ReachPeerSpec, ReachPortSpec, ReachabilityTestSpec, Result, Via } from '../spec/reachability.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { readLabelSelector } from './label-selectors.js';

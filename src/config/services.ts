@@ -5,9 +5,9 @@
  * reported as not yet supported; none is silently ignored.
  */
 import { IPv4CidrRange } from 'ip-num';
-import type { ServicePortSpec, ServiceSpec, ServiceType, TrafficPolicy } from '../model/services.js';
-import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE } from '../model/services.js';
-import type { Protocol, SourceRef } from '../model/types.js';
+import type { ServicePortSpec, ServiceSpec, ServiceType, TrafficPolicy } from '../spec/services.js';
+import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE } from '../spec/services.js';
+import type { Protocol, SourceRef } from '../spec/lab.js';
 import { offsetOf, parseIPv4 } from './cidrs.js';
 import { PROTOCOLS } from './defaults.js';
 import type { Cursor } from './documents.js';

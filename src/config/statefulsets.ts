@@ -5,7 +5,7 @@
  * headless governing service publishes. Scaling adds and removes the
  * highest ordinals, so the other pods keep their names and addresses.
  */
-import type { PodSpec } from '../model/types.js';
+import type { PodSpec } from '../spec/lab.js';
 import type { Cursor } from './documents.js';
 import { readReplicated, type ReplicatedWorkload } from './deployments.js';
 import { labelProblem } from './names.js';

@@ -1,5 +1,5 @@
 /** Object metadata, Namespace and Pod documents. */
-import type { PodSpec, SourceRef } from '../model/types.js';
+import type { PodSpec, SourceRef } from '../spec/lab.js';
 import { DEFAULTS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';

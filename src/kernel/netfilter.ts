@@ -3,7 +3,7 @@
  * Both tools take the whole text on stdin and apply it as one transaction,
  * so a node never runs half a sync.
  */
-import type { ProxyMode } from '../model/types.js';
+import type { ProxyMode } from '../spec/lab.js';
 import { run, type RunResult } from './exec.js';
 import { netnsPath } from './netns.js';
 

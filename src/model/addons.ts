@@ -1,6 +1,6 @@
 /** What the lab's add-ons (cluster DNS, ingress controller) share: a Deployment's pods built in code. */
-import { replicaNames } from './replica-names.js';
-import type { ContainerSpec, DnsPolicy, PodSpec, SourceRef } from './types.js';
+import { replicaNames } from '../spec/replica-names.js';
+import type { ContainerSpec, DnsPolicy, PodSpec, SourceRef } from '../spec/lab.js';
 
 export interface AddonDeployment {
   namespace: string;

@@ -6,29 +6,11 @@
  * container runs the lab's DNS server instead of the test server.
  */
 import { addonPods } from './addons.js';
-import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, PROBE_DEFAULTS, type ServiceSpec } from './services.js';
-import type { LabSpec, PodSpec, SourceRef } from './types.js';
+import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, PROBE_DEFAULTS, type ServiceSpec } from '../spec/services.js';
+import type { LabSpec, PodSpec, SourceRef } from '../spec/lab.js';
 
-export const CLUSTER_DNS = {
-  namespace: KUBE_DNS_SERVICE.namespace,
-  service: KUBE_DNS_SERVICE.name,
-  deployment: 'coredns',
-  replicas: 2,
-  labels: { 'k8s-app': 'kube-dns' } as Readonly<Record<string, string>>,
-  container: 'coredns',
-  dnsPort: 53,
-  /** CoreDNS `ready` plugin: the readinessProbe's target. */
-  readyPort: 8181,
-  /** CoreDNS `health` plugin. */
-  healthPort: 8080,
-  metricsPort: 9153,
-  /** kubeadm's Corefile sets `ttl 30`. */
-  ttl: 30,
-  schemaVersion: '1.1.0',
-} as const;
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 
-/** What a container runs when it is not the lab's test server. */
-export type ContainerProgram = 'cluster-dns' | 'ingress-nginx';
 
 const SOURCE: SourceRef = { file: 'the cluster DNS add-on', line: 1 };
 

@@ -5,7 +5,7 @@
  * one on the internet side). Pure: which daemons a plan needs; the agent
  * starts and supervises them.
  */
-import { CLUSTER_DNS } from './cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 import type { Plan } from './types.js';
 
 export interface DaemonSpec {

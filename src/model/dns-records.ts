@@ -5,10 +5,9 @@
  * of the external servers. Pure; the agent writes the results for the
  * servers to load.
  */
-import { servedIngresses } from '../config/ingresses.js';
-import { INGRESS_NGINX } from './ingress.js';
+import { INGRESS_NGINX } from '../spec/ingress.js';
 import type { DnsEndpoint, DnsServerData, DnsService } from '../components/cluster-dns/data.js';
-import { CLUSTER_DNS } from './cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 import { serviceEndpoints, type PodReady } from './endpoints.js';
 import type { Plan } from './types.js';
 
@@ -67,7 +66,7 @@ export function resolverData(plan: Plan, serial: number): DnsServerData {
   const servers = plan.spec.external.servers.map((s) => ({ name: s.name.toLowerCase(), addresses: [s.address] }));
   const taken = new Set(servers.map((s) => s.name));
   const ingressHosts = lb
-    ? [...new Set(servedIngresses(plan.spec).flatMap((i) => i.rules.map((r) => r.host)))].filter((h): h is string => h !== undefined && !h.startsWith('*.') && !taken.has(h))
+    ? [...new Set(plan.ingresses.flatMap((i) => i.rules.map((r) => r.host)))].filter((h): h is string => h !== undefined && !h.startsWith('*.') && !taken.has(h))
     : [];
   return {
     ttl: CLUSTER_DNS.ttl,

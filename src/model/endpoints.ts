@@ -6,7 +6,8 @@
  */
 import { IPv4 } from 'ip-num';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort, ServicePlan, ServicePortPlan } from './services.js';
-import type { Plan, PodPlan, Protocol } from './types.js';
+import type { Plan, PodPlan } from './types.js';
+import type { Protocol } from '../spec/lab.js';
 
 /** kube-proxy's default `--iptables-masquerade-bit`: mark 0x4000. */
 export const MASQUERADE_BIT = 14;

@@ -7,11 +7,11 @@
  * nodes running a controller and the controller sees the client's address.
  * Its containers run nginx with the lab's rendered configuration.
  */
-import { servedIngresses } from '../config/ingresses.js';
-import { INGRESS_NGINX } from './ingress.js';
+import { servedIngresses } from '../spec/ingress.js';
+import { INGRESS_NGINX } from '../spec/ingress.js';
 import { addonPods } from './addons.js';
-import { AFFINITY_TIMEOUT_SECONDS, PROBE_DEFAULTS, type ServiceSpec } from './services.js';
-import type { LabSpec, PodSpec, SourceRef } from './types.js';
+import { AFFINITY_TIMEOUT_SECONDS, PROBE_DEFAULTS, type ServiceSpec } from '../spec/services.js';
+import type { LabSpec, PodSpec, SourceRef } from '../spec/lab.js';
 
 const SOURCE: SourceRef = { file: 'the ingress-nginx add-on', line: 1 };
 

@@ -8,7 +8,7 @@
  * Deterministic: the lowest free pool address.
  */
 import { cidr, nthAddress, offsetIn } from './addresses.js';
-import type { ServiceSpec } from './services.js';
+import type { ServiceSpec } from '../spec/services.js';
 import type { ConfigProblem } from '../util/errors.js';
 
 /** Offsets .1-.10 of the external network are the lab's own (routers, resolver, load balancer, clients). */

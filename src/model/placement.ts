@@ -4,7 +4,7 @@
  * round-robin. Pods already placed by a previous plan stay where they are.
  */
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
-import type { NodeSpec, PodSpec } from './types.js';
+import type { NodeSpec, PodSpec } from '../spec/lab.js';
 
 function matches(node: NodeSpec, selector: Record<string, string> | undefined): boolean {
   if (!selector) return true;

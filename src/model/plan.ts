@@ -5,15 +5,17 @@
  * their node and IP, and services on their ClusterIP and node ports, across
  * rebuilds, as a real cluster keeps running objects.
  */
+import { servedIngresses } from '../spec/ingress.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from './addresses.js';
-import { BACKENDS } from '../components/pod-network/info.js';
+import { BACKENDS } from '../components/pod-network/plan.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';
 import { planServices } from './services-plan.js';
 import { withClusterDns } from './cluster-dns.js';
 import { withIngressNginx } from './ingress-nginx.js';
-import type { ExternalHostPlan, LabSpec, NodePlan, Plan, PodPlan } from './types.js';
+import type { ExternalHostPlan, NodePlan, Plan, PodPlan } from './types.js';
+import type { LabSpec } from '../spec/lab.js';
 
 /** Node-network offsets: the router is .1, nodes start at .11. */
 export const ROUTER_OFFSET = 1;
@@ -73,7 +75,7 @@ export function planLab(fileSpec: LabSpec, previous?: Plan): Plan {
   const pods = collecting(problems, () => planPods(spec, previous, nodes));
   const services = collecting(problems, () => planServices(spec, nodes, previous));
   if (!pods || !services) throw new ConfigError(problems);
-  return { version: 1, lab, spec, router, internet, nodes, pods, services };
+  return { version: 1, lab, spec, router, internet, nodes, pods, services, ingresses: servedIngresses(spec) };
 }
 
 function collecting<T>(problems: ConfigProblem[], plan: () => T): T | undefined {

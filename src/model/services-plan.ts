@@ -10,9 +10,11 @@ import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { IPv4, Validator } from 'ip-num';
 import { cidr, nthAddress } from './addresses.js';
 import { allocateLoadBalancerIPs } from './load-balancers.js';
-import { KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE, AFFINITY_TIMEOUT_SECONDS } from './services.js';
-import type { ServicePlan, ServicePortPlan, ServiceSpec } from './services.js';
-import type { LabSpec, NodePlan, Plan } from './types.js';
+import { KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE, AFFINITY_TIMEOUT_SECONDS } from '../spec/services.js';
+import type { ServicePlan, ServicePortPlan } from './services.js';
+import type { ServiceSpec } from '../spec/services.js';
+import type { NodePlan, Plan } from './types.js';
+import type { LabSpec } from '../spec/lab.js';
 
 /** Offsets below this are kept for services kubeadm places at fixed addresses (.1 kubernetes, .10 kube-dns). */
 export const FIRST_DYNAMIC_OFFSET = 11;

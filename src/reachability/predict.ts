@@ -9,7 +9,7 @@
  */
 import { inCidr } from '../components/network-policy/ip-blocks.js';
 import { hostSourceToward, podParty, type Decision, type Party, type PolicyEngine, type Protocol } from '../components/network-policy/engine.js';
-import { nodeSourceAddress } from '../components/pod-network/info.js';
+import { nodeSourceAddress } from '../components/pod-network/plan.js';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ExternalHostPlan, NodePlan, Plan, PodPlan } from '../model/types.js';
 

@@ -7,16 +7,17 @@
  * the input before changing anything.
  */
 import { resolveTargetPort } from '../model/endpoints.js';
-import { CLUSTER_DNS } from '../model/cluster-dns.js';
-import { INGRESS_NGINX } from '../model/ingress.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
+import { INGRESS_NGINX } from '../spec/ingress.js';
 import type { ProxyServicePort } from '../model/services.js';
-import type { ExternalHostPlan, Plan, PodPlan, SourceRef } from '../model/types.js';
+import type { ExternalHostPlan, Plan, PodPlan } from '../model/types.js';
+import type { SourceRef } from '../spec/lab.js';
 import { matchesSelector } from '../components/network-policy/selectors.js';
 import type { PolicyEngine } from '../components/network-policy/engine.js';
-import type { PolicyProtocol } from '../components/network-policy/types.js';
+import type { PolicyProtocol } from '../spec/network-policy.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { predict, type Prediction, type Source, type Target, type World } from './predict.js';
-import type { ReachPeerSpec, ReachPortSpec, ReachabilityTestSpec, Result, Via } from './types.js';
+import type { ReachPeerSpec, ReachPortSpec, ReachabilityTestSpec, Result, Via } from '../spec/reachability.js';
 
 /** A row or column: a pod, or (rows only) an external client. */
 export type Member = { key: string; pod: PodPlan; client?: undefined } | { key: string; client: ExternalHostPlan; pod?: undefined };

@@ -11,7 +11,7 @@ import { NETPOL_TABLE } from '../components/network-policy/nftables.js';
 import { mapLimit } from '../util/concurrency.js';
 import { probeConnect, type ProbeOutcome } from './probe.js';
 import type { Cell, ResolvedTest } from './resolve.js';
-import type { Result } from './types.js';
+import type { Result } from '../spec/reachability.js';
 
 export const PROBE_TIMEOUT_MS = 1000;
 /** Sockets open at once: a 9x9 model on two ports and protocols is 324 cells. */

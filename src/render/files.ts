@@ -5,7 +5,8 @@
  * external clients, which use the internet's resolver.
  */
 import { cidr, nthAddress } from '../model/addresses.js';
-import type { Plan, PodDnsConfig, PodPlan } from '../model/types.js';
+import type { Plan, PodPlan } from '../model/types.js';
+import type { PodDnsConfig } from '../spec/lab.js';
 import type { RenderedFile } from './batch.js';
 
 export const NETNS_ETC = '/etc/netns';

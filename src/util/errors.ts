@@ -3,7 +3,7 @@
  * 2 bad input (nothing changed), 3 environment problem, 1 anything else.
  * Code branches on the class or `code`, never on message text.
  */
-import type { SourceRef } from '../model/types.js';
+import type { SourceRef } from './source-ref.js';
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;

@@ -3,7 +3,7 @@
  * check is named after the path it proves and the objects it crosses, and
  * holds the probes that prove it.
  */
-import { BACKENDS } from '../components/pod-network/info.js';
+import { BACKENDS } from '../components/pod-network/plan.js';
 import { daemonsFor } from '../model/daemons.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';

@@ -9,7 +9,7 @@
  * Pure: the probes run `dig` in the pods (probes.ts).
  */
 import { clusterDnsIp, podResolvConf } from '../render/files.js';
-import { CLUSTER_DNS } from '../model/cluster-dns.js';
+import { CLUSTER_DNS } from '../spec/cluster-dns.js';
 import { serviceEndpoints, type PodReady } from '../model/endpoints.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { Check, Endpoint } from './checks.js';

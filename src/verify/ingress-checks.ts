@@ -13,12 +13,11 @@
 import { join } from 'node:path';
 import { respond } from '../agent/responses.js';
 import { labDir } from '../apply/state.js';
-import { servedIngresses } from '../config/ingresses.js';
 import { CA_CERT, INGRESS_DIR, secretFiles } from '../components/ingress-nginx/certs.js';
 import { isExact, prefixBase } from '../components/ingress-nginx/match.js';
 import { canaryShare, locationFor, routeRequest, serverFor, type RouteOutcome } from '../components/ingress-nginx/route.js';
 import { planServers, type LocationPlan, type ServerPlan, type UpstreamRef } from '../components/ingress-nginx/servers.js';
-import { INGRESS_NGINX } from '../model/ingress.js';
+import { INGRESS_NGINX } from '../spec/ingress.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import type { Plan } from '../model/types.js';
 import type { Check, Endpoint, Probe } from './checks.js';
@@ -60,7 +59,7 @@ const pathOf = (target: string) => target.split(/[?#]/, 1)[0] ?? '/';
 export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
   const client = plan.internet?.clients[0];
   const lb = plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
-  const ingresses = servedIngresses(plan.spec);
+  const ingresses = plan.ingresses;
   if (!client || !lb || ingresses.length === 0) return [];
   const from: Endpoint = { netns: client.netns, label: client.name };
   const dir = join(labDir(plan.lab), INGRESS_DIR);

@@ -10,8 +10,7 @@ import { listNamespaces } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
 import type { NodePlan, Plan, PodPlan } from '../../model/types.js';
 import type { ServicePlan } from '../../model/services.js';
-import { servedIngresses } from '../../config/ingresses.js';
-import { INGRESS_NGINX } from '../../model/ingress.js';
+import { INGRESS_NGINX } from '../../spec/ingress.js';
 import { serviceEndpoints } from '../../model/endpoints.js';
 import { formatSelector } from '../../components/network-policy/selectors.js';
 import { networkPolicyJson } from '../../components/network-policy/json.js';
@@ -291,7 +290,7 @@ function getEndpoints(live: LiveState, namespace: string | undefined, output: st
 
 /** kubectl's columns; ADDRESS is the controller's load-balancer IP, and only for the Ingresses it serves. */
 function getIngresses(live: LiveState, namespace: string | undefined, output: string | undefined): number {
-  const served = new Set(servedIngresses(live.plan.spec));
+  const served = new Set(live.plan.ingresses);
   const lb = live.plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
   const all = (live.plan.spec.ingresses ?? []).filter((i) => !namespace || i.namespace === namespace);
   if (output === 'json') {

@@ -24,7 +24,7 @@ import { fileIdentity, writeAtomic } from '../../util/files.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
-import { log } from '../../agent/log.js';
+import { log } from '../../runtime/log.js';
 import { daemonStateFile } from '../../model/daemons.js';
 import { describeData, metricsText, parseArgs, parseData, readData, stateOf, type DaemonOptions } from './daemon.js';
 import { DnsServer } from './server.js';

@@ -11,7 +11,7 @@ import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { run } from '../../kernel/exec.js';
 import { shortHash } from '../../model/names.js';
-import type { TlsSecretSpec } from '../../model/ingress.js';
+import type { TlsSecretSpec } from '../../spec/ingress.js';
 import type { NginxCert } from './nginx-conf.js';
 
 export const INGRESS_DIR = 'ingress';

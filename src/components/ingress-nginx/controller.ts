@@ -7,8 +7,7 @@
  * endpoint, answers 503.
  */
 import { join } from 'node:path';
-import { servedIngresses } from '../../config/ingresses.js';
-import { INGRESS_NGINX, type IngressTlsSpec } from '../../model/ingress.js';
+import { INGRESS_NGINX, type IngressTlsSpec } from '../../spec/ingress.js';
 import type { Plan } from '../../model/types.js';
 import { FAKE_CN, type CertStore } from './certs.js';
 import { renderNginxConf, type NginxCert } from './nginx-conf.js';
@@ -19,7 +18,7 @@ export async function certificatesFor(plan: Plan, store: CertStore): Promise<{ b
   const byEntry = new Map<IngressTlsSpec, NginxCert>();
   const secrets = plan.spec.tlsSecrets ?? [];
   const fallback = await store.generated([], FAKE_CN);
-  for (const ing of servedIngresses(plan.spec)) {
+  for (const ing of plan.ingresses) {
     for (const tls of ing.tls) {
       const secret = tls.secretName === undefined ? undefined : secrets.find((s) => s.namespace === ing.namespace && s.name === tls.secretName);
       byEntry.set(tls, secret ? store.secret(secret) : tls.hosts.length ? await store.generated(tls.hosts) : fallback);
@@ -31,7 +30,7 @@ export async function certificatesFor(plan: Plan, store: CertStore): Promise<{ b
 export function controllerConf(plan: Plan, data: UpstreamData | undefined, dir: string, certs: { byEntry: Map<IngressTlsSpec, NginxCert>; fallback: NginxCert }, generation?: string): string {
   const d = INGRESS_NGINX;
   return renderNginxConf({
-    ingresses: servedIngresses(plan.spec),
+    ingresses: plan.ingresses,
     upstream: (u) => upstreamServers(plan, data, u),
     cert: (_namespace, tls) => certs.byEntry.get(tls) ?? certs.fallback,
     defaultCert: certs.fallback,

@@ -30,7 +30,7 @@
  * `.`/`..` segments and merges `//` before matching, so callers pass paths
  * already in that form.
  */
-import type { IngressBackendSpec, IngressPathSpec, IngressSpec } from '../../model/ingress.js';
+import type { IngressBackendSpec, IngressPathSpec, IngressSpec } from '../../spec/ingress.js';
 
 export interface IngressRequest {
   /** The Host header (or the URL's authority), port and case as sent. */

@@ -29,11 +29,11 @@
  * certificate. tls hosts that no rule names get no server of their own.
  */
 import { createHash } from 'node:crypto';
-import type { IngressTlsSpec } from '../../model/ingress.js';
+import type { IngressTlsSpec } from '../../spec/ingress.js';
 import { shortHash } from '../../model/names.js';
 import { canaryShare } from './route.js';
 import { needsRewrite, planServers, upstreamKey, upstreamsOf, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
-import type { IngressSpec } from '../../model/ingress.js';
+import type { IngressSpec } from '../../spec/ingress.js';
 
 export { tlsEntryFor } from './servers.js';
 

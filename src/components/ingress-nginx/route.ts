@@ -6,7 +6,7 @@
  * with its canary. `verify` predicts P8 answers with it, and the loopback
  * tests hold it against the real nginx.
  */
-import type { NginxAnnotations } from '../../model/ingress.js';
+import type { NginxAnnotations } from '../../spec/ingress.js';
 import { requestHost, requestPath, wildcardMatches } from './match.js';
 import { needsRewrite, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
 

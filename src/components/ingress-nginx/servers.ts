@@ -21,7 +21,7 @@
  *  - a canary Ingress adds no location: each of its paths joins the
  *    location with the same host and path, as its alternative backend.
  */
-import type { CanarySpec, IngressBackendSpec, IngressSpec, IngressTlsSpec, NginxAnnotations } from '../../model/ingress.js';
+import type { CanarySpec, IngressBackendSpec, IngressSpec, IngressTlsSpec, NginxAnnotations } from '../../spec/ingress.js';
 import { comparePaths, defaultBackend, isExact, pathMatches, prefixBase, rulesByHost, wildcardMatches, type PathCandidate } from './match.js';
 
 /** A backend as a location sends to it, and how (ClusterIP or endpoints, balancing). */

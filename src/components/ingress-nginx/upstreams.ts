@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { serviceEndpoints, type PodReady } from '../../model/endpoints.js';
-import type { IngressBackendSpec } from '../../model/ingress.js';
+import type { IngressBackendSpec } from '../../spec/ingress.js';
 import type { Plan } from '../../model/types.js';
 import type { UpstreamRef } from './servers.js';
 

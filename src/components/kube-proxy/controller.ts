@@ -6,12 +6,12 @@
  * during a sync triggers one more sync when it ends.
  */
 import type { ProxyNodeInput } from '../../model/services.js';
-import type { ProxyMode } from '../../model/types.js';
+import type { ProxyMode } from '../../spec/lab.js';
 import { applyProxyRules } from '../../kernel/netfilter.js';
 import { IptablesMemo, renderIptablesSync } from './iptables.js';
 import { renderNftablesSync } from './nftables.js';
-import type { Logger } from '../../agent/log.js';
-import { SyncLoop } from '../../agent/sync-loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { SyncLoop } from '../../runtime/sync-loop.js';
 
 const RETRY_MS = 1000;
 

@@ -4,31 +4,8 @@
  * keeps names the same on every node and every sync, so the names a user
  * reads on a lab node are the ones a real cluster would show.
  */
-import { createHash } from 'node:crypto';
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 (standard alphabet, `=` padding), as Go's `base32.StdEncoding`. */
-export function base32(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += ALPHABET.charAt((buffer >>> bits) & 31);
-    }
-  }
-  if (bits > 0) out += ALPHABET.charAt((buffer << (5 - bits)) & 31);
-  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
-}
-
-const sha256base32 = (text: string) => base32(createHash('sha256').update(text).digest());
-
-/** The first `length` characters of the base32 SHA-256 of `text`: chain names that fit iptables' 28 characters. */
-export const shortHash = (text: string, length: number): string => sha256base32(text).slice(0, length);
+import { shortHash, sha256base32 } from '../../render/netfilter-text.js';
 
 /** `ip:port`, with an IPv6 address in brackets (Go's `net.JoinHostPort`). */
 export function joinHostPort(ip: string, port: number): string {

@@ -11,6 +11,7 @@
  * and declares then deletes the chains nothing owns any more: the same
  * result as a full sync, with a fraction of the text.
  */
+import { iptablesComment } from '../../render/netfilter-text.js';
 import { sameServicePort, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
 import { categorize } from './categorize.js';
 import { extChain, joinHostPort, sepChain, svcChain, svlChain } from './hash.js';
@@ -34,13 +35,7 @@ interface Rendered {
   owned: Map<string, string[]>;
 }
 
-/** Bare when `iptables-save` prints it bare, quoted otherwise. */
-function quote(text: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, '\\$&')}"`;
-}
 
-/** `-m comment --comment TEXT`, quoted as `iptables-save` prints it. */
-export const iptablesComment = (text: string): string => `-m comment --comment ${quote(text)}`;
 const comment = iptablesComment;
 const host = (ip: string) => `${ip}/${ip.includes(':') ? 128 : 32}`;
 const words = (...parts: (string | false | undefined)[]) => parts.filter((p): p is string => !!p).join(' ');

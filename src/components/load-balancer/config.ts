@@ -4,7 +4,8 @@
  * port goes to on every node, and how to tell a node that can serve it.
  * Pure: derived from the plan, which the load balancer reads on change.
  */
-import type { Plan, Protocol } from '../../model/types.js';
+import type { Plan } from '../../model/types.js';
+import type { Protocol } from '../../spec/lab.js';
 
 export type HealthCheck =
   /** kube-proxy's health check node port: 200 while the node has a local endpoint (externalTrafficPolicy Local). */

@@ -12,10 +12,10 @@
  * exit 0, leaving the rules (the namespace goes with the lab).
  */
 import { readFileSync } from 'node:fs';
-import { httpProbe, tcpProbe } from '../../agent/probe-net.js';
+import { httpProbe, tcpProbe } from '../../runtime/probe-net.js';
 import { join } from 'node:path';
-import { log } from '../../agent/log.js';
-import { PLAN_FILE } from '../../agent/protocol.js';
+import { log } from '../../runtime/log.js';
+import { PLAN_FILE } from '../../runtime/run-dir.js';
 import { run } from '../../kernel/exec.js';
 import { daemonStateFile } from '../../model/daemons.js';
 import type { Plan } from '../../model/types.js';

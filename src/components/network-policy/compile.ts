@@ -10,7 +10,7 @@
 import type { NodePlan, PodPlan } from '../../model/types.js';
 import { describePolicyPort, namedPort, ruleName, type Direction, type PolicyEngine } from './engine.js';
 import { inBlock } from './ip-blocks.js';
-import { policyKey, type NetworkPolicySpec, type PolicyPeerSpec, type PolicyPortSpec, type PolicyProtocol } from './types.js';
+import { policyKey, type NetworkPolicySpec, type PolicyPeerSpec, type PolicyPortSpec, type PolicyProtocol } from '../../spec/network-policy.js';
 
 /**
  * The other end of the connection: its addresses, or a network minus

@@ -5,10 +5,11 @@
  * the nodes whose rules changed. Readiness plays no part: policies follow
  * pods and labels, which change with `apply` and `scale`.
  */
-import type { Logger } from '../../agent/log.js';
-import { SyncLoop } from '../../agent/sync-loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { SyncLoop } from '../../runtime/sync-loop.js';
 import { iptablesRestore, iptablesSave, nftApply } from '../../kernel/netfilter.js';
-import type { NodePlan, Plan, ProxyMode } from '../../model/types.js';
+import type { NodePlan, Plan } from '../../model/types.js';
+import type { ProxyMode } from '../../spec/lab.js';
 import { compileNode } from './compile.js';
 import { PolicyEngine } from './engine.js';
 import { netpolChainsIn, renderNetpolIptables } from './iptables.js';

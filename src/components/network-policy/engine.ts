@@ -15,11 +15,11 @@
  *    own node, and hostNetwork pods (never selected: they are their node).
  * Protocols without ports (ICMP) match only rules that list no ports.
  */
-import { nodeSourceAddress, vtepAddress } from '../pod-network/info.js';
+import { nodeSourceAddress, vtepAddress } from '../pod-network/plan.js';
 import type { NodePlan, Plan, PodPlan } from '../../model/types.js';
 import { inBlock } from './ip-blocks.js';
 import { matchesSelector } from './selectors.js';
-import { NAMESPACE_NAME_LABEL, policyKey, type NetworkPolicySpec, type PolicyPeerSpec, type PolicyPortSpec, type PolicyProtocol, type PolicyRuleSpec } from './types.js';
+import { NAMESPACE_NAME_LABEL, policyKey, type NetworkPolicySpec, type PolicyPeerSpec, type PolicyPortSpec, type PolicyProtocol, type PolicyRuleSpec } from '../../spec/network-policy.js';
 
 export type Protocol = PolicyProtocol | 'ICMP';
 export type Direction = 'ingress' | 'egress';

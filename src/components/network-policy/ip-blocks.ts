@@ -1,6 +1,6 @@
 /** ipBlock membership: in `cidr` and in none of `except` (IPv4; IPv6 blocks never match here). */
 import { IPv4, IPv4CidrRange } from 'ip-num';
-import type { IPBlockSpec } from './types.js';
+import type { IPBlockSpec } from '../../spec/network-policy.js';
 
 interface Span {
   first: bigint;

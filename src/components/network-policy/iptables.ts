@@ -17,8 +17,8 @@
  * always allowed. The chains only drop or return, leaving acceptance to the
  * rest of FORWARD (kube-proxy's and flannel's chains).
  */
-import { iptablesComment as comment } from '../kube-proxy/iptables.js';
-import { shortHash } from '../kube-proxy/hash.js';
+import { iptablesComment as comment } from '../../render/netfilter-text.js';
+import { shortHash } from '../../render/netfilter-text.js';
 import type { Direction } from './engine.js';
 import type { Match, NodePolicyRules, PodChain } from './compile.js';
 

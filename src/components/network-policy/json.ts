@@ -1,5 +1,5 @@
 /** A NetworkPolicy as `kubectl get -o json` shows it: the API shape, with what the API server defaults filled in. */
-import type { LabelSelectorSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyRuleSpec } from './types.js';
+import type { LabelSelectorSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyRuleSpec } from '../../spec/network-policy.js';
 
 function selectorJson(s: LabelSelectorSpec) {
   return {

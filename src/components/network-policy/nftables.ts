@@ -17,7 +17,7 @@
  * the table in one transaction, so a node never runs half a sync and
  * conntrack keeps established connections across it.
  */
-import { shortHash } from '../kube-proxy/hash.js';
+import { shortHash } from '../../render/netfilter-text.js';
 import type { Direction } from './engine.js';
 import type { Match, NodePolicyRules, PodChain } from './compile.js';
 

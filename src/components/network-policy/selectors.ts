@@ -1,5 +1,5 @@
 /** Label selector matching (metav1.LabelSelector semantics) and its kubectl rendering; pure. */
-import type { LabelSelectorSpec } from './types.js';
+import type { LabelSelectorSpec } from '../../spec/network-policy.js';
 
 /** Every matchLabels pair present with that value, and every expression true. An empty selector matches everything. */
 export function matchesSelector(sel: LabelSelectorSpec, labels: Readonly<Record<string, string>>): boolean {

@@ -3,7 +3,8 @@
  * A backend adds kernel objects to the router and node namespaces; it never
  * touches pods, so switching backends leaves pod addresses alone.
  */
-import type { BackendName, Plan } from '../../model/types.js';
+import type { Plan } from '../../model/types.js';
+import type { BackendName } from '../../spec/lab.js';
 import type { NetnsBatch } from '../../render/batch.js';
 import { cloudRoutes } from '../cloud-routes/render.js';
 import { hostGw } from '../host-gw/render.js';

@@ -3,7 +3,7 @@
  * the lab picks it, and its kernel objects are what its renderer adds to the
  * router and the nodes.
  */
-import type { BackendName } from '../../model/types.js';
+import type { BackendName } from '../../spec/lab.js';
 import type { PodNetworkBackend } from './backends.js';
 import type { Component } from '../contract.js';
 

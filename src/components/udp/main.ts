@@ -15,7 +15,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writeAtomic } from '../../util/files.js';
 import { join } from 'node:path';
-import { log } from '../../agent/log.js';
+import { log } from '../../runtime/log.js';
 import { nsInode } from '../../kernel/ffi.js';
 import { daemonStateFile, overlayUdpDaemon } from '../../model/daemons.js';
 import { Counters, dropsBetween, type CounterSnapshot } from './counters.js';

@@ -7,7 +7,7 @@
  * what it receives back into the TUN.
  */
 import type { PodNetworkBackend } from '../pod-network/backends.js';
-import { vtepAddress } from '../vxlan/render.js';
+import { vtepAddress } from '../pod-network/plan.js';
 
 export const TUN_DEVICE = 'flannel0';
 

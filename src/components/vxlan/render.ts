@@ -10,10 +10,9 @@
  * order holds for every peer.
  */
 import type { NodePlan } from '../../model/types.js';
-import { vtepAddress } from '../pod-network/info.js';
+import { vtepAddress } from '../pod-network/plan.js';
 import type { PodNetworkBackend } from '../pod-network/backends.js';
 
-export { vtepAddress };
 
 export function vxlanDevice(vni: number): string {
   return `flannel.${vni}`;

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { proxyInputs, serviceEndpoints } from '../../../src/model/endpoints.js';
 import { planLab } from '../../../src/model/plan.js';
-import type { ServicePortSpec, ServiceSpec } from '../../../src/model/services.js';
-import type { LabSpec, PodSpec } from '../../../src/model/types.js';
+import type { ServicePortSpec, ServiceSpec } from '../../../src/spec/services.js';
+import type { LabSpec, PodSpec } from '../../../src/spec/lab.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { fileServices, labSpec, pod } from '../../helpers/spec.js';
 

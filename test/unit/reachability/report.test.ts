@@ -10,7 +10,7 @@ import { cellDetails, comparisonTable, expectedTable, formatTestHuman, measuredT
 import type { Predicted } from '../../../src/reachability/predict.js';
 import type { ProbeOutcome } from '../../../src/reachability/probe.js';
 import type { MeasuredCell, MeasuredTest, Measured } from '../../../src/reachability/run.js';
-import type { Result } from '../../../src/reachability/types.js';
+import type { Result } from '../../../src/spec/reachability.js';
 
 interface CellInput {
   from: string;

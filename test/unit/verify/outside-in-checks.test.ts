@@ -1,10 +1,10 @@
 import t from 'tap';
 import { proxyInputs } from '../../../src/model/endpoints.js';
-import type { IngressSpec } from '../../../src/model/ingress.js';
+import type { IngressSpec } from '../../../src/spec/ingress.js';
 import { planLab } from '../../../src/model/plan.js';
 import { resolverData } from '../../../src/model/dns-records.js';
 import { upstreamData, upstreamServers } from '../../../src/components/ingress-nginx/upstreams.js';
-import type { IngressBackendSpec } from '../../../src/model/ingress.js';
+import type { IngressBackendSpec } from '../../../src/spec/ingress.js';
 import { ingressChecks } from '../../../src/verify/ingress-checks.js';
 import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { renderNginxConf, upstreamName, type NginxConfInput } from '../../../../src/components/ingress-nginx/nginx-conf.js';
 import { routeRequest, rewriteUri, type RouteRequest } from '../../../../src/components/ingress-nginx/route.js';
 import { planServers, type UpstreamRef } from '../../../../src/components/ingress-nginx/servers.js';
-import type { IngressSpec, NginxAnnotations } from '../../../../src/model/ingress.js';
+import type { IngressSpec, NginxAnnotations } from '../../../../src/spec/ingress.js';
 import { ingress } from '../../../fixtures/ingress/cases.js';
 import { freePort, get, HAVE_NGINX, makeCert, NGINX, startNginx, type Reply } from '../../../helpers/nginx-loopback.js';
 

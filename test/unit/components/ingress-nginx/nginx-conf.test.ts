@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { matchIngress, requestHost } from '../../../../src/components/ingress-nginx/match.js';
 import { renderNginxConf, type NginxConfInput } from '../../../../src/components/ingress-nginx/nginx-conf.js';
-import type { IngressBackendSpec } from '../../../../src/model/ingress.js';
+import type { IngressBackendSpec } from '../../../../src/spec/ingress.js';
 import { answer, ingress, MISSING, SCENARIOS, TLS_HOSTS, type Answer } from '../../../fixtures/ingress/cases.js';
 import { freePort, get, makeCert, NGINX, startNginx, type Reply } from '../../../helpers/nginx-loopback.js';
 const FAKE_CN = 'Kubernetes Ingress Controller Fake Certificate';

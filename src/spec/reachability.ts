@@ -3,8 +3,8 @@
  * who may connect to whom, read with the lab's manifests and measured by
  * `verify` on the real kernel.
  */
-import type { SourceRef } from '../model/types.js';
-import type { LabelSelectorSpec, PolicyProtocol } from '../components/network-policy/types.js';
+import type { SourceRef } from './lab.js';
+import type { LabelSelectorSpec, PolicyProtocol } from './network-policy.js';
 
 export type Via = 'pod' | 'service';
 export type Result = 'allowed' | 'blocked';

@@ -3,7 +3,7 @@
  * defaulted: plain JSON, part of the LabSpec (and so of plan.json), the one
  * input of the policy engine and of the rule renderers.
  */
-import type { SourceRef } from '../../model/types.js';
+import type { SourceRef } from './lab.js';
 
 export type PolicyType = 'Ingress' | 'Egress';
 /** The protocols a NetworkPolicyPort may name. */

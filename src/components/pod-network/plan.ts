@@ -3,7 +3,7 @@
  * encapsulation costs (so cbr0 and pod eth0 get a matching MTU) and whether
  * this version implements it. Rendering lives in `render/pod-network/`.
  */
-import type { BackendName, LabSpec, NodePlan } from '../../model/types.js';
+import type { BackendName, LabSpec } from '../../spec/lab.js';
 
 export interface BackendInfo {
   /** Bytes of encapsulation per packet: pod MTU = node MTU - overhead. */
@@ -24,7 +24,7 @@ export const BACKENDS: Record<BackendName, BackendInfo> = {
 };
 
 /** The /24's network address: the VTEP address of a node and the next hop other nodes use for its pods. */
-export const vtepAddress = (n: NodePlan): string => n.podCIDR.split('/')[0]!;
+export const vtepAddress = (n: { podCIDR: string }): string => n.podCIDR.split('/')[0]!;
 
 /**
  * The source address of packets the node itself sends to another node's
@@ -32,6 +32,6 @@ export const vtepAddress = (n: NodePlan): string => n.podCIDR.split('/')[0]!;
  * the tunnel device's address for overlays, as flannel's routes pick it, else
  * the node IP.
  */
-export function nodeSourceAddress(backend: BackendName, node: NodePlan): string {
+export function nodeSourceAddress(backend: BackendName, node: { podCIDR: string; ip: string }): string {
   return BACKENDS[backend].tunnel ? vtepAddress(node) : node.ip;
 }

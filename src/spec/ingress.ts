@@ -3,7 +3,7 @@
  * to the planner and the ingress controller: validated, defaulted, still in
  * the user's terms (service names and ports, not addresses).
  */
-import type { SourceRef } from './types.js';
+import type { SourceRef } from './lab.js';
 
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
 
@@ -129,3 +129,26 @@ export const INGRESS_NGINX = {
   /** Loopback only: the internal server answering 503 for a backend without a ready endpoint. */
   internalPort: 8181,
 } as const;
+
+/** The classes the lab's ingress-nginx serves, and the default class's name. */
+export function servedClasses(classes: readonly IngressClassSpec[]): { served: Set<string>; defaultClass: string } {
+  const served = new Set<string>([INGRESS_NGINX.className, ...classes.filter((c) => c.controller === INGRESS_NGINX.controller).map((c) => c.name)]);
+  // The lab's own class is the default unless the file marks one; several marked defaults are refused by checkIngresses.
+  const defaultClass = classes.find((c) => c.isDefault)?.name ?? INGRESS_NGINX.className;
+  return { served, defaultClass };
+}
+
+export function isServed(i: IngressSpec, classes: ReturnType<typeof servedClasses>): boolean {
+  return classes.served.has(i.ingressClassName ?? classes.defaultClass);
+}
+
+/**
+ * The Ingresses the lab's ingress-nginx serves, in input order: class
+ * `nginx` (the lab's own IngressClass) or a class of the file with
+ * controller k8s.io/ingress-nginx; an Ingress without a class when the
+ * default class is one of those.
+ */
+export function servedIngresses(spec: { ingresses: readonly IngressSpec[]; ingressClasses: readonly IngressClassSpec[] }): IngressSpec[] {
+  const classes = servedClasses(spec.ingressClasses);
+  return spec.ingresses.filter((i) => isServed(i, classes));
+}
