@@ -1,4 +1,5 @@
 /** CIDR and address checks for the Lab document; all address math goes through ip-num. */
+import { prefixLength } from '../util/addresses.js';
 import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
 import type { SourceRef } from '../spec/lab.js';
 import type { ConfigProblem } from '../util/errors.js';
@@ -22,36 +23,11 @@ export function parseCidr(text: unknown): CidrResult {
   const range = IPv4CidrRange.fromCidr(text);
   const [isNetwork] = Validator.isValidIPv4CidrRange(text);
   if (!isNetwork) {
-    return { problem: `'${text}' has host bits set; write its network address ${range.getFirst().toString()}/${prefixOf(range)} instead` };
+    return { problem: `'${text}' has host bits set; write its network address ${range.getFirst().toString()}/${prefixLength(range)} instead` };
   }
   const special = SPECIAL.find((s) => s.range.isOverlapping(range));
   if (special) return { problem: `'${text}' overlaps ${special.cidr} (${special.why}), which the kernel handles specially; use a private range such as 10.0.0.0/8 or 192.168.0.0/16` };
   return { range };
-}
-
-export function parseIPv4(text: unknown): IPv4 | undefined {
-  if (typeof text !== 'string' || !Validator.isValidIPv4String(text)[0]) return undefined;
-  return IPv4.fromString(text);
-}
-
-export function prefixOf(range: IPv4CidrRange): number {
-  return Number(range.getPrefix().getValue());
-}
-
-/** How many subnets of length `prefix` fit in `range` (0 when `range` is smaller). */
-export function subnetCount(range: IPv4CidrRange, prefix: number): bigint {
-  return range.getSize() / IPv4Prefix.fromNumber(BigInt(prefix)).toRangeSize();
-}
-
-/** Offset of `ip` from the network address of `range`, or undefined when outside. */
-export function offsetOf(range: IPv4CidrRange, ip: IPv4): bigint | undefined {
-  if (!range.contains(ip)) return undefined;
-  return ip.getValue() - range.getFirst().getValue();
-}
-
-/** The address `offset` places after the network address. */
-export function addressAt(range: IPv4CidrRange, offset: number): string {
-  return IPv4.fromNumber(range.getFirst().getValue() + BigInt(offset)).toString();
 }
 
 export interface NamedRange {

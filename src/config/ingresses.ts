@@ -7,7 +7,7 @@
 import type { IngressBackendSpec, IngressClassSpec, IngressPathSpec, IngressRuleSpec, IngressSpec, IngressTlsSpec, PathType, TlsSecretSpec } from '../spec/ingress.js';
 import { INGRESS_NGINX, isServed, servedClasses } from '../spec/ingress.js';
 import type { LabSpec, SourceRef } from '../spec/lab.js';
-import { parseIPv4 } from './cidrs.js';
+import { parseIPv4 } from '../util/addresses.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { labelProblem, portNameProblem, subdomainProblem } from './names.js';

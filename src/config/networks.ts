@@ -4,7 +4,8 @@
  * and stay clear of the others.
  */
 import type { BackendName, ExternalServerSpec, LabSpec, ProxyMode, SourceRef } from '../spec/lab.js';
-import { addressAt, offsetOf, overlapProblems, parseCidr, parseIPv4, prefixOf, subnetCount, type NamedRange } from './cidrs.js';
+import { overlapProblems, parseCidr, type NamedRange } from './cidrs.js';
+import { nthAddress, offsetIn, parseIPv4, prefixLength, subnetCount } from '../util/addresses.js';
 import { BACKEND_NAMES, DEFAULTS, LIMITS, PROXY_MODES } from './defaults.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
@@ -25,7 +26,7 @@ function cidrField(c: Cursor, field: string, fallback: string, r: Reader): { tex
 }
 
 function tooSmall(n: NamedRange | undefined, maxPrefix: number, why: string, r: Reader, at: SourceRef): void {
-  if (n && prefixOf(n.range) > maxPrefix) {
+  if (n && prefixLength(n.range) > maxPrefix) {
     r.add('capacity', n.source ?? at, `${n.field} ${n.text} is too small: ${why}; use /${maxPrefix} or larger`);
   }
 }
@@ -49,7 +50,7 @@ export function readNetworks(spec: Cursor, nodeCount: number, r: Reader): Networ
   r.strict(pn.get('vxlan'), ['port', 'vni'], 'spec.podNetwork.vxlan');
   r.strict(pn.get('udp'), ['port'], 'spec.podNetwork.udp');
   const pod = cidrField(pn.get('cidr'), 'spec.podNetwork.cidr', DEFAULTS.podNetwork.cidr, r);
-  if (pod.named && prefixOf(pod.named.range) > LIMITS.podSubnetPrefix) {
+  if (pod.named && prefixLength(pod.named.range) > LIMITS.podSubnetPrefix) {
     tooSmall(pod.named, LIMITS.podSubnetPrefix, `every node takes one /${LIMITS.podSubnetPrefix} of it`, r, at);
   } else if (pod.named && subnetCount(pod.named.range, LIMITS.podSubnetPrefix) < BigInt(nodeCount)) {
     r.add(
@@ -143,13 +144,13 @@ function checkServerAddress(address: string, at: SourceRef, network: NamedRange 
   }
   // Without a valid external network there is nothing to place the address in; that network's own problem says why.
   if (!network) return;
-  const offset = offsetOf(network.range, ip);
-  const last = network.range.getSize() - 1n;
-  const first = addressAt(network.range, LIMITS.externalReserved + 1);
+  const offset = offsetIn(network.range, ip);
+  const last = Number(network.range.getSize() - 1n);
+  const first = nthAddress(network.range, Math.min(LIMITS.externalReserved + 1, last));
   if (offset === undefined) {
     r.add('bad-value', at, `external server address ${address} is outside spec.external.cidr ${network.text}; pick one from ${first} up`);
-  } else if (offset <= BigInt(LIMITS.externalReserved) || offset === last) {
-    const why = offset === 0n ? 'the network address' : offset === last ? 'the broadcast address' : `reserved by the lab (.1-.${LIMITS.externalReserved})`;
+  } else if (offset <= LIMITS.externalReserved || offset === last) {
+    const why = offset === 0 ? 'the network address' : offset === last ? 'the broadcast address' : `reserved by the lab (.1-.${LIMITS.externalReserved})`;
     r.add('bad-value', at, `external server address ${address} is ${why}; pick one from ${first} up`);
   }
 }

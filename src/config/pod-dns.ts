@@ -4,7 +4,7 @@
  * in the pod's /etc/hosts, its /etc/resolv.conf and the cluster DNS.
  */
 import type { DnsPolicy, PodDnsConfig, PodSpec } from '../spec/lab.js';
-import { parseIPv4 } from './cidrs.js';
+import { parseIPv4 } from '../util/addresses.js';
 import type { Cursor } from './documents.js';
 import type { Reader } from './fields.js';
 import { labelProblem, subdomainProblem } from './names.js';

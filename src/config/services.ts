@@ -8,7 +8,7 @@ import { IPv4CidrRange } from 'ip-num';
 import type { ServicePortSpec, ServiceSpec, ServiceType, TrafficPolicy } from '../spec/services.js';
 import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE } from '../spec/services.js';
 import type { Protocol, SourceRef } from '../spec/lab.js';
-import { offsetOf, parseIPv4 } from './cidrs.js';
+import { offsetIn, parseIPv4 } from '../util/addresses.js';
 import { PROTOCOLS } from './defaults.js';
 import type { Cursor } from './documents.js';
 import { describe, type Reader } from './fields.js';
@@ -232,13 +232,13 @@ function readClusterIP(spec: Cursor, type: ServiceType, key: string, what: strin
   }
   if (net) {
     const range = IPv4CidrRange.fromCidr(net);
-    const offset = offsetOf(range, ip);
-    const last = range.getSize() - 1n;
+    const offset = offsetIn(range, ip);
+    const last = Number(range.getSize() - 1n);
     const refuse = (why: string) => r.add('bad-value', ref, `${what}: spec.clusterIP ${value} ${why}; choose another address${hint} or leave clusterIP out to have one allocated`);
     if (offset === undefined) refuse(`is outside spec.serviceNetwork.cidr ${net}`);
-    else if (offset === 0n || offset === last) refuse(`is the ${offset === 0n ? 'network' : 'broadcast'} address of ${net}`);
-    else if (offset === BigInt(KUBERNETES_SERVICE.offset) && key !== keyOf(KUBERNETES_SERVICE)) refuse(`is the address of Service ${keyOf(KUBERNETES_SERVICE)}`);
-    else if (offset === BigInt(KUBE_DNS_SERVICE.offset) && key !== keyOf(KUBE_DNS_SERVICE)) refuse(`is reserved for Service ${keyOf(KUBE_DNS_SERVICE)} (cluster DNS)`);
+    else if (offset === 0 || offset === last) refuse(`is the ${offset === 0 ? 'network' : 'broadcast'} address of ${net}`);
+    else if (offset === KUBERNETES_SERVICE.offset && key !== keyOf(KUBERNETES_SERVICE)) refuse(`is the address of Service ${keyOf(KUBERNETES_SERVICE)}`);
+    else if (offset === KUBE_DNS_SERVICE.offset && key !== keyOf(KUBE_DNS_SERVICE)) refuse(`is reserved for Service ${keyOf(KUBE_DNS_SERVICE)} (cluster DNS)`);
     else return { clusterIP: value, clusterIPRef: ref };
     return {};
   }

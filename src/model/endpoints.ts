@@ -4,7 +4,7 @@
  * view per node for the proxy renderers. Pure: readiness comes in as a
  * function, so the agent, `get endpoints` and `verify` all share this code.
  */
-import { IPv4 } from 'ip-num';
+import { ipValue } from '../util/addresses.js';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort, ServicePlan, ServicePortPlan } from './services.js';
 import type { Plan, PodPlan } from './types.js';
 import type { Protocol } from '../spec/lab.js';
@@ -46,17 +46,6 @@ export interface Endpoints {
   subsets: EndpointSubset[];
 }
 
-/** Sorting compares the same few addresses many times; parsing each once keeps large labs fast. */
-const ipValues = new Map<string, bigint>();
-function ipValue(ip: string): bigint {
-  let v = ipValues.get(ip);
-  if (v === undefined) {
-    v = IPv4.fromString(ip).getValue();
-    if (ipValues.size > 100_000) ipValues.clear();
-    ipValues.set(ip, v);
-  }
-  return v;
-}
 
 function byAddress(a: { ip: string; port?: number }, b: { ip: string; port?: number }): number {
   const d = ipValue(a.ip) - ipValue(b.ip);

@@ -7,7 +7,7 @@
  * `up`, like a cloud keeps a load balancer while its service exists.
  * Deterministic: the lowest free pool address.
  */
-import { cidr, nthAddress, offsetIn } from './addresses.js';
+import { cidr, nthAddress, offsetIn } from '../util/addresses.js';
 import type { ServiceSpec } from '../spec/services.js';
 import type { ConfigProblem } from '../util/errors.js';
 

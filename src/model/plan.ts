@@ -7,7 +7,7 @@
  */
 import { servedIngresses } from '../spec/ingress.js';
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
-import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from './addresses.js';
+import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from '../util/addresses.js';
 import { BACKENDS } from '../components/pod-network/plan.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
 import { placePods } from './placement.js';

@@ -8,7 +8,7 @@
  */
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { IPv4, Validator } from 'ip-num';
-import { cidr, nthAddress } from './addresses.js';
+import { cidr, nthAddress } from '../util/addresses.js';
 import { allocateLoadBalancerIPs } from './load-balancers.js';
 import { KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE, AFFINITY_TIMEOUT_SECONDS } from '../spec/services.js';
 import type { ServicePlan, ServicePortPlan } from './services.js';

@@ -7,7 +7,7 @@
  * ReachabilityTest cells and every `verify` check that must hold under
  * policies.
  */
-import { inCidr } from '../components/network-policy/ip-blocks.js';
+import { inCidr } from '../util/addresses.js';
 import { hostSourceToward, podParty, type Decision, type Party, type PolicyEngine, type Protocol } from '../components/network-policy/engine.js';
 import { nodeSourceAddress } from '../components/pod-network/plan.js';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../model/services.js';

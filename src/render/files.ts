@@ -4,7 +4,7 @@
  * `dnsPolicy` and `dnsConfig` make it, and the resolv.conf of the nodes and
  * external clients, which use the internet's resolver.
  */
-import { cidr, nthAddress } from '../model/addresses.js';
+import { cidr, nthAddress } from '../util/addresses.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { PodDnsConfig } from '../spec/lab.js';
 import type { RenderedFile } from './batch.js';

@@ -10,7 +10,7 @@
  *    node's address.
  *  - P12: pods reach the external servers with their node's address (ip-masq).
  */
-import { IPv4, IPv4CidrRange } from 'ip-num';
+import { inCidr } from '../util/addresses.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import { servicePortName } from '../model/services.js';
 import type { Plan, PodPlan } from '../model/types.js';
@@ -25,11 +25,7 @@ const TRIES = 20;
 
 function inRanges(ip: string, ranges: string[]): boolean {
   if (ranges.length === 0) return true;
-  const value = IPv4.fromString(ip).getValue();
-  return ranges.some((r) => {
-    const range = IPv4CidrRange.fromCidr(r);
-    return value >= range.getFirst().getValue() && value <= range.getLast().getValue();
-  });
+  return ranges.some((r) => inCidr(ip, r));
 }
 
 function testServerPods(plan: Plan): Map<string, PodPlan> {

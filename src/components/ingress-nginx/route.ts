@@ -6,6 +6,7 @@
  * with its canary. `verify` predicts P8 answers with it, and the loopback
  * tests hold it against the real nginx.
  */
+import { inCidr } from '../../util/addresses.js';
 import type { NginxAnnotations } from '../../spec/ingress.js';
 import { requestHost, requestPath, wildcardMatches } from './match.js';
 import { needsRewrite, type LocationPlan, type ServerPlan, type UpstreamRef } from './servers.js';
@@ -58,15 +59,6 @@ export function locationFor(server: ServerPlan, uri: string): LocationPlan | und
     .sort((a, b) => b.match.path.length - a.match.path.length)[0];
 }
 
-/** IPv4 `a.b.c.d` in `cidr`; IPv6 ranges never hold the lab's IPv4 clients. */
-function inRange(ip: string, cidr: string): boolean {
-  const [net, bits] = cidr.split('/');
-  if (!net || net.includes(':') || ip.includes(':')) return false;
-  const toInt = (s: string) => s.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const n = Number(bits ?? 32);
-  const size = 2 ** (32 - n);
-  return Math.floor(toInt(ip) / size) === Math.floor(toInt(net) / size);
-}
 
 /** nginx's `rewrite` replacement: `$1`..`$9` from the match; the original arguments follow unless the replacement has its own. */
 export function rewriteUri(pattern: string, target: string, uri: string, args: string): string {
@@ -152,8 +144,8 @@ export function routeRequest(servers: readonly ServerPlan[], req: RouteRequest):
   let backendUri = args ? `${uri}?${args}` : uri;
   if (loc.rule && needsRewrite(a, loc.rule.path.path)) backendUri = rewriteUri(loc.match.path, a.rewriteTarget!, uri, args);
   if (req.clientIP !== undefined) {
-    if (a.denylist?.some((c) => inRange(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: 'denylist-source-range' };
-    if (a.allowlist && !a.allowlist.some((c) => inRange(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: `not in allowlist-source-range ${a.allowlist.join(',')}` };
+    if (a.denylist?.some((c) => inCidr(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: 'denylist-source-range' };
+    if (a.allowlist && !a.allowlist.some((c) => inCidr(req.clientIP!, c))) return { kind: 'nginx', status: 403, why: `not in allowlist-source-range ${a.allowlist.join(',')}` };
   }
   if (!loc.upstream) return { kind: 'nginx', status: 404, why: 'no rule and no default backend' };
   const canary = loc.canary ? canaryDecision(loc.canary.spec, req) : 'no';

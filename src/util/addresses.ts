@@ -1,0 +1,92 @@
+/**
+ * The lab's one module of IPv4 address arithmetic, all through ip-num: the
+ * lab file's checks, the planner, ipBlock matching and the ingress
+ * allowlists use it.
+ */
+import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
+
+export function cidr(text: string): IPv4CidrRange {
+  return IPv4CidrRange.fromCidr(text);
+}
+
+export function prefixLength(range: IPv4CidrRange): number {
+  return Number(range.getPrefix().getValue());
+}
+
+/** The n-th address of a range (0 = network address). */
+export function nthAddress(range: IPv4CidrRange, n: number | bigint): string {
+  const value = range.getFirst().getValue() + BigInt(n);
+  if (value > range.getLast().getValue()) {
+    throw new RangeError(`${range.toCidrString()} has no address at offset ${n}`);
+  }
+  return IPv4.fromNumber(value).toString();
+}
+
+/** The index-th subnet of `prefix` bits inside `range` (index 0 = first). */
+export function nthSubnet(range: IPv4CidrRange, prefix: number, index: number): IPv4CidrRange {
+  const size = 1n << BigInt(32 - prefix);
+  const first = range.getFirst().getValue() + size * BigInt(index);
+  const sub = IPv4CidrRange.fromCidr(`${IPv4.fromNumber(first).toString()}/${prefix}`);
+  if (!range.contains(sub)) {
+    throw new RangeError(`${range.toCidrString()} holds no /${prefix} number ${index}`);
+  }
+  return sub;
+}
+
+/** Offset of `ip` from the network address of `range`, or undefined when outside. */
+export function offsetIn(range: IPv4CidrRange, ip: string | IPv4): number | undefined {
+  const value = (typeof ip === 'string' ? IPv4.fromString(ip) : ip).getValue();
+  if (value < range.getFirst().getValue() || value > range.getLast().getValue()) return undefined;
+  return Number(value - range.getFirst().getValue());
+}
+
+/** `text` as an address when it is a valid dotted IPv4 address. */
+export function parseIPv4(text: unknown): IPv4 | undefined {
+  if (typeof text !== 'string' || !Validator.isValidIPv4String(text)[0]) return undefined;
+  return IPv4.fromString(text);
+}
+
+/** How many subnets of length `prefix` fit in `range` (0 when `range` is smaller). */
+export function subnetCount(range: IPv4CidrRange, prefix: number): bigint {
+  return range.getSize() / IPv4Prefix.fromNumber(BigInt(prefix)).toRangeSize();
+}
+
+/*
+ * Membership tests run for every (pod, peer) pair of a policy truth table:
+ * parsed addresses and ranges are kept, bounded, so a large lab does not
+ * parse the same text millions of times.
+ */
+const spans = new Map<string, { first: bigint; last: bigint }>();
+const values = new Map<string, bigint>();
+const CACHE_MAX = 100_000;
+
+/** The address as a number. */
+export function ipValue(ip: string): bigint {
+  let v = values.get(ip);
+  if (v === undefined) {
+    v = IPv4.fromString(ip).getValue();
+    if (values.size >= CACHE_MAX) values.clear();
+    values.set(ip, v);
+  }
+  return v;
+}
+
+/** Whether IPv4 `ip` is in `cidr` (host bits of `cidr` ignored); IPv6 on either side is never in. */
+export function inCidr(ip: string, cidr: string): boolean {
+  if (ip.includes(':') || cidr.includes(':')) return false;
+  let s = spans.get(cidr);
+  if (!s) {
+    const [net = '', bits = '32'] = cidr.split('/');
+    const size = 1n << BigInt(32 - Number(bits));
+    const first = (IPv4.fromString(net).getValue() / size) * size;
+    s = { first, last: first + size - 1n };
+    if (spans.size >= CACHE_MAX) spans.clear();
+    spans.set(cidr, s);
+  }
+  const v = ipValue(ip);
+  return v >= s.first && v <= s.last;
+}
+
+export function withPrefix(ip: string, range: IPv4CidrRange): string {
+  return `${ip}/${prefixLength(range)}`;
+}
