@@ -8,6 +8,9 @@
 import type { ProxyNodeInput } from '../../model/services.js';
 import type { ProxyMode } from '../../spec/lab.js';
 import { applyProxyRules } from '../../kernel/netfilter.js';
+
+/** Applies one node's rendered rules in its namespace, as one transaction; throws when the tool refuses them. */
+export type ProxyApplier = (mode: ProxyMode, netns: string, text: string, context: string) => Promise<unknown>;
 import { IptablesMemo, renderIptablesSync } from './iptables.js';
 import { renderNftablesSync } from './nftables.js';
 import type { Logger } from '../../runtime/log.js';
@@ -40,7 +43,7 @@ export class ProxyController {
   private readonly applied = new Map<string, { input: ProxyNodeInput; json: string }>();
   /** The iptables renderer's parts of the last sync, so the next one renders only what changed. */
   private readonly memo = new IptablesMemo();
-  private readonly loop = new SyncLoop(() => this.syncOnce(), RETRY_MS);
+  private readonly loop: SyncLoop;
   private readonly state: ProxyStatus;
 
   constructor(
@@ -50,8 +53,12 @@ export class ProxyController {
     private readonly log: Logger,
     /** Called with the view every node now holds (the health check servers follow it). */
     private readonly onSynced: (view: ProxyView) => void = () => {},
+    /** The kernel: `iptables-restore --noflush` or `nft -f` in the node (replaced in unit tests by a recorder). */
+    private readonly apply: ProxyApplier = applyProxyRules,
+    private readonly retryMs = RETRY_MS,
   ) {
     this.state = { mode, syncs: 0, pending: false };
+    this.loop = new SyncLoop(() => this.syncOnce(), retryMs);
   }
 
   status(): ProxyStatus {
@@ -80,7 +87,7 @@ export class ProxyController {
       if (!netns) continue;
       const text = this.render(input, before?.input);
       try {
-        await applyProxyRules(this.state.mode, netns, text, `kube-proxy (${this.state.mode}) sync on node ${input.node}`);
+        await this.apply(this.state.mode, netns, text, `kube-proxy (${this.state.mode}) sync on node ${input.node}`);
         this.applied.set(input.node, { input, json });
         changed++;
       } catch (err) {
@@ -92,7 +99,7 @@ export class ProxyController {
     }
     for (const node of [...this.applied.keys()]) if (!view.netns.has(node)) this.applied.delete(node);
     if (failed) {
-      if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${RETRY_MS} ms: ${failed}`);
+      if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${this.retryMs} ms: ${failed}`);
       this.state.lastError = failed;
       return false;
     }
