@@ -12,7 +12,10 @@
 import { request } from 'node:http';
 
 export interface StreamFailure {
+  /** When it was sent, in ms from the start of the stream. */
   atMs: number;
+  /** When it was sent, on the machine's clock (ms since the epoch), to order it against log lines. */
+  sentAt: number;
   error: string;
 }
 
@@ -44,11 +47,12 @@ export async function stream(url: string, durationMs: number, intervalMs = 20, t
   const result: StreamResult = { url, sent: 0, ok: 0, failures: [], durationMs };
   while (performance.now() - started < durationMs) {
     const atMs = Math.round(performance.now() - started);
+    const sentAt = Date.now();
     result.sent++;
     pending.push(
       once(url, timeoutMs, host).then((error) => {
         if (error === undefined) result.ok++;
-        else result.failures.push({ atMs, error });
+        else result.failures.push({ atMs, sentAt, error });
       }),
     );
     await new Promise((r) => setTimeout(r, intervalMs));

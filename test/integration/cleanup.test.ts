@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { labDir } from '../../src/apply/state.js';
 import { join } from 'node:path';
 import { CLI, cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers } from '../helpers/host.js';
@@ -36,15 +37,21 @@ if (!isRoot) {
     t.teardown(() => {
       cli(['down', '--name', lab]);
     });
-    const child = spawn(process.execPath, [CLI, 'up', '-f', file], { stdio: 'ignore' });
-    // Kill once namespaces exist, well before the lab can be complete.
-    for (let i = 0; i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      if (leftovers(lab).some((l) => l.startsWith('netns'))) break;
-    }
-    await new Promise((r) => setTimeout(r, 150));
+    const child = spawn(process.execPath, [CLI, 'up', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Killed when it says it is creating the namespaces: half-way, well before the lab can be complete.
+    let stderr = '';
+    await new Promise<void>((resolve) => {
+      child.stderr!.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        if (/creating \d+ network namespaces/.test(stderr)) resolve();
+      });
+      child.on('exit', () => resolve());
+    });
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.on('exit', r)));
+    t.equal(child.signalCode, 'SIGKILL', `up was killed, not finished: ${stderr}`);
+    const record = JSON.parse(readFileSync(join(labDir(lab), 'lab.json'), 'utf8')) as { phase: string };
+    t.equal(record.phase, 'creating', 'the lab record says up stopped half-way');
     t.ok(leftovers(lab).length > 0, 'the killed up left things behind');
     const r = cli(['down', '--name', lab]);
     t.equal(r.code, 0, r.stderr);

@@ -4,7 +4,10 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, cli, isRoot, labName, ROOT, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers } from '../helpers/host.js';
 
 if (!isRoot) {
@@ -67,9 +70,17 @@ if (!isRoot) {
   t.test('not root: exit 3 and nothing made', async (t) => {
     const lab = labName('nonroot');
     const file = writeLab(dir, lab, `apiVersion: kube-netlab.dev/v1alpha1\nkind: Lab\nmetadata: {name: ${lab}}\n`);
-    // The test runner's loader (NODE_OPTIONS) writes to the repository, which nobody may not.
-    const { NODE_OPTIONS: _loader, ...env } = process.env;
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'up', '-f', file], { encoding: 'utf8', env });
+    // The CLI runs as nobody from a copy nobody can read: a checkout may sit under a home directory only its owner
+    // may enter (Debian's default for new users). Hard links where the file system allows, so the copy is cheap.
+    const copy = mkdtempSync(join(tmpdir(), 'kube-netlab-nonroot-'));
+    chmodSync(copy, 0o755);
+    t.teardown(() => rmSync(copy, { recursive: true, force: true }));
+    for (const part of ['package.json', 'dist', 'node_modules']) {
+      const linked = spawnSync('cp', ['-al', join(ROOT, part), copy]);
+      if (linked.status !== 0) t.equal(spawnSync('cp', ['-a', join(ROOT, part), copy]).status, 0, `copy ${part}`);
+    }
+    // Without the test runner's loader, which it adds to every child's NODE_OPTIONS and which lives in the checkout.
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', '-u', 'NODE_OPTIONS', process.execPath, join(copy, 'dist', 'cli', 'main.js'), 'up', '-f', file], { encoding: 'utf8', cwd: copy });
     t.equal(r.status, 3, r.stderr);
     t.match(r.stderr, /must run as root/);
     t.same(leftovers(lab), []);
