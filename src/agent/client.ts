@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
 import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
-import { cloudDaemonsFor, daemonStateFile, daemonsFor, dnsDaemonsFor, ingressDaemonsFor } from '../model/daemons.js';
+import { daemonStateFile, ingressDaemonsFor } from '../model/daemons.js';
+import { labDaemons } from '../components/registry.js';
 import type { Plan } from '../model/types.js';
 
 export type { AgentStatus, ContainerStatus, DaemonStatus, KillResult, ReloadResult } from './protocol.js';
@@ -127,7 +128,7 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
     return daemons.filter((d) => !d.ready).map(describeDaemon);
   }
   const byName = new Map(daemons.map((d) => [d.name, d]));
-  return [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan), ...ingressDaemonsFor(plan)].flatMap((spec) => {
+  return labDaemons(plan).flatMap((spec) => {
     const d = byName.get(spec.name);
     if (d?.ready) return [];
     return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];

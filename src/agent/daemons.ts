@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonLogFile, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
+import { daemonConfigFile, daemonLogFile, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
+import { writeAtomic } from '../util/files.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from '../runtime/log.js';
 
@@ -110,22 +111,28 @@ class Daemon {
 
 export class DaemonSupervisor {
   private daemons = new Map<string, Daemon>();
+  /** The config text each daemon's file holds. */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly runDir: string,
     private readonly log: Logger,
   ) {}
 
-  /** Starts new daemons, stops removed ones, and tells unchanged ones to re-read the plan (SIGHUP). */
+  /**
+   * Writes every daemon's config (a daemon on the runtime reloads when its
+   * file changes), starts new daemons and stops removed ones; a daemon whose
+   * command line changed is restarted.
+   */
   apply(specs: DaemonSpec[]): void {
+    for (const spec of specs) this.writeConfig(spec);
+    const commandLine = (s: DaemonSpec) => JSON.stringify({ ...s, config: undefined });
     const wanted = new Map(specs.map((s) => [s.name, s]));
     for (const [name, d] of this.daemons) {
       const next = wanted.get(name);
-      if (!next || JSON.stringify(next) !== JSON.stringify(d.spec)) {
+      if (!next || commandLine(next) !== commandLine(d.spec)) {
         d.stop();
         this.daemons.delete(name);
-      } else {
-        d.signal('SIGHUP');
       }
     }
     for (const spec of specs) {
@@ -134,6 +141,15 @@ export class DaemonSupervisor {
       this.daemons.set(spec.name, d);
       d.start();
     }
+  }
+
+  /** The config file, replaced by rename when its text changes (a reader never sees half of it). */
+  private writeConfig(spec: DaemonSpec): void {
+    if (spec.config === undefined) return;
+    const text = `${JSON.stringify(spec.config, null, 2)}\n`;
+    if (this.written.get(spec.name) === text) return;
+    writeAtomic(join(this.runDir, daemonConfigFile(spec)), text);
+    this.written.set(spec.name, text);
   }
 
   status(): DaemonStatus[] {

@@ -25,7 +25,8 @@ import { DnsPublisher } from './dns-publisher.js';
 import { UpstreamPublisher } from './upstream-publisher.js';
 import { useTlsCertificate } from './http-server.js';
 import { CertStore } from '../components/ingress-nginx/certs.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor, ingressDaemonsFor, type DaemonSpec } from '../model/daemons.js';
+import type { DaemonSpec } from '../model/daemons.js';
+import { labDaemons } from '../components/registry.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
 import { apiServerTargets, externalServerTargets } from './plan-targets.js';
@@ -58,7 +59,7 @@ function readPlan(runDir: string): LoadedPlan {
   const podTargets = targetsFromPlanText(text, file);
   const plan = JSON.parse(text) as Plan;
   const targets = [...podTargets, ...apiServerTargets(plan), ...externalServerTargets(plan)];
-  return { plan, targets, daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan), ...ingressDaemonsFor(plan)], probes: probeTargets(plan), version: planDigest(text) };
+  return { plan, targets, daemons: labDaemons(plan), probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */

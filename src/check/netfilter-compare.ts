@@ -41,12 +41,17 @@ export function parseIptablesSave(text: string): Map<string, Ruleset> {
   return out;
 }
 
-/** Top-level comma split of an nft element list (`{ a : goto x, b }`); elements hold no commas of their own. */
+/**
+ * Top-level comma split of an nft element list (`{ a : goto x, b }`);
+ * elements hold no commas of their own. Elements a packet added (they carry
+ * `expires`, as kube-proxy's session-affinity sets do) are state, like
+ * conntrack, not what the plan decides: they are left out.
+ */
 function elements(body: string): string[] {
   return body
     .split(',')
     .map((e) => e.trim())
-    .filter(Boolean);
+    .filter((e) => e && !/ expires \S+$/.test(e));
 }
 
 /**

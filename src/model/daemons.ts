@@ -15,13 +15,19 @@ export interface DaemonSpec {
   netns: string;
   /** The component folder under dist/ whose `main.js` is the entry, e.g. `components/udp`. */
   module: 'components/udp' | 'components/cluster-dns' | 'components/load-balancer' | 'components/ingress-nginx';
-  /** Arguments after the run directory. */
+  /** Arguments after the run directory: `--name <name>` and the daemon's own flags. */
   args: string[];
+  /**
+   * Its config, rendered from the plan by its component; the agent writes it
+   * to `daemonConfigFile` (the daemon never reads the plan). Absent for a
+   * daemon whose input is a data file the agent publishes (the DNS records).
+   */
+  config?: unknown;
 }
 
 export function daemonsFor(plan: Plan): DaemonSpec[] {
   if (plan.spec?.podNetwork?.backend !== 'udp') return [];
-  return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'components/udp', args: [n.name] }));
+  return plan.nodes.map((n) => ({ name: overlayUdpDaemon(n.name), netns: n.netns, module: 'components/udp', args: ['--name', overlayUdpDaemon(n.name)] }));
 }
 
 export const LOAD_BALANCER_DAEMON = 'cloud/load-balancer';
@@ -89,4 +95,9 @@ export function daemonLogFile(spec: Pick<DaemonSpec, 'name'>): string {
  */
 export function daemonStateFile(spec: Pick<DaemonSpec, 'name'>): string {
   return `${fileBase(spec)}.json`;
+}
+
+/** The config file the agent writes for a daemon, inside the run directory. */
+export function daemonConfigFile(spec: Pick<DaemonSpec, 'name'>): string {
+  return `${fileBase(spec)}.config.json`;
 }

@@ -78,7 +78,7 @@ if (!isRoot) {
         // Killed, the daemon is restarted by the agent and traffic flows again.
         const before = JSON.parse(cli(['get', 'nodes', '--name', lab, '-o', 'json']).stdout).items as { status: { conditions: { type: string; status: string }[] } }[];
         t.same(before.map((n) => n.status.conditions.find((c) => c.type === 'NetworkUnavailable')?.status), ['False', 'False', 'False']);
-        const pids = execFileSync('pgrep', ['-f', `overlay-udp/main.js /run/kube-netlab/${lab} node2`], { encoding: 'utf8' }).trim().split('\n');
+        const pids = execFileSync('pgrep', ['-f', `components/udp/main.js /run/kube-netlab/${lab} --name overlay-udp/node2`], { encoding: 'utf8' }).trim().split('\n');
         t.equal(pids.length, 1, 'one daemon for node2');
         process.kill(Number(pids[0]), 'SIGKILL');
         let back = false;

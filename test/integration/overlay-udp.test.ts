@@ -7,10 +7,12 @@
  */
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonConfigFile, overlayUdpDaemon } from '../../src/model/daemons.js';
+import { forwardingConfig } from '../../src/components/udp/forward.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PORT = 8285;
@@ -74,7 +76,7 @@ if (process.getuid?.() !== 0) {
 
   const startDaemon = async (n: typeof n1) => {
     const log = openSync(logOf(n.name), 'a');
-    const child = spawn('nsenter', [`--net=/run/netns/${n.netns}`, '--', process.execPath, join(dist, 'overlay-udp/main.js'), runDir, n.name], {
+    const child = spawn('nsenter', [`--net=/run/netns/${n.netns}`, '--', process.execPath, join(dist, 'components/udp/main.js'), runDir, '--name', overlayUdpDaemon(n.name)], {
       stdio: ['ignore', log, log],
       env,
     });
@@ -96,7 +98,14 @@ if (process.getuid?.() !== 0) {
     spec: { podNetwork: { cidr: '10.244.0.0/16', backend: 'udp', udp: { port: PORT } } },
     nodes: members.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip, podCIDR: n.podCIDR, mtu: NODE_MTU, podMtu: OVERLAY_MTU })),
   });
-  const writePlan = (members: typeof nodes) => writeFileSync(join(runDir, 'plan.json'), JSON.stringify(planFor(members), null, 2));
+  /** Each member's config, as the agent writes it: its forwarding table from a plan of these nodes (replaced by rename). */
+  const writePlan = (members: typeof nodes) => {
+    for (const n of members) {
+      const file = join(runDir, daemonConfigFile({ name: overlayUdpDaemon(n.name) }));
+      writeFileSync(`${file}.tmp`, JSON.stringify(forwardingConfig(planFor(members), n.name), null, 2));
+      renameSync(`${file}.tmp`, file);
+    }
+  };
 
   const iperf = async () => {
     const server = spawn('nsenter', [`--net=/run/netns/${n2.pod}`, '--', 'iperf3', '-s', '-1', '-B', n2.podIP], { stdio: 'ignore', env });
@@ -164,7 +173,7 @@ if (process.getuid?.() !== 0) {
     symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
     const tsc = spawnSync(
       process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', dist, '--rootDir', join(ROOT, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node', join(ROOT, 'src/overlay-udp/main.ts')],
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', dist, '--rootDir', join(ROOT, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node', join(ROOT, 'src/components/udp/main.ts')],
       { cwd: ROOT, encoding: 'utf8', env },
     );
     t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
@@ -172,7 +181,7 @@ if (process.getuid?.() !== 0) {
     writePlan(nodes);
     for (const n of nodes) await startDaemon(n);
     const log = logLines('node1');
-    t.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z overlay-udp \d+ starting for node node1 in /m);
+    t.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z overlay-udp\/node1: components\/udp\/main\.js \d+ starting in /m);
     t.match(log, /attached to flannel0 .*ICMP errors from 10\.244\.1\.0/);
     t.match(log, /listening on udp 192\.168\.77\.11:8285/);
     t.match(log, /routes: 10\.244\.2\.0\/24 -> node2 192\.168\.77\.12:8285/);
@@ -241,16 +250,15 @@ if (process.getuid?.() !== 0) {
     t.match(r.stdout, /From 10\.244\.1\.0 icmp_seq=1 Destination Net Unreachable/);
   });
 
-  t.test('SIGHUP rebuilds the routes from plan.json', async (t) => {
+  t.test('a new config rebuilds the routes without a signal; SIGHUP re-reads it', async (t) => {
     writePlan([n1]);
-    daemons.get('node1')!.kill('SIGHUP');
-    await waitLog('node1', 'reloaded the plan');
-    t.match(logLines('node1'), /reloaded the plan: 0 peer\(s\); - node2 10\.244\.2\.0\/24 via 192\.168\.77\.12:8285/);
+    await waitLog('node1', 'reloaded the config: 0 peer(s); - node2 10.244.2.0/24 via 192.168.77.12:8285');
     t.match(ping(n1.pod, n2.podIP).stdout, /From 10\.244\.1\.0 icmp_seq=1 Destination Net Unreachable/, 'node2 gone: its pods are unreachable');
     writePlan(nodes);
-    daemons.get('node1')!.kill('SIGHUP');
-    await waitLog('node1', 'reloaded the plan', 2);
+    await waitLog('node1', 'reloaded the config: 1 peer(s); + node2 10.244.2.0/24 via 192.168.77.12:8285');
     t.equal(ping(n1.pod, n2.podIP).code, 0, 'node2 back');
+    daemons.get('node1')!.kill('SIGHUP');
+    await waitLog('node1', 'reloaded the config: 1 peer(s), routes unchanged');
   });
 
   t.test('a killed daemon stops traffic; restarted, traffic resumes', async (t) => {
@@ -291,7 +299,7 @@ if (process.getuid?.() !== 0) {
       const d = daemons.get(n.name)!;
       d.kill('SIGTERM');
       t.same(await exited(d), { code: 0, signal: null }, `${n.name} daemon`);
-      t.match(logLines(n.name), /SIGTERM: stopping\n.*stopped\n$/);
+      t.match(logLines(n.name), /SIGTERM, stopping\n.*stopped\n$/);
       t.equal(inNs(n.netns, ['ip', 'link', 'show', 'flannel0']).code, 0, `${n.name} keeps its persistent flannel0`);
     }
   });

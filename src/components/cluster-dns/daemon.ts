@@ -3,13 +3,17 @@
  * their own: its command line, the data file's reader and checks, the
  * state file's content and the Prometheus text.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { DnsServerData } from './data.js';
 import { parseUpstream, type DnsServer } from './server.js';
+import { parseDaemonArgs } from '../../runtime/daemon.js';
 
-export const USAGE =
-  'usage: node dist/components/cluster-dns/main.js <runDir> --name NAME --data FILE [--port 53] [--address 0.0.0.0] [--ready-port N] [--health-port N] [--metrics-port N]';
+/** The DNS daemon's command line, for the daemon runtime: its config is the data file `--data` names. */
+export const DNS_ARGS = {
+  program: 'components/cluster-dns/main.js',
+  flags: { data: 'FILE', port: '53', address: '0.0.0.0', 'ready-port': 'N', 'health-port': 'N', 'metrics-port': 'N' },
+  configFlag: 'data',
+} as const;
 
 export interface DaemonOptions {
   runDir: string;
@@ -29,20 +33,8 @@ export interface DaemonOptions {
   metricsPort?: number;
 }
 
-const FLAGS = new Set(['name', 'data', 'port', 'address', 'ready-port', 'health-port', 'metrics-port']);
-
-/** Reads `<runDir> --flag value ...`; throws with the usage on anything else. */
-export function parseArgs(argv: string[]): DaemonOptions {
-  const [runDir, ...rest] = argv;
-  if (!runDir || runDir.startsWith('--')) throw new Error(USAGE);
-  const flags = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const key = rest[i]!;
-    const value = rest[i + 1];
-    if (!key.startsWith('--') || !FLAGS.has(key.slice(2))) throw new Error(`unknown argument '${key}'; ${USAGE}`);
-    if (value === undefined) throw new Error(`${key} needs a value; ${USAGE}`);
-    flags.set(key.slice(2), value);
-  }
+/** The options of a command line the runtime has split into its flags; throws on a bad port. */
+export function dnsOptions(runDir: string, name: string, flags: ReadonlyMap<string, string>): DaemonOptions {
   const port = (key: string): number | undefined => {
     const v = flags.get(key);
     if (v === undefined) return undefined;
@@ -50,10 +42,7 @@ export function parseArgs(argv: string[]): DaemonOptions {
     if (!/^\d+$/.test(v) || n > 65535) throw new Error(`--${key} must be a port number (0-65535), not '${v}'`);
     return n;
   };
-  const name = flags.get('name');
-  const data = flags.get('data');
-  if (!name) throw new Error(`--name is required; ${USAGE}`);
-  if (!data) throw new Error(`--data is required; ${USAGE}`);
+  const data = flags.get('data')!;
   const opts: DaemonOptions = { runDir, name, data: isAbsolute(data) ? data : join(runDir, data), port: port('port') ?? 53, address: flags.get('address') ?? '0.0.0.0' };
   const ready = port('ready-port');
   const health = port('health-port');
@@ -62,6 +51,13 @@ export function parseArgs(argv: string[]): DaemonOptions {
   if (health !== undefined) opts.healthPort = health;
   if (metrics !== undefined) opts.metricsPort = metrics;
   return opts;
+}
+
+/** Reads `<runDir> --flag value ...`; throws with the usage on anything else. */
+export function parseArgs(argv: string[]): DaemonOptions {
+  const args = parseDaemonArgs(argv, DNS_ARGS);
+  if (typeof args === 'string') throw new Error(args);
+  return dnsOptions(args.runDir, args.name, args.flags);
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -116,17 +112,6 @@ export function parseData(text: string, source: string): DnsServerData {
   return parsed as DnsServerData;
 }
 
-/** Reads the data file; the text comes back too, so a reload can tell an unchanged file. */
-export function readData(path: string): { data: DnsServerData; text: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read the DNS data ${path}: ${(err as Error).message}`);
-  }
-  return { data: parseData(text, path), text };
-}
-
 /** One line for the log: serial and counts. */
 export function describeData(server: DnsServer): string {
   const d = server.data;
@@ -138,7 +123,6 @@ export function stateOf(opts: DaemonOptions, server: DnsServer, http: { ready?: 
   const d = server.data;
   return {
     name: opts.name,
-    pid: process.pid,
     address: opts.address,
     port: server.port,
     ...(http.ready !== undefined ? { readyPort: http.ready } : {}),

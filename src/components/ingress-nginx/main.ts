@@ -4,7 +4,9 @@
  *
  *   node dist/components/ingress-nginx/main.js <runDir> --name <daemon> --pod <namespace>/<pod>
  *
- * It renders nginx.conf from the plan and the endpoints the agent publishes
+ * Runs on the daemon runtime (runtime/daemon.ts). It renders nginx.conf
+ * from its config (the served Ingresses, their Secrets and Services,
+ * rendered by the component) and the endpoints the agent publishes
  * (ingress-upstreams.json), starts nginx (the master runs in the foreground
  * as this process's child) and, whenever either changes (`apply`, `scale`,
  * a readiness change), renders again: a changed configuration is checked
@@ -17,70 +19,42 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { watch } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { log } from '../../runtime/log.js';
-import { PLAN_FILE } from '../../runtime/run-dir.js';
+import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { run } from '../../kernel/exec.js';
-import { daemonStateFile } from '../../model/daemons.js';
 import { INGRESS_NGINX } from '../../spec/ingress.js';
-import type { Plan } from '../../model/types.js';
-import { fileIdentity, writeAtomic } from '../../util/files.js';
 import { CertStore, INGRESS_DIR } from './certs.js';
-import { certificatesFor, controllerConf } from './controller.js';
+import { certificatesFor, controllerConf, type IngressControllerConfig } from './controller.js';
 import { INGRESS_UPSTREAMS_FILE, type UpstreamData } from './upstreams.js';
 import { shortHash } from '../../model/names.js';
 
-const POLL_MS = 500;
 const NGINX = 'nginx';
 
-function parseArgs(argv: string[]): { runDir: string; name: string; pod: string } {
-  const [runDir, ...rest] = argv;
-  const opt = (flag: string) => {
-    const i = rest.indexOf(flag);
-    return i >= 0 ? rest[i + 1] : undefined;
-  };
-  const name = opt('--name');
-  const pod = opt('--pod');
-  if (!runDir || !name || !pod) {
-    process.stderr.write('usage: node dist/components/ingress-nginx/main.js <runDir> --name <daemon> --pod <namespace>/<pod>\n');
-    process.exit(2);
-  }
-  return { runDir, name, pod };
-}
-
-const { runDir, name, pod } = parseArgs(process.argv.slice(2));
-const dir = join(runDir, INGRESS_DIR, pod.replace('/', '-'));
-const confFile = join(dir, 'nginx.conf');
+let runDir = '';
+let pod = '';
+let dir = '';
+let confFile = '';
 let nginx: ChildProcess | undefined;
-let planId = '';
-let dataId = '';
 let applied = '';
 let served: UpstreamData | undefined;
-let busy = false;
 let stopping = false;
 
-function readPlan(): { plan: Plan; id: string } {
-  const file = join(runDir, PLAN_FILE);
-  return { plan: JSON.parse(readFileSync(file, 'utf8')) as Plan, id: fileIdentity(file) };
-}
-
 /** The published endpoints; none yet (the agent writes them at start) leaves every upstream without servers. */
-function readUpstreams(): { data: UpstreamData | undefined; id: string } {
-  const file = join(runDir, INGRESS_UPSTREAMS_FILE);
+function readUpstreams(): UpstreamData | undefined {
   try {
-    return { data: JSON.parse(readFileSync(file, 'utf8')) as UpstreamData, id: fileIdentity(file) };
+    return JSON.parse(readFileSync(join(runDir, INGRESS_UPSTREAMS_FILE), 'utf8')) as UpstreamData;
   } catch {
-    return { data: undefined, id: '' };
+    return undefined;
   }
 }
 
 /** The configuration, with its generation (a digest of everything else in it) answered on the health port. */
-async function render(plan: Plan, data: UpstreamData | undefined): Promise<{ text: string; generation: string }> {
-  const certs = await certificatesFor(plan, new CertStore(runDir, plan.lab));
-  const generation = shortHash(controllerConf(plan, data, dir, certs), 12);
-  return { text: controllerConf(plan, data, dir, certs, generation), generation };
+async function render(config: IngressControllerConfig, data: UpstreamData | undefined): Promise<{ text: string; generation: string }> {
+  const certs = await certificatesFor(config, new CertStore(runDir, config.lab));
+  const generation = shortHash(controllerConf(config, data, dir, certs), 12);
+  return { text: controllerConf(config, data, dir, certs, generation), generation };
 }
 
 /** Writes the configuration where nginx reads it, after `nginx -t` accepted it under another name. */
@@ -138,25 +112,21 @@ async function stopLeftover(): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-async function start(): Promise<void> {
+async function start(ctx: DaemonContext, config: IngressControllerConfig): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await stopLeftover();
-  const { plan, id } = readPlan();
   const upstreams = readUpstreams();
-  const { text, generation } = await render(plan, upstreams.data);
+  const { text, generation } = await render(config, upstreams);
   await install(text);
   applied = text;
-  planId = id;
-  dataId = upstreams.id;
   nginx = spawn(NGINX, ['-c', confFile, '-p', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   nginx.once('exit', (code, signal) => {
-    if (stopping) process.exit(0);
-    log(`nginx exited (${signal ?? `code ${code}`}); see ${join(dir, 'error.log')}`);
-    process.exit(1);
+    if (stopping) return;
+    ctx.fatal(new Error(`nginx exited (${signal ?? `code ${code}`}); see ${join(dir, 'error.log')}`));
   });
   await awaitGeneration(generation);
-  served = upstreams.data;
-  writeState(plan);
+  served = upstreams;
+  writeState(ctx, config);
   log(`ingress controller ${pod}: nginx ${nginx.pid} serving ${countServers(text)} server(s)`);
 }
 
@@ -164,84 +134,56 @@ function countServers(text: string): number {
   return text.split('\n').filter((l) => l.trim() === 'server {').length;
 }
 
-function writeState(plan: Plan): void {
-  const state = { pid: process.pid, nginxPid: nginx?.pid, pod, lab: plan.lab, conf: confFile, upstreams: served?.version, reloadedAt: new Date().toISOString() };
-  writeAtomic(join(runDir, daemonStateFile({ name })), `${JSON.stringify(state)}\n`);
+function writeState(ctx: DaemonContext, config: IngressControllerConfig): void {
+  ctx.writeState({ nginxPid: nginx?.pid, pod, lab: config.lab, conf: confFile, upstreams: served?.version, reloadedAt: new Date().toISOString() });
 }
 
-let again = false;
-
-async function poll(): Promise<void> {
-  if (stopping) return;
-  if (busy) {
-    again = true;
-    return;
+/** A new config or new endpoints: rendered again, and nginx reloaded gracefully when the text changed. */
+async function reload(ctx: DaemonContext, config: IngressControllerConfig): Promise<void> {
+  const upstreams = readUpstreams();
+  const { text, generation } = await render(config, upstreams);
+  if (text !== applied) {
+    await install(text);
+    applied = text;
+    nginx?.kill('SIGHUP');
+    if (!(await awaitGeneration(generation))) log(`ingress controller ${pod}: nginx still answers with the previous configuration 5 s after the reload; see ${join(dir, 'error.log')}`);
+    log(`ingress controller ${pod}: configuration reloaded (${countServers(text)} server(s), endpoints ${upstreams?.version ?? 'none'})`);
   }
-  busy = true;
-  again = false;
-  try {
-    const { plan, id } = readPlan();
-    const upstreams = readUpstreams();
-    if (id === planId && upstreams.id === dataId && planId !== '') return;
-    planId = id;
-    dataId = upstreams.id;
-    const { text, generation } = await render(plan, upstreams.data);
-    if (text !== applied) {
-      await install(text);
-      applied = text;
-      nginx?.kill('SIGHUP');
-      if (!(await awaitGeneration(generation))) log(`ingress controller ${pod}: nginx still answers with the previous configuration 5 s after the reload; see ${join(dir, 'error.log')}`);
-      log(`ingress controller ${pod}: configuration reloaded (${countServers(text)} server(s), endpoints ${upstreams.data?.version ?? 'none'})`);
-    }
-    served = upstreams.data;
-    writeState(plan);
-  } catch (err) {
-    // The running configuration stays; the next plan change tries again.
-    log(`ingress controller ${pod}: ${(err as Error).message}`);
-  } finally {
-    busy = false;
-    // A change seen while this one was being applied.
-    if (again) void poll();
-  }
+  served = upstreams;
+  writeState(ctx, config);
 }
 
-// The agent sends SIGHUP after replacing the plan: look at it now rather than at the next poll.
-process.on('SIGHUP', () => {
-  planId = '';
-  void poll();
+function parseConfig(text: string, path: string): IngressControllerConfig {
+  const config = JSON.parse(text) as IngressControllerConfig;
+  if (typeof config?.lab !== 'string' || !Array.isArray(config.ingresses) || !Array.isArray(config.services) || !Array.isArray(config.tlsSecrets)) {
+    throw new Error(`${path} is not an ingress controller config (lab, ingresses, tlsSecrets, services)`);
+  }
+  return config;
+}
+
+runDaemon<IngressControllerConfig>({
+  program: 'components/ingress-nginx/main.js',
+  flags: { pod: 'NAMESPACE/POD' },
+  // The endpoints change with readiness, apart from the config: a new version is rendered like a new config.
+  alsoWatch: [INGRESS_UPSTREAMS_FILE],
+  parse: parseConfig,
+  create(ctx) {
+    runDir = ctx.runDir;
+    pod = ctx.flags.get('pod') ?? '';
+    if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(pod)) throw new Error(`--pod must be <namespace>/<pod>, not '${pod}'`);
+    dir = join(runDir, INGRESS_DIR, pod.replace('/', '-'));
+    confFile = join(dir, 'nginx.conf');
+    return {
+      start: (config) => start(ctx, config),
+      reload: (config) => reload(ctx, config),
+      async stop() {
+        stopping = true;
+        if (!nginx || nginx.exitCode !== null) return;
+        const exited = new Promise((r) => nginx!.once('exit', r));
+        nginx.kill('SIGQUIT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 1500))]);
+        nginx.kill('SIGKILL');
+      },
+    };
+  },
 });
-
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => {
-    stopping = true;
-    if (!nginx || nginx.exitCode !== null) process.exit(0);
-    nginx.kill('SIGQUIT');
-    setTimeout(() => {
-      nginx?.kill('SIGKILL');
-      process.exit(0);
-    }, 2000).unref();
-  });
-}
-
-/** Plan and endpoints are replaced by rename: the directory is watched for their names, with the poll as a safety net. */
-function watchRunDir(): void {
-  try {
-    const watcher = watch(runDir, (_event, file) => {
-      if (file === PLAN_FILE || file === INGRESS_UPSTREAMS_FILE) void poll();
-    });
-    watcher.on('error', (err) => log(`ingress controller ${pod}: watch of ${runDir} failed (${err.message}); polling every ${POLL_MS} ms only`));
-  } catch (err) {
-    log(`ingress controller ${pod}: cannot watch ${runDir} (${(err as Error).message}); polling every ${POLL_MS} ms only`);
-  }
-}
-
-start().then(
-  () => {
-    watchRunDir();
-    setInterval(() => void poll(), POLL_MS);
-  },
-  (err: Error) => {
-    log(`ingress controller ${pod} cannot start: ${err.message}`);
-    process.exit(1);
-  },
-);

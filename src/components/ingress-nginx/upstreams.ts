@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { serviceEndpoints, type PodReady } from '../../model/endpoints.js';
 import type { IngressBackendSpec } from '../../spec/ingress.js';
 import type { Plan } from '../../model/types.js';
+import type { ServicePlan } from '../../model/services.js';
 import type { UpstreamRef } from './servers.js';
 
 /** In the run directory; the agent rewrites it when an endpoint changes. */
@@ -27,7 +28,7 @@ const portKey = (namespace: string, service: string, port: number) => `${namespa
 /** Every Service port's ready endpoints, from the plan and the readiness the agent sees. */
 export function upstreamData(plan: Plan, ready: PodReady): UpstreamData {
   const services: Record<string, string[]> = {};
-  const byName = new Map((plan.services ?? []).map((s) => [`${s.namespace}/${s.name}`, s]));
+  const byName = new Map(plan.services.map((s) => [`${s.namespace}/${s.name}`, s]));
   for (const ep of serviceEndpoints(plan, ready)) {
     const svc = byName.get(`${ep.metadata.namespace}/${ep.metadata.name}`);
     for (const sp of svc?.ports ?? []) {
@@ -46,8 +47,8 @@ export function upstreamData(plan: Plan, ready: PodReady): UpstreamData {
 }
 
 /** The Service port an Ingress backend names, by number or by name. */
-function servicePort(plan: Plan, namespace: string, b: IngressBackendSpec) {
-  const svc = (plan.services ?? []).find((s) => s.namespace === namespace && s.name === b.service);
+function servicePort(plan: { services: readonly ServicePlan[] }, namespace: string, b: IngressBackendSpec) {
+  const svc = plan.services.find((s) => s.namespace === namespace && s.name === b.service);
   const port = svc?.ports.find((p) => p.protocol === 'TCP' && ('number' in b.port ? p.port === b.port.number : p.name === b.port.name));
   return svc && port ? { svc, port } : undefined;
 }
@@ -57,7 +58,7 @@ function servicePort(plan: Plan, namespace: string, b: IngressBackendSpec) {
  * (none for a headless Service), else the ready endpoints. Undefined when
  * the Service or port does not exist.
  */
-export function upstreamServers(plan: Plan, data: UpstreamData | undefined, u: UpstreamRef): string[] | undefined {
+export function upstreamServers(plan: { services: readonly ServicePlan[] }, data: UpstreamData | undefined, u: UpstreamRef): string[] | undefined {
   const found = servicePort(plan, u.namespace, u.backend);
   if (!found || found.svc.type === 'ExternalName') return undefined;
   if (u.serviceUpstream) return found.svc.clusterIP && found.svc.clusterIP !== 'None' ? [`${found.svc.clusterIP}:${found.port.port}`] : [];

@@ -109,7 +109,10 @@ export class ProxyController {
       this.state.syncs++;
       this.state.lastSyncMs = performance.now() - started;
       // The line a reader (or a test) orders events by: from here on the kernel holds this view.
-      this.log(`kube-proxy: rules of ${changed.join(', ')} rewritten in ${Math.round(this.state.lastSyncMs)} ms`);
+      const byNode = new Map<string, number>();
+      for (const sp of view.inputs[0]?.services ?? []) for (const ep of sp.endpoints) byNode.set(ep.nodeName, (byNode.get(ep.nodeName) ?? 0) + 1);
+      const endpoints = [...byNode].sort(([a], [b]) => (a < b ? -1 : 1)).map(([node, n]) => `${node} ${n}`).join(', ') || 'none';
+      this.log(`kube-proxy: rules of ${changed.join(', ')} rewritten in ${Math.round(this.state.lastSyncMs)} ms; ready endpoints by node: ${endpoints}`);
     }
     this.state.syncedPlan = view.planVersion;
     this.onSynced(view);

@@ -1,5 +1,14 @@
-/** The cloud's load balancer on the internet side: health-checks the nodes and forwards LoadBalancer IPs to the healthy ones. */
+/**
+ * The cloud's load balancer on the internet side: health-checks the nodes
+ * and forwards LoadBalancer IPs to the healthy ones; its config is the set
+ * of load balancers and nodes.
+ */
 import { cloudDaemonsFor } from '../../model/daemons.js';
 import type { Component } from '../contract.js';
+import { loadBalancersOf } from './config.js';
 
-export const loadBalancer: Component = { name: 'load-balancer', enabled: () => true, daemons: cloudDaemonsFor };
+export const loadBalancer: Component = {
+  name: 'load-balancer',
+  enabled: () => true,
+  daemons: (plan) => cloudDaemonsFor(plan).map((spec) => ({ ...spec, config: loadBalancersOf(plan) })),
+};

@@ -3,39 +3,24 @@
  *
  *   node dist/components/load-balancer/main.js <runDir> --name <daemon>
  *
- * It reads the lab's plan (and again whenever `apply` replaces it), holds
- * every load-balancer IP on its interface, health-checks each node every
- * second and programs the forwarding to the healthy nodes' node ports
- * (lb-rules.ts). Its state file, `<runDir>/<daemonStateFile>`, says which
- * nodes serve each load balancer; every change of health is logged with
- * its time, so a failover can be measured from the log. SIGTERM or SIGINT:
- * exit 0, leaving the rules (the namespace goes with the lab).
+ * Runs on the daemon runtime (runtime/daemon.ts). Its config, rendered by
+ * the component (`loadBalancersOf`), lists the load balancers and the
+ * nodes; it holds every load-balancer IP on its interface, health-checks
+ * each node every second and programs the forwarding to the healthy nodes'
+ * node ports (lb-rules.ts). Its state file says which nodes serve each load
+ * balancer; every change of health is logged with its time, so a failover
+ * can be read from the log. SIGHUP runs a round of checks at once. On
+ * SIGTERM the rules stay (the namespace goes with the lab).
  */
-import { readFileSync } from 'node:fs';
 import { httpProbe, tcpProbe } from '../../runtime/probe-net.js';
-import { join } from 'node:path';
 import { log } from '../../runtime/log.js';
-import { PLAN_FILE } from '../../runtime/run-dir.js';
+import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { run } from '../../kernel/exec.js';
-import { daemonStateFile } from '../../model/daemons.js';
-import type { Plan } from '../../model/types.js';
-import { fileIdentity, writeAtomic } from '../../util/files.js';
-import { healthTargetKey, loadBalancersOf, type HealthCheck, type LoadBalancerSet } from './config.js';
+import { healthTargetKey, type HealthCheck, type LoadBalancerSet } from './config.js';
 import { HEALTH, HealthTable } from './health.js';
 import { renderLoadBalancerRules, targetsOf } from './lb-rules.js';
 
 const DEVICE = 'eth0';
-
-function parseArgs(argv: string[]): { runDir: string; name: string } {
-  const [runDir, ...rest] = argv;
-  const i = rest.indexOf('--name');
-  const name = i >= 0 ? rest[i + 1] : undefined;
-  if (!runDir || !name) {
-    process.stderr.write('usage: node dist/components/load-balancer/main.js <runDir> --name <daemon>\n');
-    process.exit(2);
-  }
-  return { runDir, name };
-}
 
 /** undefined when the node passes, else why not. */
 async function probe(ip: string, check: HealthCheck): Promise<string | undefined> {
@@ -47,7 +32,8 @@ async function probe(ip: string, check: HealthCheck): Promise<string | undefined
 
 class LoadBalancer {
   private set: LoadBalancerSet = { nodes: [], balancers: [] };
-  private planId = '';
+  /** A config not yet in force: taken at the start of the next round. */
+  private pending?: LoadBalancerSet;
   private readonly health = new HealthTable();
   private applied = '';
   private running = false;
@@ -57,16 +43,18 @@ class LoadBalancer {
   /** When the last completed round of checks started: a caller that changed something before then sees its effect. */
   private roundStartedAt = 0;
 
-  constructor(
-    private readonly runDir: string,
-    private readonly name: string,
-  ) {}
+  constructor(private readonly ctx: DaemonContext) {}
+
+  /** A new config, used from the next round on. */
+  configure(set: LoadBalancerSet): void {
+    if (JSON.stringify(set) !== JSON.stringify(this.pending ?? this.set)) this.pending = set;
+  }
 
   async tick(): Promise<void> {
     if (this.running) return; // a slow nft never piles up ticks
     this.running = true;
     try {
-      const changed = await this.reloadPlan();
+      const changed = await this.takeConfig();
       await this.checkAll();
       await this.program(changed);
     } catch (err) {
@@ -76,13 +64,11 @@ class LoadBalancer {
     }
   }
 
-  private async reloadPlan(): Promise<boolean> {
-    const file = join(this.runDir, PLAN_FILE);
-    const id = fileIdentity(file);
-    if (id === this.planId) return false;
-    const plan = JSON.parse(readFileSync(file, 'utf8')) as Plan;
-    this.set = loadBalancersOf(plan);
-    this.planId = id;
+  private async takeConfig(): Promise<boolean> {
+    const next = this.pending;
+    if (!next) return false;
+    this.pending = undefined;
+    this.set = next;
     this.health.retain(this.targets().map((t) => t.key));
     await this.syncAddresses();
     log(`load balancer: ${this.set.balancers.length} load balancer(s): ${this.set.balancers.map((b) => `${b.service} ${b.ip}`).join(', ') || 'none'}`);
@@ -163,24 +149,40 @@ class LoadBalancer {
         return { name: n.name, ip: n.ip, healthy: this.health.isHealthy(key), ...(lastError ? { lastError } : {}) };
       }),
     }));
-    const text = JSON.stringify({ pid: process.pid, checkedSince: new Date(this.roundStartedAt).toISOString(), balancers }, null, 2);
+    const state = { checkedSince: new Date(this.roundStartedAt).toISOString(), balancers };
+    const text = JSON.stringify(state);
     if (text !== this.lastState) {
-      writeAtomic(join(this.runDir, daemonStateFile({ name: this.name })), `${text}\n`);
+      this.ctx.writeState(state);
       this.lastState = text;
     }
   }
 
 }
 
-const { runDir, name } = parseArgs(process.argv.slice(2));
-const lb = new LoadBalancer(runDir, name);
-const timer = setInterval(() => void lb.tick(), HEALTH.intervalMs);
-void lb.tick();
-// SIGHUP: from the agent after it replaced the plan, from `up` and `apply` waiting for a round of checks; run one at once.
-process.on('SIGHUP', () => void lb.tick());
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => {
-    clearInterval(timer);
-    process.exit(0);
-  });
+function parseSet(text: string, path: string): LoadBalancerSet {
+  const set = JSON.parse(text) as LoadBalancerSet;
+  if (!Array.isArray(set?.nodes) || !Array.isArray(set.balancers)) throw new Error(`${path} is not a load balancer config (nodes, balancers)`);
+  return set;
 }
+
+runDaemon<LoadBalancerSet>({
+  program: 'components/load-balancer/main.js',
+  parse: parseSet,
+  create(ctx) {
+    const lb = new LoadBalancer(ctx);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      async start(set) {
+        lb.configure(set);
+        await lb.tick();
+        timer = setInterval(() => void lb.tick(), HEALTH.intervalMs);
+      },
+      // A new config, or SIGHUP (`up` and `apply` waiting for a round of checks): a round at once.
+      async reload(set) {
+        lb.configure(set);
+        await lb.tick();
+      },
+      stop: () => clearInterval(timer),
+    };
+  },
+});

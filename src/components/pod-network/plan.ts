@@ -1,9 +1,14 @@
 /**
  * What the planner must know about each pod-network backend: the bytes its
- * encapsulation costs (so cbr0 and pod eth0 get a matching MTU) and whether
- * this version implements it. Rendering lives in `render/pod-network/`.
+ * encapsulation costs (so cbr0 and pod eth0 get a matching MTU), whether it
+ * tunnels, and how a cross-node packet travels. Each backend says it in the
+ * `plan.ts` of its own folder.
  */
 import type { BackendName, LabSpec } from '../../spec/lab.js';
+import { cloudRoutesPlan } from '../cloud-routes/plan.js';
+import { hostGwPlan } from '../host-gw/plan.js';
+import { udpPlan } from '../udp/plan.js';
+import { vxlanPlan } from '../vxlan/plan.js';
 
 export interface BackendInfo {
   /** Bytes of encapsulation per packet: pod MTU = node MTU - overhead. */
@@ -15,12 +20,10 @@ export interface BackendInfo {
 }
 
 export const BACKENDS: Record<BackendName, BackendInfo> = {
-  'host-gw': { overhead: 0, tunnel: false, via: () => 'host-gw route' },
-  'cloud-routes': { overhead: 0, tunnel: false, via: () => 'router pod route' },
-  // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8, as flannel reserves
-  vxlan: { overhead: 50, tunnel: true, via: (spec) => `vxlan flannel.${spec.podNetwork.vxlan.vni}` },
-  // outer IPv4 20 + UDP 8: the TUN payload is the inner IP packet
-  udp: { overhead: 28, tunnel: true, via: () => 'udp flannel0 daemon' },
+  'host-gw': hostGwPlan,
+  'cloud-routes': cloudRoutesPlan,
+  vxlan: vxlanPlan,
+  udp: udpPlan,
 };
 
 /** The /24's network address: the VTEP address of a node and the next hop other nodes use for its pods. */

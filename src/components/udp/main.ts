@@ -3,23 +3,23 @@
  * proxy: runs inside the node's network namespace, attached to its TUN
  * device flannel0 and to a UDP socket on <node IP>:<udp port>.
  *
- *   nsenter --net=/run/netns/<node netns> -- node dist/components/udp/main.js <runDir> <nodeName>
+ *   nsenter --net=/run/netns/<node netns> -- node dist/components/udp/main.js <runDir> --name overlay-udp/<node>
  *
- * Reads <runDir>/plan.json. Logs one timestamped line per event to stdout.
- * Counters go to <runDir>/overlay-udp-<node>.json every 5 s when they
- * changed, and on SIGUSR1. SIGHUP re-reads the plan (nodes added or
- * removed); SIGTERM or SIGINT closes everything and exits 0. Any failure of
- * the TUN or the socket exits 1, for the supervisor to restart it.
+ * Runs on the daemon runtime (runtime/daemon.ts): its config, the node's
+ * forwarding table (its address, port and every peer's subnet), is
+ * rendered by the component and reloaded when it changes (a node added or
+ * removed). Counters go to its state file every 5 s when they changed, and
+ * on SIGUSR1. Any failure of the TUN or the socket exits 1, for the agent
+ * to restart it.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { writeAtomic } from '../../util/files.js';
 import { join } from 'node:path';
 import { log } from '../../runtime/log.js';
 import { nsInode } from '../../kernel/ffi.js';
-import { daemonStateFile, overlayUdpDaemon } from '../../model/daemons.js';
+import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { Counters, dropsBetween, type CounterSnapshot } from './counters.js';
-import { describePeerChanges, Forwarder, forwardingConfig, type Endpoint, type ForwardingConfig, type OverlayPlan } from './forward.js';
+import { describePeerChanges, Forwarder, type Endpoint, type ForwardingConfig } from './forward.js';
 import { destination, intToIp, ipv4Problem, source } from './packet.js';
 import { TunDevice } from './tun.js';
 
@@ -27,23 +27,6 @@ const TUN_DEVICE = 'flannel0';
 const STATS_INTERVAL_MS = 5000;
 /** Absorbs bursts while the event loop is busy with the other direction; the kernel caps it at rmem_max/wmem_max. */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-
-const USAGE = 'usage: node dist/components/udp/main.js <runDir> <nodeName>, inside the node\'s network namespace';
-
-function readPlan(runDir: string): OverlayPlan {
-  const path = join(runDir, 'plan.json');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}; \`up\` writes it before it starts the daemons`);
-  }
-  try {
-    return JSON.parse(text) as OverlayPlan;
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message}); rebuild it with \`up\``);
-  }
-}
 
 /** Refuses to run anywhere but in the node's namespace: attaching there would touch another network. */
 function checkNamespace(config: ForwardingConfig): void {
@@ -57,7 +40,7 @@ function checkNamespace(config: ForwardingConfig): void {
   if (nsInode('/proc/self/ns/net') !== expected) {
     throw new Error(
       `this process is not in the network namespace of node ${config.node} (${path}); ` +
-        `start it with: nsenter --net=${path} -- node <dist>/components/udp/main.js <runDir> ${config.node}`,
+        `start it with: nsenter --net=${path} -- node <dist>/components/udp/main.js <runDir> --name overlay-udp/${config.node}`,
     );
   }
 }
@@ -114,14 +97,12 @@ class OverlayDaemon {
   /** One example per drop reason since the last report, so the log says what was dropped. */
   private readonly examples = new Map<string, string>();
   private stopping = false;
-  private readonly statsPath: string;
 
   constructor(
-    private readonly runDir: string,
+    private readonly ctx: DaemonContext,
     private config: ForwardingConfig,
   ) {
     this.forwarder = new Forwarder(config);
-    this.statsPath = join(runDir, daemonStateFile({ name: overlayUdpDaemon(config.node) }));
     this.lastReported = this.counters.snapshot();
   }
 
@@ -218,28 +199,18 @@ class OverlayDaemon {
     this.writeStats(false);
   }
 
-  /** Replaces the stats file atomically, so a reader never sees half of it. */
+  /** The counters, in the state file (replaced atomically, so a reader never sees half of it). */
   writeStats(force: boolean): void {
     const counters = this.counters.snapshot();
     const key = JSON.stringify({ counters, peers: this.config.peers.length });
     if (!force && key === this.lastWritten) return;
-    const body = { node: this.config.node, pid: process.pid, updatedAt: new Date().toISOString(), peers: this.config.peers.length, ...counters };
-    try {
-      writeAtomic(this.statsPath, `${JSON.stringify(body, null, 2)}\n`);
-      this.lastWritten = key;
-    } catch (err) {
-      log(`cannot write counters to ${this.statsPath}: ${(err as Error).message}; will retry in ${STATS_INTERVAL_MS / 1000} s`);
-    }
+    this.ctx.writeState({ node: this.config.node, updatedAt: new Date().toISOString(), peers: this.config.peers.length, ...counters });
+    this.lastWritten = key;
   }
 
-  async reload(): Promise<void> {
-    let next: ForwardingConfig;
-    try {
-      next = forwardingConfig(readPlan(this.runDir), this.config.node);
-    } catch (err) {
-      log(`reload failed, keeping the current routes: ${(err as Error).message}`);
-      return;
-    }
+  async reload(config: ForwardingConfig): Promise<void> {
+    let next = config;
+    if (next.node !== this.config.node) throw new Error(`the config is for node ${next.node}, this daemon forwards for ${this.config.node}`);
     if (next.netns !== this.config.netns) {
       log(`the plan moves node ${next.node} to namespace ${next.netns}; this daemon stays in ${this.config.netns} until it is restarted there`);
       next = { ...next, netns: this.config.netns };
@@ -253,63 +224,66 @@ class OverlayDaemon {
         previous?.close();
         log(`now listening on udp ${next.listen.ip}:${next.listen.port} (was ${old.listen.ip}:${old.listen.port})`);
       } catch (err) {
-        log(`reload failed, keeping the current socket and routes: ${(err as Error).message}`);
-        return;
+        throw new Error(`keeping the current socket and routes: ${(err as Error).message}`);
       }
     }
     this.config = next;
     this.forwarder = new Forwarder(next);
     const changes = describePeerChanges(old.peers, next.peers);
-    log(`reloaded the plan: ${next.peers.length} peer(s)${changes.length ? `; ${changes.join(', ')}` : ', routes unchanged'}`);
+    log(`reloaded the config: ${next.peers.length} peer(s)${changes.length ? `; ${changes.join(', ')}` : ', routes unchanged'}`);
     if (next.tunAddress !== old.tunAddress) log(`ICMP errors now from ${next.tunAddress}`);
     this.writeStats(false);
   }
 
-  stop(signal: string): void {
+  stop(): void {
     if (this.stopping) return;
     this.stopping = true;
-    log(`${signal}: stopping`);
     clearInterval(this.timer);
     this.tun?.close();
     this.socket?.close();
     this.writeStats(false);
     log('stopped');
-    process.exit(0);
   }
 
   private fatal(err: Error): void {
     if (this.stopping) return;
     this.stopping = true;
-    log(`fatal: ${err.message}; exiting for the supervisor to restart the daemon`);
     this.writeStats(false);
-    process.exit(1);
+    this.ctx.fatal(err);
   }
 }
 
-async function main(): Promise<void> {
-  const [runDir, nodeName] = process.argv.slice(2);
-  if (!runDir || !nodeName) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(2);
+/** The config the agent writes: this node's forwarding table, as `forwardingConfig` renders it from the plan. */
+function parseConfig(text: string, path: string): ForwardingConfig {
+  let value: ForwardingConfig;
+  try {
+    value = JSON.parse(text) as ForwardingConfig;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
   }
-  log(`overlay-udp ${process.pid} starting for node ${nodeName} in ${runDir}`);
-  const daemon = new OverlayDaemon(runDir, forwardingConfig(readPlan(runDir), nodeName));
-  // Registered before start() so a signal during start-up is not fatal by default.
-  process.on('SIGTERM', () => daemon.stop('SIGTERM'));
-  process.on('SIGINT', () => daemon.stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    log('SIGHUP: re-reading the plan');
-    void daemon.reload();
-  });
-  process.on('SIGUSR1', () => {
-    daemon.writeStats(true);
-    log('SIGUSR1: counters written');
-  });
-  await daemon.start();
-  log('forwarding');
+  if (typeof value?.node !== 'string' || typeof value.netns !== 'string' || !Array.isArray(value.peers) || typeof value.listen?.port !== 'number') {
+    throw new Error(`${path} is not a forwarding table (node, netns, listen, peers)`);
+  }
+  return value;
 }
 
-main().catch((err: unknown) => {
-  log(`fatal: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+runDaemon<ForwardingConfig>({
+  program: 'components/udp/main.js',
+  parse: parseConfig,
+  create(ctx) {
+    let daemon: OverlayDaemon | undefined;
+    process.on('SIGUSR1', () => {
+      daemon?.writeStats(true);
+      log('SIGUSR1: counters written');
+    });
+    return {
+      async start(config) {
+        daemon = new OverlayDaemon(ctx, config);
+        await daemon.start();
+        log('forwarding');
+      },
+      reload: (config) => daemon!.reload(config),
+      stop: () => daemon?.stop(),
+    };
+  },
 });

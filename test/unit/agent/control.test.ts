@@ -9,18 +9,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady } from '../../../src/agent/client.js';
 import { createControlServer, listenControl } from '../../../src/agent/control.js';
-import { planDigest } from '../../../src/agent/plan-targets.js';
-import type { AgentStatus, ContainerStatus } from '../../../src/agent/protocol.js';
+import { planDigest, targetsFromPlanText } from '../../../src/agent/plan-targets.js';
+import type { AgentStatus, ContainerStatus, DaemonStatus } from '../../../src/agent/protocol.js';
+import { labDaemons } from '../../../src/components/registry.js';
+import { planLab } from '../../../src/model/plan.js';
+import type { Plan } from '../../../src/model/types.js';
+import { labSpec, pod } from '../../helpers/spec.js';
 import { NotFoundError } from '../../../src/agent/supervisor.js';
 
-const planText = JSON.stringify({
-  pods: [
-    {
-      namespace: 'default', name: 'web', key: 'default/web', netns: 'lab.web', node: 'node1', ip: '10.244.0.2',
-      containers: [{ name: 'http', ports: [{ containerPort: 80, protocol: 'TCP' }] }, { name: 'dns', ports: [{ containerPort: 53, protocol: 'UDP' }] }],
-    },
-  ],
-});
+/** A whole plan, as `up` writes it: one node, one pod with two containers. */
+function planOf(backend: 'host-gw' | 'udp'): Plan {
+  const base = labSpec({ nodes: labSpec().nodes.slice(0, 1) });
+  const web = pod('default', 'web', { nodeName: 'node1', containers: [{ name: 'http', ports: [{ containerPort: 80, protocol: 'TCP' }] }, { name: 'dns', ports: [{ containerPort: 53, protocol: 'UDP' }] }] });
+  return planLab({ ...base, pods: [web], podNetwork: { ...base.podNetwork, backend } });
+}
+const planText = JSON.stringify(planOf('host-gw'));
+
+/** The web pod's containers as given, and every other container of the plan (the cluster DNS pods) running. */
+function withWeb(...web: ContainerStatus[]): ContainerStatus[] {
+  const others = targetsFromPlanText(planText)
+    .filter((c) => c.podKey !== 'default/web')
+    .map((c): ContainerStatus => ({ pod: c.podKey, container: c.container, state: 'running', restartCount: 0, netns: c.netns, ports: [] }));
+  return [...web, ...others];
+}
+
+/** Every daemon the plan needs, running and serving, except those named. */
+function daemonsServing(plan: Plan, except: string[] = []): DaemonStatus[] {
+  return labDaemons(plan)
+    .filter((d) => !except.includes(d.name))
+    .map((d) => ({ name: d.name, netns: d.netns, state: 'running' as const, pid: 7, ready: true, restartCount: 0, log: `/run/x/${d.name}.log` }));
+}
 
 function container(name: string, state: ContainerStatus['state'], lastError?: string): ContainerStatus {
   return { pod: 'default/web', container: name, state, restartCount: 0, netns: 'lab.web', ports: [], ...(lastError ? { lastError } : {}) };
@@ -30,7 +48,7 @@ async function agentIn(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
   writeFileSync(join(dir, 'plan.json'), planText);
   const state = {
-    status: { pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', planVersion: planDigest(planText), containers: [container('http', 'running'), container('dns', 'running')] } as AgentStatus,
+    status: { pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', planVersion: planDigest(planText), containers: withWeb(container('http', 'running'), container('dns', 'running')), daemons: daemonsServing(JSON.parse(planText) as Plan) } as AgentStatus,
     kills: [] as Array<[string, string | undefined]>,
     reloadError: undefined as string | undefined,
   };
@@ -121,46 +139,47 @@ t.test('no agent: the client says so and where to look', async (t) => {
 
 t.test('waitAgentReady waits for every container of plan.json', async (t) => {
   const { dir, state } = await agentIn(t);
-  state.status.containers = [container('http', 'running'), container('dns', 'waiting', 'cannot listen on UDP port 53: EADDRINUSE')];
+  state.status.containers = withWeb(container('http', 'running'), container('dns', 'waiting', 'cannot listen on UDP port 53: EADDRINUSE'));
   const err = (await waitAgentReady(dir, 400).catch((e: unknown) => e)) as AgentError;
   t.type(err, AgentError);
   t.match(err.message, /not ready after 400 ms: 1 container\(s\) not running:\n {2}default\/web dns: waiting \(cannot listen on UDP port 53: EADDRINUSE\)/);
   t.same(err.notRunning.map((c) => c.container), ['dns']);
 
-  state.status.containers = [container('http', 'running')];
+  state.status.containers = withWeb(container('http', 'running'));
   t.match(await waitAgentReady(dir, 400).catch((e: unknown) => e), { message: /default\/web dns: waiting \(not in the plan the agent runs\)/ }, 'a container missing from the agent counts');
 
-  state.status.containers = [container('http', 'running'), container('dns', 'running')];
+  state.status.containers = withWeb(container('http', 'running'), container('dns', 'running'));
   state.status.planVersion = 'older';
   t.match(await waitAgentReady(dir, 400).catch((e: unknown) => e), { message: /the agent runs plan older, but plan\.json is [0-9a-f]{16}; reload it/ });
 
   state.status.planVersion = planDigest(planText);
-  setTimeout(() => (state.status.containers = [container('http', 'running'), container('dns', 'running')]), 200);
-  state.status.containers = [container('http', 'running'), container('dns', 'terminated')];
+  setTimeout(() => (state.status.containers = withWeb(container('http', 'running'), container('dns', 'running'))), 200);
+  state.status.containers = withWeb(container('http', 'running'), container('dns', 'terminated'));
   const ready = await waitAgentReady(dir, 3000);
-  t.same(ready.containers.map((c) => c.state), ['running', 'running'], 'resolves once they run');
+  t.same(ready.containers.filter((c) => c.pod === 'default/web').map((c) => c.state), ['running', 'running'], 'resolves once they run');
 });
 
 t.test('waitAgentReady waits for the node daemons the plan needs (udp backend)', async (t) => {
   const { dir, state } = await agentIn(t);
-  const plan = JSON.parse(planText) as Record<string, unknown>;
-  const udpPlan = JSON.stringify({ ...plan, spec: { podNetwork: { backend: 'udp' } }, nodes: [{ name: 'node1', netns: 'lab.node.node1' }] });
+  const plan = planOf('udp');
+  const udpPlan = JSON.stringify(plan);
   writeFileSync(join(dir, 'plan.json'), udpPlan);
   state.status.planVersion = planDigest(udpPlan);
-  const daemon = { name: 'overlay-udp/node1', netns: 'lab.node.node1', log: join(dir, 'overlay-udp-node1.log'), restartCount: 2, lastExit: 'exited 1' };
+  const others = daemonsServing(plan, ['overlay-udp/node1']);
+  const daemon = { name: 'overlay-udp/node1', netns: 't.node.node1', log: join(dir, 'overlay-udp-node1.log'), restartCount: 2, lastExit: 'exited 1' };
 
-  state.status.daemons = [];
+  state.status.daemons = others;
   t.match(await waitAgentReady(dir, 300).catch((e: unknown) => e), { message: /1 node daemon\(s\) not ready:\n {2}daemon overlay-udp\/node1: not started by the agent/ });
 
-  state.status.daemons = [{ ...daemon, state: 'waiting', ready: false }];
+  state.status.daemons = [...others, { ...daemon, state: 'waiting', ready: false }];
   t.match(await waitAgentReady(dir, 300).catch((e: unknown) => e), {
     message: /daemon overlay-udp\/node1: waiting, 2 restart\(s\), last exited 1; see .*overlay-udp-node1\.log/,
   });
 
-  setTimeout(() => (state.status.daemons = [{ ...daemon, state: 'running', pid: 7, ready: true }]), 200);
-  state.status.daemons = [{ ...daemon, state: 'running', pid: 7, ready: false }];
+  setTimeout(() => (state.status.daemons = [...others, { ...daemon, state: 'running', pid: 7, ready: true }]), 200);
+  state.status.daemons = [...others, { ...daemon, state: 'running', pid: 7, ready: false }];
   const ready = await waitAgentReady(dir, 3000);
-  t.same(ready.daemons.map((d) => d.ready), [true], 'resolves once the daemon serves');
+  t.same(ready.daemons.find((d) => d.name === 'overlay-udp/node1')?.ready, true, 'resolves once the daemon serves');
 });
 
 t.test('waitAgentReady stops at once when the agent process is gone', async (t) => {

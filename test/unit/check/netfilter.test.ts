@@ -89,6 +89,9 @@ t.test('nftables: counters and element order are no difference; a changed rule o
   t.same(compareRulesets(want, parseNftList(reordered, TABLES)), []);
   const changed = compareRulesets(want, parseNftList(NFT.replace('dnat to 10.244.1.2:8080', 'dnat to 10.244.1.2:9090'), TABLES));
   t.same(changed.map((d) => `${d.name}: ${d.problem}`), ['ip kube-proxy chain endpoint-CCC: 1 rule differs: counter meta l4proto tcp dnat to 10.244.1.2:9090 (expected counter meta l4proto tcp dnat to 10.244.1.2:8080)']);
+  const affinity = NFT.replace('\tchain services {', '\tset affinity-X {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 3h\n\t}\n\tchain services {');
+  const used = affinity.replace('timeout 3h\n', 'timeout 3h\n\t\telements = { 10.244.0.2 expires 34s692ms, 10.244.0.4 expires 2h59m }\n');
+  t.same(compareRulesets(parseNftList(affinity, TABLES), parseNftList(used, TABLES)), [], 'elements a packet added (session affinity) are state, not drift');
   const element = compareRulesets(want, parseNftList(NFT.replace(/,\n\s*10\.96\.0\.11 .* \}/, ' }'), TABLES));
   t.same(element.map((d) => `${d.name}: ${d.problem}`), ['ip kube-proxy map service-ips: 1 element missing: 10.96.0.11 . udp . 53 : goto service-BBB-kube-system/kube-dns/udp/dns']);
 });

@@ -75,7 +75,7 @@ t.test('each backend sets the pod MTU from its encapsulation overhead, and only 
     t.same([...new Set([...plan.nodes.map((n) => n.podMtu), ...plan.pods.map((p) => p.mtu)])], [mtu], backend);
     t.same(
       daemonsFor(plan).map((d) => [d.name, d.netns, d.args]),
-      backend === 'udp' ? plan.nodes.map((n) => [`overlay-udp/${n.name}`, n.netns, [n.name]]) : [],
+      backend === 'udp' ? plan.nodes.map((n) => [`overlay-udp/${n.name}`, n.netns, ['--name', `overlay-udp/${n.name}`]]) : [],
       `${backend} daemons`,
     );
   }

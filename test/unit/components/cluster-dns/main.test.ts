@@ -111,7 +111,7 @@ t.test('command line and data checks', async (t) => {
   t.throws(() => parseData('[]', 'f.json'), /f\.json is not DNS server data: not a JSON object/);
   const server = new DnsServer(fixture(), { host: '127.0.0.1', port: 0 });
   const state = stateOf({ runDir: '/r', name: 'dns/a', data: '/r/d', port: 0, address: '127.0.0.1' }, server, { ready: 1 }, new Date(0));
-  t.strictSame(state, { name: 'dns/a', pid: process.pid, address: '127.0.0.1', port: 0, readyPort: 1, serial: 42, services: 8, hosts: 1, records: server.zone.recordCount, updatedAt: '1970-01-01T00:00:00.000Z' });
+  t.strictSame(state, { name: 'dns/a', address: '127.0.0.1', port: 0, readyPort: 1, serial: 42, services: 8, hosts: 1, records: server.zone.recordCount, updatedAt: '1970-01-01T00:00:00.000Z' });
   t.ok(state.records > 10);
   await server.handle(dnsPacket.encode({ id: 1, type: 'query', questions: [{ name: 'nosuch.cluster.local', type: 'A' }] }), 'udp');
   t.match(metricsText(server), /^coredns_dns_requests_total\{proto="udp"\} 1$/m);
@@ -119,7 +119,7 @@ t.test('command line and data checks', async (t) => {
   t.match(metricsText(server), /^kube_netlab_dns_serial 42$/m);
 });
 
-t.test('the daemon: serves, reports, reloads within a second, keeps its data on a bad file, stops on SIGTERM', { skip: loader.length ? false : 'needs the TypeScript loader tap runs under' }, async (t) => {
+t.test('the daemon: serves, reports, reloads a new file and on SIGHUP, keeps its data on a bad file, stops on SIGTERM', { skip: loader.length ? false : 'needs the TypeScript loader tap runs under' }, async (t) => {
   const dir = t.testdir({ 'dns.json': JSON.stringify(fixture()) });
   const name = 'dns/test/coredns-1';
   const d = startDaemon(t, dir, ['--name', name, '--data', 'dns.json', '--port', '0', '--address', '127.0.0.1', '--ready-port', '0', '--health-port', '0', '--metrics-port', '0']);
@@ -149,21 +149,18 @@ t.test('the daemon: serves, reports, reloads within a second, keeps its data on 
   t.match(metrics.body, /^coredns_dns_requests_total\{proto="udp"\} 1$/m);
   t.match(metrics.body, /^coredns_dns_responses_total\{rcode="NOERROR"\} 1$/m);
 
-  // A new snapshot by rename: visible within a second.
+  // A new snapshot by rename: picked up without a signal.
   const next = fixture({ serial: 43 });
   next.cluster!.services = next.cluster!.services.filter((s) => s.name !== 'web');
-  const began = Date.now();
   publish(dir, JSON.stringify(next));
   const reloaded = await waitFor('the reload', () => (readState()?.serial === 43 ? readState() : undefined), 5000);
-  const took = Date.now() - began;
-  t.ok(took <= 1000, `reloaded ${took} ms after the rename`);
   t.equal(reloaded.services, 7);
   t.equal((await askUdp(first.port, 'web.default.svc.cluster.local')).rcode, 'NXDOMAIN', 'the cached answer went with the old data');
   t.ok(await waitFor('the reload in the log', () => (/reloaded \(.*\): serial 43/.test(d.output()) ? true : undefined), 5000), 'the reload in the log');
 
   // A broken snapshot: logged, the old data kept.
   publish(dir, '{"ttl": 30, "serial": 44');
-  t.ok(await waitFor('the failed reload in the log', () => (/reload \(.*\) failed, keeping serial 43: .*not valid JSON/.test(d.output()) ? true : undefined), 5000), 'the failed reload in the log');
+  t.ok(await waitFor('the failed reload in the log', () => (/reload \(.*\) failed, keeping the running config: .*not valid JSON/.test(d.output()) ? true : undefined), 5000), 'the failed reload in the log');
   t.equal(readState()?.serial, 43);
   t.equal((await askUdp(first.port, 'db.default.svc.cluster.local')).rcode, 'NOERROR', 'still serving');
 
@@ -186,11 +183,11 @@ t.test('the daemon refuses to start without usable data: exit 1 with the reason'
   const dir = t.testdir({ 'bad.json': '{"ttl": "soon"}' });
   const missing = startDaemon(t, dir, ['--name', 'dns/x', '--data', 'dns.json', '--port', '0', '--address', '127.0.0.1']);
   t.equal(await missing.exited, 1);
-  t.match(missing.output(), /cannot read the DNS data .*dns\.json/);
+  t.match(missing.output(), /cannot read .*dns\.json/);
   const bad = startDaemon(t, dir, ['--name', 'dns/x', '--data', 'bad.json', '--port', '0', '--address', '127.0.0.1']);
   t.equal(await bad.exited, 1);
   t.match(bad.output(), /bad\.json is not DNS server data: 'ttl'/);
   const usage = startDaemon(t, dir, ['--name', 'dns/x']);
-  t.equal(await usage.exited, 1);
+  t.equal(await usage.exited, 2, 'a command line without its config file is a usage error');
   t.match(usage.output(), /--data is required/);
 });
