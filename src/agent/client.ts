@@ -128,7 +128,8 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
     return daemons.filter((d) => !d.ready).map(describeDaemon);
   }
   const byName = new Map(daemons.map((d) => [d.name, d]));
-  return labDaemons(plan).flatMap((spec) => {
+  // A plan of bare pods (no spec) has no daemons.
+  return (plan.spec === undefined ? [] : labDaemons(plan)).flatMap((spec) => {
     const d = byName.get(spec.name);
     if (d?.ready) return [];
     return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];

@@ -47,6 +47,15 @@ interface LoadedPlan {
   version: string;
 }
 
+/**
+ * The daemons of a lab's plan. A plan of bare pods (no spec: the agent run
+ * on namespaces made by hand, as its own integration test does) has
+ * containers only.
+ */
+function daemonsOf(plan: Plan): DaemonSpec[] {
+  return plan.spec === undefined ? [] : labDaemons(plan);
+}
+
 function readPlan(runDir: string): LoadedPlan {
   const file = join(runDir, PLAN_FILE);
   let text: string;
@@ -59,7 +68,7 @@ function readPlan(runDir: string): LoadedPlan {
   const podTargets = targetsFromPlanText(text, file);
   const plan = JSON.parse(text) as Plan;
   const targets = [...podTargets, ...apiServerTargets(plan), ...externalServerTargets(plan)];
-  return { plan, targets, daemons: labDaemons(plan), probes: probeTargets(plan), version: planDigest(text) };
+  return { plan, targets, daemons: daemonsOf(plan), probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */
@@ -172,11 +181,12 @@ async function main(argv: string[]): Promise<void> {
   const reload = (): ReloadResult => {
     const next = readPlan(runDir);
     const summary = sup.apply(next.targets);
+    // Readiness is read from the new plan: a pod it marks terminating leaves the DNS records and the ingress endpoints in this very publish.
+    plan = next;
     dns.publish(next.plan, podReady());
     upstreams.publish(next.plan, podReady());
     nodeDaemons.apply(next.daemons);
     probes.apply(next.probes);
-    plan = next;
     kube.kick();
     policies.kick();
     log(`plan ${next.version} loaded: ${summary.started.length} started, ${summary.stopped.length} stopped, ${summary.unchanged} unchanged`);

@@ -322,8 +322,12 @@ if (!isRoot) {
       t.ok(lbDropped, `the load balancer forwards without node1: ${lb.map((e) => e.text).join(' | ')}`);
       const notReady = agent.find((e) => e.text.includes('node lifecycle: NotReady: node1'));
       t.ok(notReady, 'the node controller marked node1 NotReady');
-      // The sync that took node1's pods out (one already running when node1 became NotReady still had them).
-      const synced = agent.find((e) => notReady !== undefined && e.at >= notReady.at && e.text.startsWith('kube-proxy: rules of ') && !/ready endpoints by node: .*\bnode1 \d/.test(e.text));
+      // The sync that took node1's pods out: fewer endpoints on node1 than before (one already running when node1
+      // became NotReady still had them; the API server's endpoint on node1 stays, as it does upstream).
+      const onNode1 = (text: string) => Number(/ready endpoints by node: .*\bnode1 (\d+)/.exec(text)?.[1] ?? 0);
+      const syncs = readFileSync(join(runDir, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes(' kube-proxy: rules of '));
+      const beforeDown = onNode1(syncs.filter((l) => Date.parse(l.slice(0, 24)) < downAt).at(-1) ?? '');
+      const synced = agent.find((e) => notReady !== undefined && e.at >= notReady.at && e.text.startsWith('kube-proxy: rules of ') && onNode1(e.text) < beforeDown);
       t.ok(synced, `kube-proxy synced without node1's endpoints: ${agent.map((e) => e.text).join(' | ')}`);
       const cases: [string, typeof l, number, string][] = [
         ['Local', l, lbDropped?.at ?? Infinity, 'the load balancer dropped node1'],
