@@ -108,13 +108,21 @@ function recentPid(runDir: string, since: number): number | undefined {
   }
 }
 
-function logTail(runDir: string, lines = 8): string {
+function logTail(runDir: string, lines = 8, file = join(runDir, LOG_FILE)): string {
   try {
-    const text = readFileSync(join(runDir, LOG_FILE), 'utf8').trimEnd().split('\n').slice(-lines);
-    return text.length && text[0] !== '' ? `\n  last lines of ${join(runDir, LOG_FILE)}:\n    ${text.join('\n    ')}` : '';
+    const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+    return text.length && text[0] !== '' ? `\n  last lines of ${file}:\n    ${text.join('\n    ')}` : '';
   } catch {
     return '';
   }
+}
+
+/** The last lines of every daemon's log that is not ready: `up` removes a lab that failed, logs included. */
+function daemonLogTails(runDir: string, status: AgentStatus | undefined): string {
+  return (status?.daemons ?? [])
+    .filter((d) => !d.ready)
+    .map((d) => logTail(runDir, 4, d.log))
+    .join('');
 }
 
 /** Daemons of plan.json that the status does not show ready, as lines saying why and where to look. */
@@ -197,10 +205,12 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
   const deadline = since + timeoutMs;
   let problem = 'the agent never answered';
   let pending: ContainerStatus[] = [];
+  let lastStatus: AgentStatus | undefined;
   for (;;) {
     const pid = options.pid ?? recentPid(runDir, since - 1000);
     try {
       const status = await agentStatus(runDir, Math.max(200, Math.min(2000, deadline - Date.now())));
+      lastStatus = status;
       const { missing, planVersion } = notRunning(runDir, status);
       const daemons = daemonsNotReady(runDir, status);
       pending = missing;
@@ -230,7 +240,7 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
       throw new AgentError(`the agent (pid ${pid}) exited before it was ready: ${problem}${logTail(runDir)}`, undefined, pending);
     }
     if (Date.now() >= deadline) {
-      throw new AgentError(`the agent of ${runDir} is not ready after ${timeoutMs} ms: ${problem}${logTail(runDir)}`, undefined, pending);
+      throw new AgentError(`the agent of ${runDir} is not ready after ${timeoutMs} ms: ${problem}${logTail(runDir)}${daemonLogTails(runDir, lastStatus)}`, undefined, pending);
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

@@ -7,7 +7,7 @@
  * temporary name and hard-linked into place, so the first one wins and the
  * other uses it.
  */
-import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../kernel/exec.js';
 import { shortHash } from '../../model/names.js';
@@ -44,17 +44,36 @@ export class CertStore {
     return join(this.dir, CA_CERT);
   }
 
+  /**
+   * The lab CA. Two controllers may start at once: the key and the
+   * certificate are made as one file (`ca.pem`), which the first to finish
+   * links into place; `ca.key` and `ca.crt` are then cut from that one file,
+   * so they always belong together whoever writes them.
+   */
   private async ensureCA(): Promise<void> {
     const key = join(this.dir, 'ca.key');
     if (existsSync(this.caFile) && existsSync(key)) return;
-    const tmp = `${process.pid}.${Date.now()}`;
-    await run(
-      ['openssl', 'req', '-x509', ...EC_KEY, '-nodes', '-days', '3650', '-subj', `/CN=kube-netlab ${this.lab} ingress CA`, '-keyout', join(this.dir, `ca.key.${tmp}`), '-out', join(this.dir, `ca.crt.${tmp}`)],
-      { context: 'make the lab ingress CA' },
-    );
-    // Key first: whoever links the certificate has its key in place already.
-    settle(join(this.dir, `ca.key.${tmp}`), key);
-    settle(join(this.dir, `ca.crt.${tmp}`), this.caFile);
+    const pair = join(this.dir, 'ca.pem');
+    if (!existsSync(pair)) {
+      const tmp = join(this.dir, `ca.${process.pid}.${Date.now()}`);
+      await run(['openssl', 'req', '-x509', ...EC_KEY, '-nodes', '-days', '3650', '-subj', `/CN=kube-netlab ${this.lab} ingress CA`, '-keyout', `${tmp}.key`, '-out', `${tmp}.crt`], {
+        context: 'make the lab ingress CA',
+      });
+      writeFileSync(`${tmp}.pem`, readFileSync(`${tmp}.key`, 'utf8') + readFileSync(`${tmp}.crt`, 'utf8'), { mode: 0o600 });
+      rmSync(`${tmp}.key`, { force: true });
+      rmSync(`${tmp}.crt`, { force: true });
+      settle(`${tmp}.pem`, pair);
+    }
+    const pem = readFileSync(pair, 'utf8');
+    const block = (label: RegExp) => pem.match(new RegExp(`-----BEGIN ${label.source}-----[\\s\\S]*?-----END ${label.source}-----\\n`))?.[0];
+    const keyPem = block(/(?:EC )?PRIVATE KEY/);
+    const certPem = block(/CERTIFICATE/);
+    if (!keyPem || !certPem) throw new Error(`${pair} does not hold the CA's key and certificate; remove the lab's ingress directory and run \`up\` again`);
+    const mine = `${process.pid}.${Date.now()}`;
+    writeFileSync(`${key}.${mine}`, keyPem, { mode: 0o600 });
+    settle(`${key}.${mine}`, key);
+    writeFileSync(`${this.caFile}.${mine}`, certPem);
+    settle(`${this.caFile}.${mine}`, this.caFile);
   }
 
   /** A certificate for `hosts` (the first is the CN), signed by the lab CA. */
