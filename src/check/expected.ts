@@ -1,14 +1,5 @@
-/**
- * Every kernel object the plan decides, as the components render them, and
- * what `check` calls each namespace.
- */
-import { labObjects } from '../components/registry.js';
-import type { Owned } from '../components/objects.js';
+/** What `check` calls each namespace of a lab. */
 import type { Plan } from '../model/types.js';
-
-export function expectedObjects(plan: Plan): Owned[] {
-  return labObjects(plan);
-}
 
 /** What a namespace is called in `check`'s output: the node, `pod <ns>/<name>`, or the internet-side role. */
 export function placeNames(plan: Plan): Map<string, string> {

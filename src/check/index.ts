@@ -5,11 +5,11 @@
 import { agentStatus, podReadyFrom } from '../agent/client.js';
 import type { AgentStatus } from '../agent/protocol.js';
 import { labDir } from '../apply/state.js';
-import { componentsOf, labDaemons, netfilterOf } from '../components/registry.js';
+import { componentsOf, labDaemons, labObjects, netfilterOf } from '../components/registry.js';
 import type { Plan } from '../model/types.js';
 import { processDifferences } from './agent.js';
 import { compare, type Difference } from './compare.js';
-import { expectedObjects, placeNames } from './expected.js';
+import { placeNames } from './expected.js';
 import { readKernel } from './kernel.js';
 import { checkNetfilter, type NodeNetfilter } from './netfilter.js';
 
@@ -38,8 +38,7 @@ async function settledStatus(plan: Plan): Promise<{ status?: AgentStatus; error?
     } catch (err) {
       return { error: (err as Error).message.split(';')[0] };
     }
-    const settled = [status.proxy, status.netpol].every((s) => !s || (!s.pending && s.syncedPlan === status.planVersion));
-    if (settled || Date.now() >= deadline) return { status };
+    if (notComparable(status).size === 0 || Date.now() >= deadline) return { status };
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -53,7 +52,7 @@ function notComparable(status: AgentStatus | undefined): Set<string> {
 }
 
 export async function checkLab(plan: Plan): Promise<CheckReport> {
-  const expected = expectedObjects(plan);
+  const expected = labObjects(plan);
   const places = placeNames(plan);
   const components = componentsOf(plan);
   // The agent's status first (it says which readiness kube-proxy's rules follow), then every read at once.

@@ -117,7 +117,8 @@ export interface RulesetDifference {
   problem: string;
 }
 
-const quoted = (rules: string[]) => rules.join(' | ');
+/** Rules or elements as a user reads them, one after another. */
+const listed = (rules: string[]) => rules.join(' | ');
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** What is in `a` and not in `b`, counting repeats. */
@@ -137,10 +138,10 @@ function compareOne(want: Ruleset, got: Ruleset): string | undefined {
   const missing = minus(want.lines, got.lines);
   const extra = minus(got.lines, want.lines);
   const item = want.unordered ? 'element' : 'rule';
-  if (missing.length === 1 && extra.length === 1) problems.push(`1 ${item} differs: ${quoted(extra)} (expected ${quoted(missing)})`);
+  if (missing.length === 1 && extra.length === 1) problems.push(`1 ${item} differs: ${listed(extra)} (expected ${listed(missing)})`);
   else {
-    if (missing.length) problems.push(`${count(missing.length, item)} missing: ${quoted(missing)}`);
-    if (extra.length) problems.push(`${count(extra.length, item)} not in the plan: ${quoted(extra)}`);
+    if (missing.length) problems.push(`${count(missing.length, item)} missing: ${listed(missing)}`);
+    if (extra.length) problems.push(`${count(extra.length, item)} not in the plan: ${listed(extra)}`);
   }
   if (!missing.length && !extra.length && !want.unordered && want.lines.join('\n') !== got.lines.join('\n')) problems.push('rules out of order');
   return problems.length ? problems.join('; ') : undefined;
@@ -166,7 +167,7 @@ export function compareRulesets(expected: ReadonlyMap<string, Ruleset>, found: R
   for (const got of found.values()) {
     if (expected.has(got.key)) continue;
     if (got.builtin) {
-      const problems = [...(got.policy !== 'ACCEPT' ? [`policy ${got.policy} (expected ACCEPT)`] : []), ...(got.lines.length ? [`${count(got.lines.length, 'rule')} not in the plan: ${quoted(got.lines)}`] : [])];
+      const problems = [...(got.policy !== 'ACCEPT' ? [`policy ${got.policy} (expected ACCEPT)`] : []), ...(got.lines.length ? [`${count(got.lines.length, 'rule')} not in the plan: ${listed(got.lines)}`] : [])];
       if (problems.length) out.push({ key: got.key, name: got.name, chain: got.chain, rules: got.lines, problem: problems.join('; ') });
     } else out.push({ key: got.key, name: got.name, chain: got.chain, rules: got.lines, problem: `not in the plan (${count(got.lines.length, got.unordered ? 'element' : 'rule')})` });
   }

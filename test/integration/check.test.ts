@@ -11,7 +11,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expectedObjects } from '../../src/check/expected.js';
 import { checkLab, differenceLine } from '../../src/check/index.js';
 import type { FdbObject, NeighbourObject } from '../../src/components/objects.js';
 import type { Plan } from '../../src/model/types.js';
@@ -20,7 +19,7 @@ import { eventually } from '../helpers/eventually.js';
 import { agentStatus } from '../../src/agent/client.js';
 import { processDifferences } from '../../src/check/agent.js';
 import { placeNames } from '../../src/check/expected.js';
-import { labDaemons } from '../../src/components/registry.js';
+import { labDaemons, labObjects } from '../../src/components/registry.js';
 
 /** A Service (kube-proxy rules on every node) and a policy isolating the pods of `other` on node2 (network policy rules there). */
 const SERVICE_AND_POLICY = `---
@@ -69,7 +68,7 @@ if (!isRoot) {
 
     const plan = JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan;
     const [n1, n2, n3] = plan.nodes;
-    const objects = expectedObjects(plan).map((o) => o.object);
+    const objects = labObjects(plan).map((o) => o.object);
     const fdb = objects.find((o): o is FdbObject => o.kind === 'fdb' && o.netns === n2!.netns)!;
     const neigh = objects.find((o): o is NeighbourObject => o.kind === 'neighbour' && o.netns === n1!.netns)!;
     const pod = plan.pods.find((p) => p.node === n1!.name && !p.hostNetwork && p.namespace === 'default')!;

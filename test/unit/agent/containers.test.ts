@@ -96,13 +96,12 @@ t.test('serves HTTP and UDP echo; kill drops connections and it comes back', asy
   await closed;
   t.ok(await refused(tcp), 'connection refused while the container is down');
   const down = c.status();
-  const left = c.kill('again');
+  c.kill('again');
   t.same(c.status(), down, 'killing a dead container changes nothing');
-  t.ok(left >= 0 && left <= 1000, `the pending restart stands (${left} ms left of 1000)`);
 
   await eventually(() => c.state === 'running', { what: 'the restart after the backoff' });
   t.equal(c.state, 'running', 'back after the backoff');
-  t.equal(c.restartCount, 1);
+  t.equal(c.restartCount, 1, 'the second kill added no restart of its own');
   t.equal((await getJson(tcp, '/hostname')).body, 'web\n');
   t.equal(await udpEcho(udp, 'ping 2'), 'ping 2');
   t.match(logs.join('\n'), /container app of pod default\/web killed \(test\), restart in 1000 ms/);

@@ -6,9 +6,9 @@
  */
 import t from 'tap';
 import { processDifferences } from '../../../src/check/agent.js';
-import { labDaemons } from '../../../src/components/registry.js';
+import { labDaemons, labObjects } from '../../../src/components/registry.js';
 import { compare, differenceLine } from '../../../src/check/compare.js';
-import { expectedObjects, placeNames } from '../../../src/check/expected.js';
+import { placeNames } from '../../../src/check/expected.js';
 import type { KernelState, NetnsState } from '../../../src/check/kernel.js';
 import { objectsOf, type Owned } from '../../../src/components/objects.js';
 import { planLab } from '../../../src/model/plan.js';
@@ -90,7 +90,7 @@ t.test('the rendered vocabulary reads back as objects', async (t) => {
 for (const backend of ['vxlan', 'host-gw', 'udp', 'cloud-routes'] as const) {
   t.test(`${backend}: a healthy kernel has no difference; every namespace's objects are expected`, async (t) => {
     const plan = planFor(backend);
-    const expected = expectedObjects(plan);
+    const expected = labObjects(plan);
     t.same(compare(expected, healthyKernel(expected), placeNames(plan)), []);
     const places = new Set(expected.map((o) => placeNames(plan).get(o.object.netns)));
     for (const p of ['router', 'internet', 'lb', 'node1', 'node2', 'node3', 'pod default/a', 'pod default/b']) t.ok(places.has(p), `objects in ${p}`);
@@ -99,7 +99,7 @@ for (const backend of ['vxlan', 'host-gw', 'udp', 'cloud-routes'] as const) {
 
 t.test('each broken object is named: place, component, object, found and expected', async (t) => {
   const plan = planFor('vxlan');
-  const expected = expectedObjects(plan);
+  const expected = labObjects(plan);
   const places = placeNames(plan);
   const node = (n: string) => plan.nodes.find((x) => x.name === n)!;
   const a = plan.pods.find((p) => p.name === 'a')!;
