@@ -31,6 +31,16 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
     usage: 'verify [-f FILE] [--name N] [--tap | --junit FILE | -o json] [--only P5,P11,reachability]',
   },
   check: { flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }], run: async (a) => (await import('./commands/check.js')).checkCommand(a), usage: 'check [--name N] [-o json]' },
+  trace: {
+    flags: [{ name: 'port', short: 'p', value: true }, { name: 'udp' }, { name: 'output', short: 'o', value: true }],
+    run: async (a) => (await import('./commands/trace.js')).traceCommand(a),
+    usage: 'trace SRC DST [--port P] [--udp] [--name N] [-o json]',
+  },
+  graph: {
+    flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }, { name: 'out', value: true }, { name: 'trace' }, { name: 'port', short: 'p', value: true }, { name: 'udp' }],
+    run: async (a) => (await import('./commands/graph.js')).graphCommand(a),
+    usage: 'graph [--name N | -f FILE...] [-o mermaid|dot|svg|html|json] [--out FILE] [--trace SRC DST [--port P] [--udp]]',
+  },
   fault: { flags: [{ name: 'container', short: 'c', value: true }], run: async (a) => (await import('./commands/fault.js')).faultCommand(a), usage: FAULT_USAGE },
 };
 

@@ -61,7 +61,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const driftResults: CheckResult[] = drift.differences.map((d) => ({ path: 'CHECK' as const, name: `CHECK ${differenceLine(d)}`, ok: false, details: ['the kernel differs from the plan (`check` lists every difference)'], durationMs: 0 }));
   if (drift.objects && !drift.differences.length) driftResults.push({ path: 'CHECK', name: `CHECK ${drift.objects} kernel objects and the lab's processes as the plan says`, ok: true, details: [], durationMs: Math.round(performance.now() - started) });
   progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
-  const results = await runChecks(checks);
+  const results = await runChecks(checks, plan.lab);
   // After the path checks, so their traffic and the cells' do not meet.
   const measured = await measureTests(plan, reach);
   const cellResults: CheckResult[] = measured.flatMap((t) =>

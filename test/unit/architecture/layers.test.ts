@@ -1,7 +1,7 @@
 /**
  * The import graph follows the layers: data flows one way (spec → config,
- * model → render → kernel → components → agent → apply → check and verify →
- * cli), and no module imports one of a higher layer. Read from the sources
+ * model → render → kernel → components → agent → apply → check → trace →
+ * graph → verify → cli), and no module imports one of a higher layer. Read from the sources
  * with a plain scan of their import statements; fails naming each import
  * that runs the wrong way.
  */
@@ -32,6 +32,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['agent'],
   ['apply'],
   ['check'],
+  ['trace'],
+  ['graph'],
   ['verify'],
   ['cli', 'bench'],
 ];

@@ -1,0 +1,45 @@
+/**
+ * The temporary trace table: one `inet` table per namespace on the possible
+ * path that switches nftrace on for the probe's flows only (its fixed local
+ * port, both directions), rate-limited, with a chain on every hook so each
+ * hook the packet passes shows in the trace with its interfaces. Runs before
+ * conntrack and every lab rule (priority -350), so it sees the tuple as sent.
+ */
+
+export const TRACE_TABLE = 'kube-netlab-trace';
+
+export interface TracedFlow {
+  protocol: 'tcp' | 'udp';
+  /** The probe's own port: source going out, destination coming back. */
+  localPort?: number;
+  /** A connection the lab makes on the probe's behalf (nginx to a backend): from this address to these ports. */
+  from?: { ip: string; ports: number[] };
+}
+
+function matches(f: TracedFlow): string[] {
+  const l4 = `meta l4proto ${f.protocol}`;
+  if (f.localPort !== undefined) return [`${l4} th sport ${f.localPort}`, `${l4} th dport ${f.localPort}`];
+  if (f.from) {
+    const ports = f.from.ports.length === 1 ? String(f.from.ports[0]) : `{ ${f.from.ports.join(', ')} }`;
+    return [`ip saddr ${f.from.ip} ${l4} th dport ${ports}`, `ip daddr ${f.from.ip} ${l4} th sport ${ports}`];
+  }
+  return [];
+}
+
+/** `nft -f` text that adds the trace table (after removing one a failed trace left). */
+export function renderTraceTable(flows: TracedFlow[], ratePerSecond = 200): string {
+  const rules = flows.flatMap(matches).map((m) => `    ${m} limit rate ${ratePerSecond}/second burst 50 packets meta nftrace set 1`);
+  const hook = (name: string, withRules: boolean) => [`  chain ${name} {`, `    type filter hook ${name} priority -350; policy accept;`, ...(withRules ? rules : []), '  }'];
+  return [
+    `table inet ${TRACE_TABLE}`,
+    `delete table inet ${TRACE_TABLE}`,
+    `table inet ${TRACE_TABLE} {`,
+    ...hook('prerouting', true),
+    ...hook('output', true),
+    ...hook('input', false),
+    ...hook('forward', false),
+    ...hook('postrouting', false),
+    '}',
+    '',
+  ].join('\n');
+}
