@@ -4,6 +4,7 @@
  * run by a plain shell script, one `ip` per namespace, no planning, no
  * processes — measured in the same run.
  */
+import { run } from '../kernel/exec.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,13 +88,30 @@ export async function measureScale(pods: number): Promise<ScaleRow> {
   return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
 }
 
-export async function measureDefaultLab(file: string): Promise<{ upMs: number; checkMs: number; downMs: number }> {
+/** One `trace` of pod to ClusterIP, as a user runs it; whether its endpoint was on another node (the tunnel in the path). */
+async function traceOnce(lab: string): Promise<{ ms: number; crossNode: boolean }> {
+  const started = performance.now();
+  const r = await run([process.execPath, CLI, 'trace', '--name', lab, '-o', 'json', 'default/toolbox', 'svc/default/web'], { context: 'bench trace' });
+  const ms = performance.now() - started;
+  const hops = (JSON.parse(r.stdout) as { probes: { hops: { direction: string; out?: string }[] }[] }).probes.at(-1)!.hops;
+  return { ms, crossNode: hops.some((h) => h.direction === 'forward' && h.out?.startsWith('flannel')) };
+}
+
+export async function measureDefaultLab(file: string): Promise<{ upMs: number; checkMs: number; downMs: number; traceMs: number; graphMs: number }> {
   const lab = loadLab([file]).name;
   const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
   // The median of three: one CLI process each, with every link, route, rule and daemon compared.
   const checks: number[] = [];
   for (let i = 0; i < 3; i++) checks.push((await timed(() => runToEnd([process.execPath, CLI, 'check', '--name', lab]))).ms);
   const check = { ms: checks.sort((a, b) => a - b)[1]! };
+  // The median of three traces whose endpoint was on another node (kube-proxy picks one at random).
+  const traces: number[] = [];
+  for (let i = 0; i < 12 && traces.length < 3; i++) {
+    const t = await traceOnce(lab);
+    if (t.crossNode) traces.push(t.ms);
+  }
+  if (traces.length < 3) throw new Error(`bench: 12 traces of default/toolbox to svc/default/web never crossed nodes 3 times`);
+  const graph = await timed(() => runToEnd([process.execPath, CLI, 'graph', '--name', lab, '-o', 'svg', '--out', '/dev/null']));
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
-  return { upMs: up.ms, checkMs: check.ms, downMs: down.ms };
+  return { upMs: up.ms, checkMs: check.ms, downMs: down.ms, traceMs: traces.sort((a, b) => a - b)[1]!, graphMs: graph.ms };
 }

@@ -49,6 +49,10 @@ export interface Hop {
   local: boolean;
   /** Dropped here: the rule or chain policy that did it. */
   dropped?: string;
+  /** A node without a route for another node's pods: it sent them on by its default route. */
+  misrouted?: string;
+  /** The same packet passed this namespace before in this direction: a second copy (a bridge with netfilter can deliver a DNATed packet both bridged and routed). */
+  again?: boolean;
   /** Seen in a trace event (always true for a hop; lookups in `objects` are inferred). */
   observed: true;
   objects: LookedUp[];
@@ -60,6 +64,9 @@ function direction(flow: TracedFlow, p: PacketFields): Direction | undefined {
   if (flow.localPort !== undefined) {
     if (p.sport === flow.localPort) return 'forward';
     if (p.dport === flow.localPort) return 'reply';
+    // Past a source NAT that picked another port, the destination still says which flow it is (and the IP id which packet).
+    if (flow.targets?.some((t) => t.ip === p.daddr && t.port === p.dport)) return 'forward';
+    if (flow.targets?.some((t) => t.ip === p.saddr && t.port === p.sport)) return 'reply';
     return undefined;
   }
   if (flow.from) {
@@ -107,8 +114,10 @@ function segments(events: TraceEvent[]): Segment[] {
  * with the same id and a lower TTL. A retransmission keeps its TTL and is
  * left out.
  */
-function walks(all: Segment[], flow: TracedFlow, dir: Direction): TraceEvent[][] {
-  const mine = all.filter((s) => direction(flow, s.packet) === dir);
+function walks(all: Segment[], flow: TracedFlow, dir: Direction, ipid: number | undefined, reply?: { from: ReadonlySet<string>; to: ReadonlySet<string> }): TraceEvent[][] {
+  const mine = all.filter(
+    (s) => direction(flow, s.packet) === dir && (ipid === undefined || s.packet.ipid === ipid) && (!reply || (reply.from.has(`${s.packet.saddr}:${s.packet.sport}`) && reply.to.has(`${s.packet.daddr}:${s.packet.dport}`))),
+  );
   const first = mine[0];
   if (!first) return [];
   const out: TraceEvent[][] = [[...first.events]];
@@ -139,7 +148,7 @@ function hopOf(ns: NamespaceTrace, leg: number, dir: Direction, events: TraceEve
       const known = e.handle !== undefined ? lookup(ns.netns, e) : undefined;
       const rule = known?.rule ?? e.rule ?? `rule handle ${e.handle ?? '?'}`;
       rules.push({ family: e.family, table: e.table, chain: e.chain, ...(e.handle !== undefined ? { handle: e.handle } : {}), rule, ...(known?.comment ? { comment: known.comment } : {}), verdict: e.verdict ?? 'continue' });
-      if (e.verdict === 'drop' || /\breject\b|-j REJECT/i.test(rule)) dropped ??= `${e.family} ${e.table} ${e.chain}: ${known?.comment ? `"${known.comment}" ` : ''}${rule}`;
+      if (e.verdict === 'drop' || /\breject\b|-j REJECT/i.test(rule)) dropped ??= `${e.family} ${e.table} ${e.chain}: ${known?.comment ? `"${known.comment}"` : rule}`;
     }
     if (e.kind === 'policy' && e.verdict === 'drop') dropped ??= `${e.family} ${e.table} ${e.chain}: chain policy drop`;
   }
@@ -164,7 +173,12 @@ function hopOf(ns: NamespaceTrace, leg: number, dir: Direction, events: TraceEve
 function rank(h: Hop): number {
   if (h.in === undefined) return 0;
   if (h.local) return 3;
-  return h.in === h.out ? 1 : 2;
+  return bridged(h) ? 1 : 2;
+}
+
+/** Passed on by a bridge, not routed: in and out by the same device, and the TTL untouched. */
+export function bridged(h: Pick<Hop, 'in' | 'out' | 'packetIn' | 'packetOut'>): boolean {
+  return h.in !== undefined && h.in === h.out && h.packetIn.ttl === h.packetOut.ttl;
 }
 
 /**
@@ -176,17 +190,54 @@ function pathOrder(a: Hop, b: Hop): number {
   return (b.packetIn.ttl ?? 0) - (a.packetIn.ttl ?? 0) || rank(a) - rank(b);
 }
 
-/** Every namespace's first packet of each leg and direction, as hops in path order. */
-export function assembleHops(traces: NamespaceTrace[], flows: TracedFlow[], lookup: RuleLookup): Hop[] {
+/**
+ * Every namespace's walk of one packet per leg and direction, as hops in
+ * path order. The packet is the first one its sender sent, known by its IP
+ * id: the probe's from `source`, nginx's from the namespace the probe was
+ * delivered to, a reply from the namespace its request was delivered to.
+ */
+export function assembleHops(traces: NamespaceTrace[], flows: TracedFlow[], lookup: RuleLookup, source: string): Hop[] {
   const hops: Hop[] = [];
-  flows.forEach((flow, i) => {
-    for (const dir of ['forward', 'reply'] as const) {
-      const found: Hop[] = [];
-      for (const ns of traces) {
-        for (const events of walks(segments(ns.events), flow, dir)) found.push(hopOf(ns, i + 1, dir, events, lookup));
-      }
-      hops.push(...found.sort(pathOrder));
+  const all = traces.map((ns) => ({ ns, segments: segments(ns.events) }));
+  const segs = (netns: string | undefined) => all.find((x) => x.ns.netns === netns)?.segments ?? [];
+  const forwardPass = (flow: TracedFlow, leg: number, origin: Segment | undefined): Hop[] => {
+    if (!origin) return [];
+    const found = all.flatMap(({ ns, segments }) => walks(segments, flow, 'forward', origin.packet.ipid).map((events) => hopOf(ns, leg, 'forward', events, lookup)));
+    return found.sort(pathOrder);
+  };
+  /**
+   * The reply is known by where it comes from: in each namespace the request
+   * crossed, from the address and port the request left it for. Other
+   * traffic of the same endpoints (a kubelet's readiness probes) and a
+   * reply's IP id of 0 cannot pass for it.
+   */
+  const replyPass = (flow: TracedFlow, leg: number, forward: Hop[], delivered: Hop | undefined): Hop[] => {
+    if (!delivered) return [];
+    // Every address and port the request had on its way: the reply goes back to one of them (NAT undone step by step).
+    const to = new Set(forward.flatMap((h) => [`${h.packetIn.saddr}:${h.packetIn.sport}`, `${h.packetOut.saddr}:${h.packetOut.sport}`]));
+    const origin = segs(delivered.netns).find(
+      (seg) => seg.hook === 'output' && direction(flow, seg.packet) === 'reply' && `${seg.packet.saddr}:${seg.packet.sport}` === `${delivered.packetOut.daddr}:${delivered.packetOut.dport}` && `${seg.packet.daddr}:${seg.packet.dport}` === `${delivered.packetIn.saddr}:${delivered.packetIn.sport}`,
+    );
+    if (!origin) return [];
+    const found: Hop[] = [];
+    for (const { ns, segments } of all) {
+      // Where the request left this namespace for (each time it passed): the reply comes back from there.
+      const from = new Set(forward.filter((h) => h.netns === ns.netns).map((h) => `${h.packetOut.daddr}:${h.packetOut.dport}`));
+      if (!from.size) continue;
+      for (const events of walks(segments, flow, 'reply', origin.packet.ipid, { from, to })) found.push(hopOf(ns, leg, 'reply', events, lookup));
     }
+    return found.sort(pathOrder);
+  };
+  let deliveredTo: string | undefined;
+  flows.forEach((flow, i) => {
+    const start = segs(i === 0 ? source : deliveredTo).find((seg) => seg.hook === 'output' && direction(flow, seg.packet) === 'forward');
+    const forward = forwardPass(flow, i + 1, start);
+    const delivered = forward.find((h) => h.local);
+    if (i === 0) deliveredTo = delivered?.netns;
+    const reply = replyPass(flow, i + 1, forward, delivered);
+    // Two walks of one namespace with nothing between them: the packet was duplicated there, not sent back by someone else.
+    for (const list of [forward, reply]) list.forEach((h, j) => j > 0 && list[j - 1]!.netns === h.netns && (h.again = true));
+    hops.push(...forward, ...reply);
   });
   return hops;
 }
@@ -216,13 +267,14 @@ export function verdictOf(hops: Hop[], probe: ProbeResult, noRoute?: { place: st
     return { outcome: 'delivered', ...(delivered ? { place: delivered.place } : {}), line: `delivered to ${delivered?.place ?? 'the destination'}; it answered: ${probe.answer}` };
   }
   if (probe.refused) {
+    if (noRoute) return { outcome: 'refused', place: noRoute.place, line: `refused at ${noRoute.place}: no route (${noRoute.text}); it answered with an ICMP error` };
     if (drop) return { outcome: 'refused', place: drop.place, line: `refused at ${drop.place} by ${drop.dropped}` };
     if (delivered) return { outcome: 'refused', place: delivered.place, line: `refused by ${delivered.place}: nothing listens on port ${delivered.packetOut.dport ?? '?'} (the kernel answered with a reset)` };
     return { outcome: 'refused', line: `refused: ${probe.error ?? 'the connection was reset'}` };
   }
-  if (drop) return { outcome: 'dropped', place: drop.place, line: `dropped at ${drop.place} by ${drop.dropped}` };
-  if (noRoute) return { outcome: 'dropped', place: noRoute.place, line: `dropped at ${noRoute.place}: no route (${noRoute.text})` };
   const last = forward.at(-1);
+  if (drop) return { outcome: 'dropped', place: drop.place, line: `dropped at ${drop.place} by ${drop.dropped}` };
+  if (noRoute) return { outcome: 'dropped', place: noRoute.place, line: `dropped at ${noRoute.place}: no route (${noRoute.text})${last && last.place !== noRoute.place ? `; it died at ${last.place}` : ''}` };
   if (!last) return { outcome: 'dropped', line: `no packet was seen: ${probe.error ?? 'the probe sent nothing'}` };
   return { outcome: 'dropped', place: last.place, line: `dropped after ${last.place}${last.out ? ` (it left on ${last.out})` : ''}: no namespace saw it again${probe.error ? `; ${probe.error}` : ''}` };
 }
@@ -244,7 +296,8 @@ function describeRule(r: MatchedRule): string {
 export function hopLines(h: Hop, n: number): string[] {
   const via = [h.in ? `in ${h.in}` : 'sent', h.local ? 'to a local socket' : h.out ? `out ${h.out}` : ''].filter(Boolean).join(', ');
   const nat = endpoint(h.packetIn, 'd') !== endpoint(h.packetOut, 'd') ? `, DNAT to ${endpoint(h.packetOut, 'd')}` : '';
-  const lines = [`${String(n).padStart(2)}  ${h.place}  ${via}  ${endpoint(h.packetIn, 's')} → ${endpoint(h.packetIn, 'd')}${nat}  [observed]`];
+  const again = h.again ? `  (the same packet again, TTL ${h.packetIn.ttl ?? '?'}: a second copy)` : '';
+  const lines = [`${String(n).padStart(2)}  ${h.place}  ${via}  ${endpoint(h.packetIn, 's')} → ${endpoint(h.packetIn, 'd')}${nat}  [observed]${again}`];
   for (const r of h.rules) lines.push(`      ${describeRule(r)}`);
   for (const o of h.objects) lines.push(`      ${o.what} ${o.text}  [inferred]`);
   if (h.dropped) lines.push(`      ✗ dropped: ${h.dropped}`);

@@ -54,17 +54,18 @@ export function formatTrace(r: TraceResult): string {
     out.push(`trace ${p.src.label} (${p.src.ip}) → ${what}, ${p.dst.dnsName !== undefined && p === r.probes[0] && r.probes.length > 1 ? 'udp' : p.dst.protocol} from local port ${p.localPort}`);
     out.push(`    probe: ${p.probe}`);
     let n = 0;
-    let leg = 0;
+    // Connections are numbered as they appear: nginx's own to the backend is the second, whichever controller made it.
+    const legs = [...new Set(p.hops.map((h) => h.leg))];
     for (const h of p.hops.filter((x) => x.direction === 'forward')) {
-      if (h.leg !== leg) {
-        leg = h.leg;
-        if (p.flows.length > 1) out.push(leg === 1 ? '  connection 1: client → ingress-nginx' : `  connection ${leg}: ingress-nginx (${p.flows[leg - 1]!.from?.ip}) → backend`);
+      if (p.flows.length > 1 && (n === 0 || p.hops.filter((x) => x.direction === 'forward')[n - 1]!.leg !== h.leg)) {
+        const c = legs.indexOf(h.leg) + 1;
+        out.push(h.leg === 1 ? `  connection ${c}: client → ingress-nginx` : `  connection ${c}: ingress-nginx (${p.flows[h.leg - 1]!.from?.ip}) → backend`);
       }
       out.push(...hopLines(h, ++n));
     }
-    for (let l = 1; l <= p.flows.length; l++) {
+    for (const l of legs) {
       const reply = replyLine(p.hops, l);
-      if (reply) out.push(`    ${p.flows.length > 1 ? `connection ${l} ` : ''}${reply}`);
+      if (reply) out.push(`    ${p.flows.length > 1 ? `connection ${legs.indexOf(l) + 1} ` : ''}${reply}`);
     }
     if (p !== r.probes.at(-1)) out.push(`    → ${p.result.answer ?? p.result.error ?? ''}`, '');
   }

@@ -15,7 +15,7 @@ import type { Plan } from '../model/types.js';
 import { EnvironmentError } from '../util/errors.js';
 import { inCidr, parseIPv4 } from '../util/addresses.js';
 import { parseTrace } from './events.js';
-import { assembleHops, verdictOf, type Hop, type LookedUp, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
+import { assembleHops, bridged, verdictOf, type Hop, type LookedUp, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
 import { indexRules, ruleKey, type RuleIndex } from './rulesets.js';
 import { renderTraceTable, TRACE_TABLE, type TracedFlow } from './table.js';
 import type { TraceDestination, TraceSource } from './targets.js';
@@ -67,8 +67,12 @@ class Monitor {
     });
   }
 
-  stop(): void {
+  /** Ends the monitor and waits until it is gone. */
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGTERM');
+    return gone;
   }
 }
 
@@ -158,7 +162,7 @@ async function lookups(plan: Plan, hops: Hop[]): Promise<void> {
     hops.map(async (h) => {
       const daddr = h.packetOut.daddr;
       if (h.direction !== 'forward' || !daddr || !parseIPv4(daddr) || h.local || h.dropped) return;
-      if (h.in !== undefined && h.in === h.out && h.packetIn.etherDaddr) {
+      if (bridged(h) && h.in && h.packetIn.etherDaddr) {
         // Bridged, not routed: the bridge's forwarding table picks the port.
         const fdb = await run(nsenter(h.netns, ['bridge', 'fdb', 'show', 'br', h.in]), { context: `bridge fdb in ${h.netns}`, allowFailure: true });
         const port = fdb.stdout.split('\n').find((l) => l.startsWith(`${h.packetIn.etherDaddr} dev `));
@@ -172,6 +176,13 @@ async function lookups(plan: Plan, hops: Hop[]): Promise<void> {
       const route = (r.exitCode === 0 ? r.stdout : r.stderr).trim().replace(/\\\s*/g, ' ').replace(/\s+/g, ' ');
       h.objects.push({ what: 'route', text: r.exitCode === 0 ? route.replace(/ cache.*$/, '').replace(/ uid \d+/, '') : `none: ${route}` });
       const dev = /\bdev (\S+)/.exec(route)?.[1];
+      const node = plan.nodes.find((n) => n.netns === h.netns);
+      const owner = plan.nodes.find((n) => inCidr(daddr, n.podCIDR));
+      // On cloud-routes the default route is the way to other nodes' pods (the router holds their routes).
+      if (plan.spec.podNetwork.backend !== 'cloud-routes' && node && owner && owner !== node && r.exitCode === 0 && !/\bdev (flannel|cbr0)/.test(route) && !route.includes(`via ${owner.ip} `)) {
+        h.misrouted = `${node.name} has no route to ${owner.podCIDR} (${owner.name}'s pods): its default route sends the packet to the router`;
+        h.objects.push({ what: 'route', text: `✗ ${h.misrouted}` });
+      }
       const via = /\bvia (\S+)/.exec(route)?.[1] ?? daddr;
       if (dev?.startsWith('flannel.')) {
         const [neigh, fdb] = await Promise.all([
@@ -215,14 +226,14 @@ async function readRules(namespaces: string[]): Promise<Map<string, RuleIndex>> 
 
 /** One probe from `src` to `dst` with tracing on along the way. */
 export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestination, namespaces: string[]): Promise<TracedProbe> {
-  const localPort = randomInt(42000, 52000);
-  const flows: TracedFlow[] = [{ protocol: dst.dnsName !== undefined ? 'udp' : dst.protocol, localPort }];
+  // Below the kernel's ephemeral range (32768-60999) and the NodePorts (30000-32767): no other connection of the lab uses it.
+  const localPort = randomInt(20000, 30000);
+  const flows: TracedFlow[] = [{ protocol: dst.dnsName !== undefined ? 'udp' : dst.protocol, localPort, ...(dst.targets.length ? { targets: dst.targets } : {}) }];
   for (const ip of dst.secondLeg?.from ?? []) flows.push({ protocol: 'tcp', from: { ip, ports: dst.secondLeg!.ports } });
   const places = placeNames(plan);
   const monitors = namespaces.map((ns) => new Monitor(ns));
   const cleanup = async () => {
-    for (const m of monitors) m.stop();
-    await removeTables(namespaces);
+    await Promise.all([...monitors.map((m) => m.stop()), removeTables(namespaces)]);
   };
   const onSignal = () => {
     void cleanup().finally(() => process.exit(130));
@@ -240,15 +251,19 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
     await Promise.all(monitors.map((m) => marker(m, 'done')));
     // For recording what nft printed (the unit tests' fixtures come from such recordings).
     const dump = process.env.KUBE_NETLAB_TRACE_DUMP;
-    if (dump) for (const m of monitors) writeFileSync(join(dump, `${m.netns}.trace`), m.output());
+    if (dump) {
+      for (const m of monitors) writeFileSync(join(dump, `${m.netns}.trace`), m.output());
+      writeFileSync(join(dump, 'probe.json'), `${JSON.stringify({ source: src.netns, flows, places: Object.fromEntries(monitors.map((m) => [m.netns, places.get(m.netns) ?? m.netns])), result }, null, 2)}\n`);
+    }
     const traces: NamespaceTrace[] = monitors.map((m) => ({ netns: m.netns, place: places.get(m.netns) ?? m.netns, events: parseTrace(m.output()) }));
     const touched = traces.filter((t) => t.events.some((e) => e.kind === 'rule' && e.table !== TRACE_TABLE)).map((t) => t.netns);
     const rules = await readRules(touched);
-    const hops = assembleHops(traces, flows, (ns, e) => (e.handle !== undefined ? rules.get(ns)?.get(ruleKey(e.family, e.table, e.chain, e.handle)) : undefined));
+    const hops = assembleHops(traces, flows, (ns, e) => (e.handle !== undefined ? rules.get(ns)?.get(ruleKey(e.family, e.table, e.chain, e.handle)) : undefined), src.netns);
     await lookups(plan, hops);
     const forward = hops.filter((h) => h.direction === 'forward' && h.leg === 1);
     const last = forward.at(-1);
-    const noRoute = last && !last.local && !last.dropped && last.objects.some((o) => o.what === 'route' && o.text.startsWith('none')) ? { place: last.place, text: last.objects.find((o) => o.what === 'route')!.text.replace(/^none: /, '') } : undefined;
+    const misrouted = forward.find((h) => h.misrouted);
+    const noRoute = misrouted ? { place: misrouted.place, text: misrouted.misrouted! } : last && !last.local && !last.dropped && last.objects.some((o) => o.what === 'route' && o.text.startsWith('none')) ? { place: last.place, text: last.objects.find((o) => o.what === 'route')!.text.replace(/^none: /, '') } : undefined;
     const { resolved, ...probeResult } = result;
     return { src, dst, probe: probe.describe, localPort, flows, hops, result: probeResult, verdict: verdictOf(hops, probeResult, noRoute), ...(resolved ? { resolved } : {}) };
   } finally {

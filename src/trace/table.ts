@@ -14,11 +14,25 @@ export interface TracedFlow {
   localPort?: number;
   /** A connection the lab makes on the probe's behalf (nginx to a backend): from this address to these ports. */
   from?: { ip: string; ports: number[] };
+  /**
+   * Where the probe ends up after any DNAT (the pod, the endpoints, the
+   * external server): a source NAT with a random port (kube-proxy's and
+   * ip-masq's MASQUERADE) hides the probe's port past it, the destination
+   * stays.
+   */
+  targets?: { ip: string; port: number }[];
 }
 
 function matches(f: TracedFlow): string[] {
   const l4 = `meta l4proto ${f.protocol}`;
-  if (f.localPort !== undefined) return [`${l4} th sport ${f.localPort}`, `${l4} th dport ${f.localPort}`];
+  if (f.localPort !== undefined) {
+    const targets = f.targets?.length ? `{ ${f.targets.map((t) => `${t.ip} . ${t.port}`).join(', ')} }` : undefined;
+    return [
+      `${l4} th sport ${f.localPort}`,
+      `${l4} th dport ${f.localPort}`,
+      ...(targets ? [`${l4} ip daddr . th dport ${targets}`, `${l4} ip saddr . th sport ${targets}`] : []),
+    ];
+  }
   if (f.from) {
     const ports = f.from.ports.length === 1 ? String(f.from.ports[0]) : `{ ${f.from.ports.join(', ')} }`;
     return [`ip saddr ${f.from.ip} ${l4} th dport ${ports}`, `ip daddr ${f.from.ip} ${l4} th sport ${ports}`];

@@ -32,6 +32,8 @@ export interface TraceDestination {
   secondLeg?: { from: string[]; ports: number[] };
   /** Pods that may answer (the pod, a service's endpoints, the ingress controllers and backends). */
   candidates: PodPlan[];
+  /** Where the probe can end up after DNAT: each candidate's address and port, or the external server's. */
+  targets: { ip: string; port: number }[];
 }
 
 function sourceIP(plan: Plan, t: Target): string {
@@ -63,10 +65,18 @@ function servicePort(svc: ServicePlan, port: number | undefined, udp: boolean) {
   return sp;
 }
 
+/** Each endpoint's address and the port the service port sends to on it. */
+function endpointTargets(pods: PodPlan[], sp: ServicePlan['ports'][number]): { ip: string; port: number }[] {
+  return pods.flatMap((p) => {
+    const port = resolveTargetPort(p, sp);
+    return port === undefined ? [] : [{ ip: p.ip, port }];
+  });
+}
+
 function serviceTarget(plan: Plan, svc: ServicePlan, port: number | undefined, udp: boolean): TraceDestination {
   if (!svc.clusterIP || svc.clusterIP === 'None') throw new LabNotFoundError(`service ${svc.key} has no ClusterIP (${svc.type === 'ExternalName' ? `ExternalName ${svc.externalName}` : 'headless'}); trace one of its pods or its DNS name instead`);
   const sp = servicePort(svc, port, udp);
-  return { kind: 'service', label: `service ${svc.key} (${svc.clusterIP}:${sp.port}/${sp.protocol})`, ip: svc.clusterIP, port: sp.port, protocol: sp.protocol === 'UDP' ? 'udp' : 'tcp', candidates: selected(plan, svc) };
+  return { kind: 'service', label: `service ${svc.key} (${svc.clusterIP}:${sp.port}/${sp.protocol})`, ip: svc.clusterIP, port: sp.port, protocol: sp.protocol === 'UDP' ? 'udp' : 'tcp', candidates: selected(plan, svc), targets: endpointTargets(selected(plan, svc), sp) };
 }
 
 function ingressTarget(plan: Plan, url: URL, port: number | undefined): TraceDestination {
@@ -101,6 +111,7 @@ function ingressTarget(plan: Plan, url: URL, port: number | undefined): TraceDes
     http: { url: url.href, host, scheme },
     secondLeg: { from: controllers.map((c) => c.ip), ports: [...ports].sort((a, b) => a - b) },
     candidates: [...controllers, ...pods.values()],
+    targets: controller.ports.flatMap((sp) => (sp.port === p ? endpointTargets(controllers, sp) : [])),
   };
 }
 
@@ -133,29 +144,31 @@ export function resolveDestination(plan: Plan, text: string, opts: { port?: numb
     if (!node) throw new LabNotFoundError(`no node '${text.slice(5)}' in lab ${plan.lab}; nodes: ${plan.nodes.map((n) => n.name).join(', ')}`);
     if (opts.port === undefined) throw new LabNotFoundError(`trace to ${text} needs --port (a NodePort or a hostPort)`);
     const svc = plan.services.find((s) => s.ports.some((p) => p.nodePort === opts.port));
+    const sp = svc?.ports.find((p) => p.nodePort === opts.port);
     const candidates = svc ? selected(plan, svc) : plan.pods.filter((p) => p.node === node.name);
-    return { kind: 'node-port', label: `${text} port ${opts.port}${svc ? ` (NodePort of ${svc.key})` : ''}`, ip: node.ip, port: opts.port, protocol, candidates };
+    const targets = svc && sp ? endpointTargets(candidates, sp) : [{ ip: node.ip, port: opts.port }];
+    return { kind: 'node-port', label: `${text} port ${opts.port}${svc ? ` (NodePort of ${svc.key})` : ''}`, ip: node.ip, port: opts.port, protocol, candidates, targets };
   }
   const server = plan.internet.servers.find((s) => s.name === text);
-  if (server) return { kind: 'external-server', label: `external server ${server.name} (${server.ip})`, ip: server.ip, port: opts.port ?? server.ports[0] ?? 80, protocol, candidates: [] };
+  if (server) return { kind: 'external-server', label: `external server ${server.name} (${server.ip})`, ip: server.ip, port: opts.port ?? server.ports[0] ?? 80, protocol, candidates: [], targets: [{ ip: server.ip, port: opts.port ?? server.ports[0] ?? 80 }] };
   if (parseIPv4(text) !== undefined) {
     const svc = plan.services.find((s) => s.clusterIP === text);
     if (svc) return serviceTarget(plan, svc, opts.port, udp);
     const lb = plan.services.find((s) => s.loadBalancerIP === text);
     if (lb) {
       const sp = servicePort(lb, opts.port, udp);
-      return { kind: 'load-balancer', label: `load-balancer IP ${text}:${sp.port} of ${lb.key}`, ip: text, port: sp.port, protocol, candidates: lb.key === `${INGRESS_NGINX.namespace}/${INGRESS_NGINX.service}` ? selected(plan, lb) : selected(plan, lb) };
+      return { kind: 'load-balancer', label: `load-balancer IP ${text}:${sp.port} of ${lb.key}`, ip: text, port: sp.port, protocol, candidates: selected(plan, lb), targets: endpointTargets(selected(plan, lb), sp) };
     }
     const pod = plan.pods.find((p) => p.ip === text && !p.hostNetwork);
     if (pod) return podTarget(pod, opts.port, udp);
     const node = plan.nodes.find((n) => n.ip === text);
     if (node && opts.port === undefined) throw new LabNotFoundError(`trace to node address ${text} needs --port`);
-    return { kind: 'address', label: text, ip: text, port: opts.port ?? 80, protocol, candidates: [] };
+    return { kind: 'address', label: text, ip: text, port: opts.port ?? 80, protocol, candidates: [], targets: [{ ip: text, port: opts.port ?? 80 }] };
   }
   const pod = tryPod(plan, text);
   if (pod) return podTarget(pod, opts.port, udp);
   if (/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.?$/i.test(text) && text.includes('.')) {
-    return { kind: 'dns', label: text, ip: '', port: opts.port ?? 80, protocol, dnsName: text, candidates: [] };
+    return { kind: 'dns', label: text, ip: '', port: opts.port ?? 80, protocol, dnsName: text, candidates: [], targets: [] };
   }
   throw new LabNotFoundError(`cannot trace to '${text}': name a pod (ns/pod), a service (svc/ns/name or its ClusterIP), node/NAME with --port, a load-balancer IP, an Ingress URL (https://host/path), an external server or a DNS name`);
 }
@@ -172,7 +185,7 @@ function tryPod(plan: Plan, text: string): PodPlan | undefined {
 function podTarget(pod: PodPlan, port: number | undefined, udp: boolean): TraceDestination {
   const p = port ?? firstPort(pod, udp);
   if (p === undefined) throw new LabNotFoundError(`pod ${pod.key} declares no ${udp ? 'UDP' : 'TCP'} port; give one with --port`);
-  return { kind: 'pod', label: `pod ${pod.key} (${pod.ip}:${p})`, ip: pod.ip, port: p, protocol: udp ? 'udp' : 'tcp', candidates: [pod] };
+  return { kind: 'pod', label: `pod ${pod.key} (${pod.ip}:${p})`, ip: pod.ip, port: p, protocol: udp ? 'udp' : 'tcp', candidates: [pod], targets: [{ ip: pod.ip, port: p }] };
 }
 
 /** The namespaces a probe from `src` to `dst` can cross: the source, every node, the router and internet side, and the pods that may answer. */
