@@ -6,27 +6,11 @@
  * one node to the other.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
-
-interface JsonHop {
-  leg: number;
-  direction: 'forward' | 'reply';
-  place: string;
-  in?: string;
-  out?: string;
-  local: boolean;
-  packetIn: { saddr?: string; daddr?: string };
-  rules: { family: string; table: string; chain: string; rule: string; verdict: string }[];
-  objects: { what: string; text: string }[];
-}
-interface JsonTrace {
-  probes: { hops: JsonHop[]; result: { answer?: string } }[];
-  verdict: { outcome: string; place?: string; line: string };
-}
+import { monitorsIn, type JsonHop, type JsonTrace } from '../helpers/trace.js';
 
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
 
@@ -46,20 +30,6 @@ function traceOf(name: string, ...args: string[]): JsonTrace {
   return JSON.parse(r.stdout) as JsonTrace;
 }
 const forward = (r: JsonTrace) => r.probes.at(-1)!.hops.filter((h) => h.direction === 'forward' && h.leg === 1);
-/** `nft monitor` processes running in these namespaces (another test's lab may trace at the same time). */
-function monitorsIn(namespaces: string[]): string[] {
-  const inodes = new Set(namespaces.map((ns) => statSync(`/run/netns/${ns}`).ino));
-  return spawnSync('pgrep', ['-f', 'nft -a monitor'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .filter((pid) => {
-      try {
-        return pid !== '' && inodes.has(statSync(`/proc/${pid}/ns/net`).ino);
-      } catch {
-        return false; // Gone meanwhile.
-      }
-    });
-}
-
 const planOf = (name: string) => JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan;
 
 if (!isRoot) {

@@ -8,56 +8,14 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { rootSnapshot } from '../helpers/host.js';
-
-interface JsonHop {
-  leg: number;
-  direction: 'forward' | 'reply';
-  netns: string;
-  place: string;
-  in?: string;
-  out?: string;
-  local: boolean;
-  dropped?: string;
-  misrouted?: string;
-  packetIn: { saddr?: string; daddr?: string; dport?: number };
-  packetOut: { saddr?: string; daddr?: string; dport?: number };
-  rules: { table: string; chain: string; rule: string; comment?: string; verdict: string }[];
-  objects: { what: string; text: string }[];
-}
-interface JsonProbe {
-  destination: { kind: string; ip: string; port: number };
-  hops: JsonHop[];
-  result: { answer?: string; refused: boolean };
-  verdict: { outcome: string; place?: string; line: string };
-}
-interface JsonTrace {
-  probes: JsonProbe[];
-  verdict: { outcome: string; place?: string; line: string };
-}
+import { traceLeftovers, type JsonHop, type JsonProbe, type JsonTrace } from '../helpers/trace.js';
 
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
-
-/** The namespaces that still hold a trace table, and the `nft monitor` processes left. */
-function leftovers(plan: Plan): string[] {
-  const namespaces = [plan.router.netns, plan.internet.netns, plan.internet.loadBalancer.netns, ...plan.internet.clients.map((c) => c.netns), ...plan.internet.servers.map((s) => s.netns), ...plan.nodes.map((n) => n.netns), ...plan.pods.filter((p) => !p.hostNetwork).map((p) => p.netns)];
-  const tables = namespaces.filter((ns) => spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout.includes('kube-netlab-trace')).map((ns) => `trace table in ${ns}`);
-  // Monitors in this lab's namespaces (another test's lab may trace at the same time).
-  const inodes = new Set(namespaces.map((ns) => statSync(`/run/netns/${ns}`).ino));
-  const pids = spawnSync('pgrep', ['-f', 'nft -a monitor'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  const monitors = pids.filter((pid) => {
-    try {
-      return inodes.has(statSync(`/proc/${pid}/ns/net`).ino);
-    } catch {
-      return false;
-    }
-  });
-  return [...tables, ...monitors.map((pid) => `monitor ${pid} still running`)];
-}
 
 if (!isRoot) {
   t.skip('integration tests need root (network namespaces)');
@@ -79,7 +37,7 @@ if (!isRoot) {
 
     const trace = (...args: string[]): JsonTrace => {
       const r = cli(['trace', '--name', name, '-o', 'json', ...args]);
-      t.equal(leftovers(plan).join('\n'), '', `nothing left after trace ${args.join(' ')}`);
+      t.equal(traceLeftovers(plan).join('\n'), '', `nothing left after trace ${args.join(' ')}`);
       t.equal(r.stderr, '', `trace ${args.join(' ')}: no error`);
       return JSON.parse(r.stdout) as JsonTrace;
     };
