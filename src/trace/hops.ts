@@ -30,7 +30,7 @@ export interface MatchedRule {
 
 /** What the lab looked up where netfilter says nothing: a route, a bridge port, a tunnel's fdb entry. */
 export interface LookedUp {
-  what: 'route' | 'bridge' | 'vxlan' | 'udp' | 'local';
+  what: 'route' | 'bridge' | 'vxlan' | 'udp' | 'conntrack';
   text: string;
 }
 
@@ -124,7 +124,9 @@ function walks(all: Segment[], flow: TracedFlow, dir: Direction, ipid: number | 
   let ttl = first.packet.ttl ?? 0;
   for (const s of mine.slice(1)) {
     if (s.packet.ipid !== first.packet.ipid) continue;
-    if (s.hook === 'prerouting' || s.hook === 'output') {
+    // Sent over loopback: the packet comes back in by lo in this very namespace, the same walk.
+    const looped = s.hook === 'prerouting' && s.packet.iif === 'lo' && out.at(-1)!.some((e) => e.packet?.oif === 'lo');
+    if ((s.hook === 'prerouting' || s.hook === 'output') && !looped) {
       if ((s.packet.ttl ?? 0) >= ttl) break;
       ttl = s.packet.ttl ?? 0;
       out.push([]);
@@ -138,7 +140,8 @@ function hopOf(ns: NamespaceTrace, leg: number, dir: Direction, events: TraceEve
   const packets = events.filter((e) => e.kind === 'packet' && e.packet).map((e) => ({ hook: ours(e) ? e.chain : undefined, p: e.packet! }));
   const first = packets[0]!.p;
   const last = packets.at(-1)!.p;
-  const iif = packets.find((x) => x.p.iif)?.p.iif;
+  // A packet this namespace sent has no way in, even when it came back over loopback.
+  const iif = packets[0]!.p.iif;
   const oif = [...packets].reverse().find((x) => x.p.oif)?.p.oif;
   const rules: MatchedRule[] = [];
   let dropped: string | undefined;
@@ -294,7 +297,7 @@ function describeRule(r: MatchedRule): string {
 
 /** One hop as the lines `trace` prints: the place and interfaces, then each rule and object indented. */
 export function hopLines(h: Hop, n: number): string[] {
-  const via = [h.in ? `in ${h.in}` : 'sent', h.local ? 'to a local socket' : h.out ? `out ${h.out}` : ''].filter(Boolean).join(', ');
+  const via = h.in === undefined && h.local ? `sent over ${h.out ?? 'lo'} to a local socket` : [h.in ? `in ${h.in}` : 'sent', h.local ? 'to a local socket' : h.out ? `out ${h.out}` : ''].filter(Boolean).join(', ');
   const nat = endpoint(h.packetIn, 'd') !== endpoint(h.packetOut, 'd') ? `, DNAT to ${endpoint(h.packetOut, 'd')}` : '';
   const again = h.again ? `  (the same packet again, TTL ${h.packetIn.ttl ?? '?'}: a second copy)` : '';
   const lines = [`${String(n).padStart(2)}  ${h.place}  ${via}  ${endpoint(h.packetIn, 's')} → ${endpoint(h.packetIn, 'd')}${nat}  [observed]${again}`];

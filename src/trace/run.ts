@@ -156,8 +156,29 @@ function probeFor(src: TraceSource, dst: TraceDestination, port: number): Probe 
   };
 }
 
-/** Route, bridge and tunnel lookups for each hop the packet left through, run as one `ip -batch` per namespace. */
-async function lookups(plan: Plan, hops: Hop[]): Promise<void> {
+/** `conntrack -L` lines as one user-facing sentence: the connection as sent and where its replies come from. */
+export function describeConntrack(line: string): string | undefined {
+  const parts = [...line.matchAll(/\b(src|dst|sport|dport)=(\S+)/g)].map((m) => m[2]!);
+  if (parts.length < 8) return undefined;
+  const [s1, d1, sp1, dp1, s2, d2, sp2, dp2] = parts;
+  const state = /\b(ESTABLISHED|TIME_WAIT|SYN_SENT|SYN_RECV|CLOSE|CLOSE_WAIT|FIN_WAIT|LAST_ACK)\b/.exec(line)?.[1];
+  return `${s1}:${sp1} → ${d1}:${dp1}, answered from ${s2}:${sp2} to ${d2}:${dp2}${state ? ` (${state})` : ''}`;
+}
+
+/** The conntrack entry of a hop that rewrote the probe's addresses: what the kernel will undo on the reply. */
+async function conntrackOf(h: Hop, localPort: number): Promise<void> {
+  // A rule that rewrites: its target or statement, not a comment that mentions one.
+  const rewrites = (rule: string) => /-j (DNAT|SNAT|MASQUERADE)\b|\b(dnat|snat) to\b|\bmasquerade\b/.test(rule.replace(/(--)?comment "(?:[^"\\]|\\.)*"/g, ''));
+  if (h.leg !== 1 || !h.rules.some((r) => rewrites(r.rule))) return;
+  const proto = h.packetIn.protocol === 'udp' ? 'udp' : 'tcp';
+  const r = await run(nsenter(h.netns, ['conntrack', '-L', '-p', proto, '--orig-port-src', String(localPort)]), { context: `conntrack in ${h.netns}`, allowFailure: true });
+  const entry = r.stdout.split('\n').map(describeConntrack).find(Boolean);
+  if (entry) h.objects.push({ what: 'conntrack', text: entry });
+}
+
+/** Route, bridge and tunnel lookups for each hop the packet left through, and the conntrack entry where it was rewritten. */
+async function lookups(plan: Plan, hops: Hop[], localPort: number): Promise<void> {
+  await Promise.all(hops.filter((h) => h.direction === 'forward').map((h) => conntrackOf(h, localPort)));
   await Promise.all(
     hops.map(async (h) => {
       const daddr = h.packetOut.daddr;
@@ -259,7 +280,7 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
     const touched = traces.filter((t) => t.events.some((e) => e.kind === 'rule' && e.table !== TRACE_TABLE)).map((t) => t.netns);
     const rules = await readRules(touched);
     const hops = assembleHops(traces, flows, (ns, e) => (e.handle !== undefined ? rules.get(ns)?.get(ruleKey(e.family, e.table, e.chain, e.handle)) : undefined), src.netns);
-    await lookups(plan, hops);
+    await lookups(plan, hops, localPort);
     const forward = hops.filter((h) => h.direction === 'forward' && h.leg === 1);
     const last = forward.at(-1);
     const misrouted = forward.find((h) => h.misrouted);

@@ -45,6 +45,14 @@ if (!isRoot) {
     const places = (p: JsonProbe, leg = 1) => forward(p, leg).map((h) => h.place);
     const rules = (h: JsonHop) => h.rules.map((r) => r.rule).join('\n');
 
+    await t.test('P1 container to container in one pod: over loopback, never leaving the namespace', async (t) => {
+      const r = trace('shop/cache', 'shop/cache', '--port', '9121');
+      const hops = forward(r.probes[0]!);
+      t.same(hops.map((h) => h.place), ['pod shop/cache']);
+      t.match(hops[0], { out: 'lo', local: true });
+      t.match(r.verdict, { outcome: 'delivered', place: 'pod shop/cache' });
+    });
+
     await t.test('P2 pod to pod on the same node: through cbr0, bridged', async (t) => {
       const dst = onNode('web', toolbox.node);
       const r = trace('default/toolbox', dst.key);
@@ -78,6 +86,7 @@ if (!isRoot) {
       const dnat = /-A KUBE-SEP-\w+ .*--to-destination (\S+)/.exec(rules(node));
       t.ok(dnat, 'the KUBE-SEP DNAT rule');
       t.equal(`${node.packetOut.daddr}:${node.packetOut.dport}`, dnat?.[1], 'the packet left with the DNAT target');
+      t.match(node.objects.find((o) => o.what === 'conntrack')?.text, new RegExp(`→ ${svc.clusterIP!.replace(/\./g, '\\.')}:80, answered from ${dnat?.[1]?.replace(/\./g, '\\.')} `), 'the conntrack entry that undoes it on the reply');
       const delivered = forward(p).at(-1)!;
       t.equal(delivered.packetIn.daddr, dnat?.[1]?.split(':')[0]);
       t.match(r.verdict, { outcome: 'delivered', place: delivered.place });

@@ -120,3 +120,12 @@ table inet kube-netlab-trace {
 `,
   );
 });
+
+t.test('a conntrack entry as one sentence', async (t) => {
+  const { describeConntrack } = await import('../../../src/trace/run.js');
+  t.equal(
+    describeConntrack('tcp      6 117 TIME_WAIT src=10.244.1.4 dst=10.96.0.11 sport=25453 dport=80 src=10.244.0.2 dst=10.244.1.4 sport=8080 dport=25453 [ASSURED] mark=0 use=1'),
+    '10.244.1.4:25453 → 10.96.0.11:80, answered from 10.244.0.2:8080 to 10.244.1.4:25453 (TIME_WAIT)',
+  );
+  t.equal(describeConntrack('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.'), undefined);
+});
