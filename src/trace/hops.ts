@@ -2,8 +2,9 @@
  * From trace events, collected per namespace, to the walk a learner reads:
  * each namespace the probe's first packet visited, in the order it went,
  * with the interfaces, the rules it matched and what moved it on; then the
- * reply in short and one verdict line. Pure: the kernel reads (rule
- * comments, route and fdb lookups) come in as data.
+ * reply in short and one verdict line. Pure: rule texts and comments come
+ * in through a lookup; the route, fdb and conntrack reads are added to the
+ * hops afterwards by the caller (run.ts).
  */
 import type { PacketFields, TraceEvent } from './events.js';
 import { TRACE_TABLE, type TracedFlow } from './table.js';
@@ -41,7 +42,7 @@ export interface Hop {
   place: string;
   in?: string;
   out?: string;
-  /** The packet as it arrived (or was sent) and as it left: NAT shows as the difference. */
+  /** The packet as it arrived (or was sent) and as it left: a DNAT shows as the difference; a source NAT happens after the last hook seen here and shows in the next namespace. */
   packetIn: PacketFields;
   packetOut: PacketFields;
   rules: MatchedRule[];
@@ -90,18 +91,16 @@ interface Segment {
 
 function segments(events: TraceEvent[]): Segment[] {
   const out: Segment[] = [];
-  let current: Segment | undefined;
-  let id = '';
+  // Two packets traced at once (two CPUs) interleave their lines: each line goes to its own trace id's segment.
+  const open = new Map<string, Segment>();
   for (const e of events) {
-    if (e.id !== id || (e.kind === 'packet' && ours(e))) {
-      id = e.id;
-      current = undefined;
-      if (e.kind === 'packet' && e.packet && ours(e)) {
-        current = { hook: e.chain, packet: e.packet, events: [] };
-        out.push(current);
-      }
+    if (e.kind === 'packet' && e.packet && ours(e)) {
+      const segment = { hook: e.chain, packet: e.packet, events: [e] };
+      open.set(e.id, segment);
+      out.push(segment);
+    } else {
+      open.get(e.id)?.events.push(e);
     }
-    current?.events.push(e);
   }
   return out;
 }
@@ -151,7 +150,7 @@ function hopOf(ns: NamespaceTrace, leg: number, dir: Direction, events: TraceEve
       const known = e.handle !== undefined ? lookup(ns.netns, e) : undefined;
       const rule = known?.rule ?? e.rule ?? `rule handle ${e.handle ?? '?'}`;
       rules.push({ family: e.family, table: e.table, chain: e.chain, ...(e.handle !== undefined ? { handle: e.handle } : {}), rule, ...(known?.comment ? { comment: known.comment } : {}), verdict: e.verdict ?? 'continue' });
-      if (e.verdict === 'drop' || /\breject\b|-j REJECT/i.test(rule)) dropped ??= `${e.family} ${e.table} ${e.chain}: ${known?.comment ? `"${known.comment}"` : rule}`;
+      if (e.verdict === 'drop' || /\breject\b|-j REJECT/i.test(rule.replace(/(--)?comment "(?:[^"\\]|\\.)*"/g, ''))) dropped ??= `${e.family} ${e.table} ${e.chain}: ${known?.comment ? `"${known.comment}"` : rule}`;
     }
     if (e.kind === 'policy' && e.verdict === 'drop') dropped ??= `${e.family} ${e.table} ${e.chain}: chain policy drop`;
   }
@@ -272,7 +271,10 @@ export function verdictOf(hops: Hop[], probe: ProbeResult, noRoute?: { place: st
   if (probe.refused) {
     if (noRoute) return { outcome: 'refused', place: noRoute.place, line: `refused at ${noRoute.place}: no route (${noRoute.text}); it answered with an ICMP error` };
     if (drop) return { outcome: 'refused', place: drop.place, line: `refused at ${drop.place} by ${drop.dropped}` };
-    if (delivered) return { outcome: 'refused', place: delivered.place, line: `refused by ${delivered.place}: nothing listens on port ${delivered.packetOut.dport ?? '?'} (the kernel answered with a reset)` };
+    if (delivered) {
+      const answer = delivered.packetIn.protocol === 'udp' ? 'an ICMP port unreachable' : 'a reset';
+      return { outcome: 'refused', place: delivered.place, line: `refused by ${delivered.place}: nothing listens on port ${delivered.packetOut.dport ?? '?'} (the kernel answered with ${answer})` };
+    }
     return { outcome: 'refused', line: `refused: ${probe.error ?? 'the connection was reset'}` };
   }
   const last = forward.at(-1);

@@ -38,8 +38,13 @@ export async function traceCommandResult(plan: Plan, srcText: string, dstText: s
     const dnsPods = plan.pods.filter((p) => p.containers.some((c) => c.program === 'cluster-dns'));
     const lookup = await traceProbe(plan, src, dst, pathNamespaces(plan, src, dst, dnsPods));
     probes.push(lookup);
-    if (!lookup.resolved) return { lab: plan.lab, probes, verdict: { ...lookup.verdict, line: `the name ${dst.dnsName} did not resolve (${lookup.result.answer ?? lookup.result.error ?? 'no answer'}); ${lookup.verdict.line}` } };
-    dst = { ...resolveDestination(plan, lookup.resolved, { port: dst.port, udp: opts.udp === true }), label: `${dst.dnsName} (${lookup.resolved})` };
+    if (!lookup.resolved) {
+      // Nothing to send the probe to: the trace ends with the lookup, as a refusal when the server answered, else where the query was lost.
+      const answered = lookup.result.answer !== undefined;
+      const line = `the name ${dst.dnsName} did not resolve (${lookup.result.answer ?? lookup.result.error ?? 'no answer'}); the query was ${lookup.verdict.line}`;
+      return { lab: plan.lab, probes, verdict: { ...lookup.verdict, outcome: answered ? 'refused' : lookup.verdict.outcome, line } };
+    }
+    dst = { ...resolveDestination(plan, lookup.resolved, { ...(port !== undefined ? { port } : {}), udp: opts.udp === true }), label: `${dst.dnsName} (${lookup.resolved})` };
   }
   const main = await traceProbe(plan, src, dst, pathNamespaces(plan, src, dst));
   probes.push(main);
@@ -50,8 +55,9 @@ export async function traceCommandResult(plan: Plan, srcText: string, dstText: s
 export function formatTrace(r: TraceResult): string {
   const out: string[] = [];
   for (const p of r.probes) {
-    const what = p.dst.dnsName !== undefined && p.resolved !== undefined && p === r.probes[0] && r.probes.length > 1 ? `DNS lookup of ${p.dst.dnsName}` : p.dst.label;
-    out.push(`trace ${p.src.label} (${p.src.ip}) → ${what}, ${p.dst.dnsName !== undefined && p === r.probes[0] && r.probes.length > 1 ? 'udp' : p.dst.protocol} from local port ${p.localPort}`);
+    // The probe that follows a lookup has the address as its destination; only the lookup keeps the name.
+    const lookup = p.dst.dnsName !== undefined;
+    out.push(`trace ${p.src.label} (${p.src.ip}) → ${lookup ? `DNS lookup of ${p.dst.dnsName}` : p.dst.label}, ${lookup ? 'udp' : p.dst.protocol} from local port ${p.localPort}`);
     out.push(`    probe: ${p.probe}`);
     let n = 0;
     // Connections are numbered as they appear: nginx's own to the backend is the second, whichever controller made it.

@@ -15,7 +15,7 @@ import type { Plan } from '../model/types.js';
 import { EnvironmentError } from '../util/errors.js';
 import { inCidr, parseIPv4 } from '../util/addresses.js';
 import { parseTrace } from './events.js';
-import { assembleHops, bridged, verdictOf, type Hop, type LookedUp, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
+import { assembleHops, bridged, verdictOf, type Hop, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
 import { indexRules, ruleKey, type RuleIndex } from './rulesets.js';
 import { renderTraceTable, TRACE_TABLE, type TracedFlow } from './table.js';
 import type { TraceDestination, TraceSource } from './targets.js';
@@ -115,7 +115,8 @@ function probeFor(src: TraceSource, dst: TraceDestination, port: number): Probe 
         const status = /status: (\w+)/.exec(r.stdout)?.[1];
         const answer = [...r.stdout.matchAll(/^\S+\s+\d+\s+IN\s+A\s+(\S+)$/gm)].map((m) => m[1]!);
         if (r.exitCode !== 0 || !status) return { refused: false, error: firstLine(r.stdout) || firstLine(r.stderr) || `dig exit ${r.exitCode}` };
-        return { answer: `${status}${answer.length ? ` ${answer.join(', ')}` : ''}`, refused: false, ...(answer[0] ? { resolved: answer[0] } : {}) };
+        // The server answered either way; a name without an address is no answer for what comes next.
+        return { answer: `${status}${answer.length ? ` ${answer.join(', ')}` : ', no address'}`, refused: false, ...(answer[0] ? { resolved: answer[0] } : {}) };
       },
     };
   }
@@ -135,7 +136,7 @@ function probeFor(src: TraceSource, dst: TraceDestination, port: number): Probe 
     };
   }
   const url = dst.http ? dst.http.url : `http://${dst.ip}:${dst.port}/`;
-  const argv = ['curl', '-sS', '-m', '3', '--local-port', String(port), '-w', '\\n%{http_code}', ...(dst.http ? ['-k', '--resolve', `${dst.http.host}:${dst.port}:${dst.ip}`] : []), url];
+  const argv = ['curl', '-sS', '-g', '-m', '3', '--local-port', String(port), '-w', '\\n%{http_code}', ...(dst.http ? ['-k', '--resolve', `${dst.http.host}:${dst.port}:${dst.ip}`] : []), url];
   return {
     argv: inNetnsEtc(src.netns, argv),
     describe: shellLine(argv),
@@ -166,19 +167,20 @@ export function describeConntrack(line: string): string | undefined {
 }
 
 /** The conntrack entry of a hop that rewrote the probe's addresses: what the kernel will undo on the reply. */
-async function conntrackOf(h: Hop, localPort: number): Promise<void> {
+async function conntrackOf(h: Hop): Promise<void> {
   // A rule that rewrites: its target or statement, not a comment that mentions one.
   const rewrites = (rule: string) => /-j (DNAT|SNAT|MASQUERADE)\b|\b(dnat|snat) to\b|\bmasquerade\b/.test(rule.replace(/(--)?comment "(?:[^"\\]|\\.)*"/g, ''));
   if (h.leg !== 1 || !h.rules.some((r) => rewrites(r.rule))) return;
   const proto = h.packetIn.protocol === 'udp' ? 'udp' : 'tcp';
-  const r = await run(nsenter(h.netns, ['conntrack', '-L', '-p', proto, '--orig-port-src', String(localPort)]), { context: `conntrack in ${h.netns}`, allowFailure: true });
+  if (h.packetIn.sport === undefined) return;
+  const r = await run(nsenter(h.netns, ['conntrack', '-L', '-p', proto, '--orig-port-src', String(h.packetIn.sport)]), { context: `conntrack in ${h.netns}`, allowFailure: true });
   const entry = r.stdout.split('\n').map(describeConntrack).find(Boolean);
   if (entry) h.objects.push({ what: 'conntrack', text: entry });
 }
 
 /** Route, bridge and tunnel lookups for each hop the packet left through, and the conntrack entry where it was rewritten. */
-async function lookups(plan: Plan, hops: Hop[], localPort: number): Promise<void> {
-  await Promise.all(hops.filter((h) => h.direction === 'forward').map((h) => conntrackOf(h, localPort)));
+async function lookups(plan: Plan, hops: Hop[]): Promise<void> {
+  await Promise.all(hops.filter((h) => h.direction === 'forward').map(conntrackOf));
   await Promise.all(
     hops.map(async (h) => {
       const daddr = h.packetOut.daddr;
@@ -253,7 +255,10 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
   for (const ip of dst.secondLeg?.from ?? []) flows.push({ protocol: 'tcp', from: { ip, ports: dst.secondLeg!.ports } });
   const places = placeNames(plan);
   const monitors = namespaces.map((ns) => new Monitor(ns));
+  // Loads still running when we clean up could add a table after its removal: cleanup waits for them.
+  let loading: Promise<unknown> = Promise.resolve();
   const cleanup = async () => {
+    await loading;
     await Promise.all([...monitors.map((m) => m.stop()), removeTables(namespaces)]);
   };
   const onSignal = () => {
@@ -263,7 +268,10 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
   process.once('SIGTERM', onSignal);
   try {
     const table = renderTraceTable(flows);
-    await Promise.all(namespaces.map((ns) => run(nsenter(ns, ['nft', '-f', '-']), { context: `load the trace table in ${ns}`, input: table })));
+    const loads = Promise.allSettled(namespaces.map((ns) => run(nsenter(ns, ['nft', '-f', '-']), { context: `load the trace table in ${ns}`, input: table })));
+    loading = loads;
+    const failed = (await loads).find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     await Promise.all(monitors.map((m) => marker(m, 'ready')));
     const probe = probeFor(src, dst, localPort);
     const r = await run(probe.argv, { context: `probe ${probe.describe}`, input: probe.input ?? '', allowFailure: true, timeoutMs: 8000 });
@@ -280,7 +288,7 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
     const touched = traces.filter((t) => t.events.some((e) => e.kind === 'rule' && e.table !== TRACE_TABLE)).map((t) => t.netns);
     const rules = await readRules(touched);
     const hops = assembleHops(traces, flows, (ns, e) => (e.handle !== undefined ? rules.get(ns)?.get(ruleKey(e.family, e.table, e.chain, e.handle)) : undefined), src.netns);
-    await lookups(plan, hops, localPort);
+    await lookups(plan, hops);
     const forward = hops.filter((h) => h.direction === 'forward' && h.leg === 1);
     const last = forward.at(-1);
     const misrouted = forward.find((h) => h.misrouted);
@@ -294,4 +302,3 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
   }
 }
 
-export type { LookedUp };

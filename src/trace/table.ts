@@ -41,8 +41,11 @@ function matches(f: TracedFlow): string[] {
 }
 
 /** `nft -f` text that adds the trace table (after removing one a failed trace left). */
-export function renderTraceTable(flows: TracedFlow[], ratePerSecond = 200): string {
-  const rules = flows.flatMap(matches).map((m) => `    ${m} limit rate ${ratePerSecond}/second burst 50 packets meta nftrace set 1`);
+/** Enough for a probe and its retransmissions, too few to flood a monitor if a flow matches more than it should. */
+const RATE = 'limit rate 200/second burst 50 packets';
+
+export function renderTraceTable(flows: TracedFlow[]): string {
+  const rules = flows.flatMap(matches).map((m) => `    ${m} ${RATE} meta nftrace set 1`);
   const hook = (name: string, withRules: boolean) => [`  chain ${name} {`, `    type filter hook ${name} priority -350; policy accept;`, ...(withRules ? rules : []), '  }'];
   return [
     `table inet ${TRACE_TABLE}`,

@@ -25,7 +25,7 @@ export interface TraceDestination {
   port: number;
   protocol: 'tcp' | 'udp';
   /** An Ingress URL: the request curl makes, its Host and scheme. */
-  http?: { url: string; host: string; scheme: 'http' | 'https' };
+  http?: { url: string; host: string };
   /** A DNS name: looked up first (that lookup is traced too), then probed at the address it gives. */
   dnsName?: string;
   /** Through ingress-nginx: nginx's own connection to the backends, from each controller pod to these ports. */
@@ -58,10 +58,11 @@ function selected(plan: Plan, svc: ServicePlan): PodPlan[] {
   return plan.pods.filter((p) => p.namespace === svc.namespace && !p.terminating && Object.entries(svc.selector!).every(([k, v]) => p.labels[k] === v));
 }
 
+/** The service port to probe: the one numbered `port` (or the first), TCP unless --udp; a service with only UDP ports is probed over UDP. */
 function servicePort(svc: ServicePlan, port: number | undefined, udp: boolean) {
-  const proto = udp ? 'UDP' : undefined;
-  const sp = port === undefined ? svc.ports.find((p) => !proto || p.protocol === proto) : svc.ports.find((p) => p.port === port || p.nodePort === port);
-  if (!sp) throw new LabNotFoundError(`service ${svc.key} has no port${port !== undefined ? ` ${port}` : udp ? ' for UDP' : ''}; ports: ${svc.ports.map((p) => `${p.port}/${p.protocol}`).join(', ') || 'none'}`);
+  const numbered = svc.ports.filter((p) => port === undefined || p.port === port || p.nodePort === port);
+  const sp = numbered.find((p) => p.protocol === (udp ? 'UDP' : 'TCP')) ?? (udp ? undefined : numbered[0]);
+  if (!sp) throw new LabNotFoundError(`service ${svc.key} has no ${udp ? 'UDP ' : ''}port${port !== undefined ? ` ${port}` : ''}; ports: ${svc.ports.map((p) => `${p.port}/${p.protocol}`).join(', ') || 'none'}`);
   return sp;
 }
 
@@ -108,7 +109,7 @@ function ingressTarget(plan: Plan, url: URL, port: number | undefined): TraceDes
     ip: controller.loadBalancerIP,
     port: p,
     protocol: 'tcp',
-    http: { url: url.href, host, scheme },
+    http: { url: url.href, host },
     secondLeg: { from: controllers.map((c) => c.ip), ports: [...ports].sort((a, b) => a - b) },
     candidates: [...controllers, ...pods.values()],
     targets: controller.ports.flatMap((sp) => (sp.port === p ? endpointTargets(controllers, sp) : [])),
@@ -157,7 +158,7 @@ export function resolveDestination(plan: Plan, text: string, opts: { port?: numb
     const lb = plan.services.find((s) => s.loadBalancerIP === text);
     if (lb) {
       const sp = servicePort(lb, opts.port, udp);
-      return { kind: 'load-balancer', label: `load-balancer IP ${text}:${sp.port} of ${lb.key}`, ip: text, port: sp.port, protocol, candidates: selected(plan, lb), targets: endpointTargets(selected(plan, lb), sp) };
+      return { kind: 'load-balancer', label: `load-balancer IP ${text}:${sp.port} of ${lb.key}`, ip: text, port: sp.port, protocol: sp.protocol === 'UDP' ? 'udp' : 'tcp', candidates: selected(plan, lb), targets: endpointTargets(selected(plan, lb), sp) };
     }
     const pod = plan.pods.find((p) => p.ip === text && !p.hostNetwork);
     if (pod) return podTarget(pod, opts.port, udp);

@@ -43,7 +43,7 @@ export async function graphCommand(args: ParsedArgs): Promise<number> {
     printNotices(spec.notices);
     model = graphOf(planLab(spec));
   } else {
-    checkEnvironment(['ip', 'bridge', 'nsenter']);
+    checkEnvironment(traced ? ['ip', 'bridge', 'nsenter', 'nft', 'curl'] : ['ip', 'bridge', 'nsenter']);
     const plan = requirePlan(lab);
     let highlight;
     if (traced) {
@@ -57,8 +57,10 @@ export async function graphCommand(args: ParsedArgs): Promise<number> {
     model = live.model;
     if (live.differences) progress(`lab ${lab}: ${live.differences} difference(s) from the plan, marked in the graph ('kube-netlab check' lists them)`);
   }
-  const text = await renderGraph(model, format);
   const file = flag(args, 'out');
+  const rendered = await renderGraph(model, format);
+  // A Markdown file gets the fence that makes GitHub draw the diagram.
+  const text = format === 'mermaid' && file?.toLowerCase().endsWith('.md') ? `\`\`\`mermaid\n${rendered}\`\`\`\n` : rendered;
   if (file) {
     writeFileSync(file, text);
     progress(`${format} of lab ${model.lab} written to ${file}`);

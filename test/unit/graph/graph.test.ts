@@ -20,7 +20,8 @@ t.test('Mermaid and DOT: the reviewed texts', async (t) => {
   const g = graphOf(plan);
   t.equal(renderMermaid(g), fixture('lab.mmd'));
   t.equal(renderDot(g), fixture('lab.dot'));
-  t.equal(renderDot(graphOf(plan)), renderDot(g), 'the same plan gives the same text');
+  const again = planLab(parseLab([{ file: 'lab.yaml', text: fixture('lab.yaml') }]));
+  t.equal(renderMermaid(graphOf(again)), renderMermaid(g), 'the same lab file, planned again, gives the same text');
 });
 
 t.test('the model: every node, pod and service, tunnels between nodes, DNAT to endpoints', async (t) => {
@@ -36,6 +37,13 @@ t.test('the model: every node, pod and service, tunnels between nodes, DNAT to e
   t.ok(g.edges.some((e) => e.kind === 'lb' && e.to === serviceId('default/web') && e.label?.startsWith('203.0.113.')), 'the LB IP leads to the service');
   t.ok(g.edges.some((e) => e.from === 'ingress:www.example.com' && e.to === serviceId('default/web')), 'the Ingress host leads to its backend');
   t.ok(g.edges.some((e) => e.kind === 'cname' && e.to === 'server:legacy.example.net'), 'the ExternalName points at the external server');
+});
+
+t.test('an Ingress backend the lab does not have draws no edge', async (t) => {
+  const broken = { ...plan, ingresses: plan.ingresses.map((i) => ({ ...i, rules: i.rules.map((r) => ({ ...r, paths: r.paths.map((p) => ({ ...p, backend: { ...p.backend, service: 'nope' } })) })) })) };
+  const g = graphOf(broken);
+  t.notOk(g.edges.some((e) => e.to === serviceId('default/nope')));
+  t.notMatch(renderMermaid(g), /missing/);
 });
 
 t.test('a pod that is not ready is no endpoint', async (t) => {

@@ -29,11 +29,14 @@ t.test('destinations: service by name and by ClusterIP, pod, NodePort, LB IP, In
   t.match(resolveDestination(plan, lb.loadBalancerIP!), { kind: 'load-balancer', ip: lb.loadBalancerIP, port: lb.ports[0]!.port });
   const ing = resolveDestination(plan, 'https://shop.example.com/api');
   const controller = plan.services.find((s) => s.key === 'ingress-nginx/ingress-nginx-controller')!;
-  t.match(ing, { kind: 'ingress', ip: controller.loadBalancerIP, port: 443, http: { host: 'shop.example.com', scheme: 'https' } });
+  t.match(ing, { kind: 'ingress', ip: controller.loadBalancerIP, port: 443, http: { host: 'shop.example.com', url: 'https://shop.example.com/api' } });
   t.same(ing.secondLeg!.from.sort(), plan.pods.filter((p) => p.namespace === 'ingress-nginx').map((p) => p.ip).sort(), "nginx's own connections come from the controller pods");
   t.match(resolveDestination(plan, 'legacy.example.net'), { kind: 'external-server', ip: '203.0.113.50', port: 80 });
   t.match(resolveDestination(plan, 'web.default.svc.cluster.local'), { kind: 'dns', dnsName: 'web.default.svc.cluster.local' });
   t.match(resolveDestination(plan, 'svc/kube-system/kube-dns', { udp: true }), { protocol: 'udp', port: 53 });
+  t.match(resolveDestination(plan, 'svc/kube-system/kube-dns', { udp: true, port: 53 }), { protocol: 'udp', port: 53 }, '--port and --udp: the UDP port of that number');
+  t.match(resolveDestination(plan, 'svc/kube-system/kube-dns', { port: 53 }), { protocol: 'tcp', port: 53 }, 'TCP unless --udp');
+  t.match(resolveDestination(plan, 'svc/shop/resolver'), { protocol: 'udp', port: 53 }, 'a service with only UDP ports is probed over UDP');
   t.throws(() => resolveDestination(plan, 'svc/default/legacy'), /has no ClusterIP \(ExternalName legacy.example.net\)/);
   t.throws(() => resolveDestination(plan, 'svc/default/nope'), /no service default\/nope/);
 });
