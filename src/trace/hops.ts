@@ -7,7 +7,7 @@
  * hops afterwards by the caller (run.ts).
  */
 import type { PacketFields, TraceEvent } from './events.js';
-import { TRACE_TABLE, type TracedFlow } from './table.js';
+import { isTraceTable, type TracedFlow } from './table.js';
 
 export interface NamespaceTrace {
   netns: string;
@@ -77,7 +77,7 @@ function direction(flow: TracedFlow, p: PacketFields): Direction | undefined {
   return undefined;
 }
 
-const ours = (e: TraceEvent) => e.table === TRACE_TABLE;
+const ours = (e: TraceEvent) => isTraceTable(e.table);
 
 /**
  * The events of one packet at one hook: nft gives them a trace id, but a

@@ -17,7 +17,7 @@ import { inCidr, parseIPv4 } from '../util/addresses.js';
 import { parseTrace } from './events.js';
 import { assembleHops, bridged, verdictOf, type Hop, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
 import { indexRules, ruleKey, type RuleIndex } from './rulesets.js';
-import { renderTraceTable, TRACE_TABLE, type TracedFlow } from './table.js';
+import { isTraceTable, renderTraceTable, traceTableName, type TracedFlow } from './table.js';
 import type { TraceDestination, TraceSource } from './targets.js';
 
 export interface TracedProbe {
@@ -81,17 +81,17 @@ class Monitor {
  * the monitor is subscribed and has printed every event before it. Retried,
  * because a monitor that subscribed after the change never hears of it.
  */
-async function marker(m: Monitor, name: string): Promise<void> {
+async function marker(m: Monitor, table: string, name: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const chain = `${name}${attempt}`;
-    await run(nsenter(m.netns, ['nft', 'add', 'chain', 'inet', TRACE_TABLE, chain]), { context: `trace marker in ${m.netns}` });
-    if (await m.seen(`chain inet ${TRACE_TABLE} ${chain}`, 250)) return;
+    await run(nsenter(m.netns, ['nft', 'add', 'chain', 'inet', table, chain]), { context: `trace marker in ${m.netns}` });
+    if (await m.seen(`chain inet ${table} ${chain}`, 250)) return;
   }
   throw new EnvironmentError(`'nft monitor' in ${m.netns} reports nothing: nftables tracing does not work here`, "Check that 'nft monitor trace' runs as root on this kernel.");
 }
 
-async function removeTables(namespaces: string[]): Promise<void> {
-  await Promise.all(namespaces.map((ns) => run(nsenter(ns, ['nft', 'delete', 'table', 'inet', TRACE_TABLE]), { context: `remove the trace table in ${ns}`, allowFailure: true })));
+async function removeTables(namespaces: string[], table: string): Promise<void> {
+  await Promise.all(namespaces.map((ns) => run(nsenter(ns, ['nft', 'delete', 'table', 'inet', table]), { context: `remove the trace table in ${ns}`, allowFailure: true })));
 }
 
 interface Probe {
@@ -253,13 +253,14 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
   const localPort = randomInt(20000, 30000);
   const flows: TracedFlow[] = [{ protocol: dst.dnsName !== undefined ? 'udp' : dst.protocol, localPort, ...(dst.targets.length ? { targets: dst.targets } : {}) }];
   for (const ip of dst.secondLeg?.from ?? []) flows.push({ protocol: 'tcp', from: { ip, ports: dst.secondLeg!.ports } });
+  const table = traceTableName(localPort);
   const places = placeNames(plan);
   const monitors = namespaces.map((ns) => new Monitor(ns));
   // Loads still running when we clean up could add a table after its removal: cleanup waits for them.
   let loading: Promise<unknown> = Promise.resolve();
   const cleanup = async () => {
     await loading;
-    await Promise.all([...monitors.map((m) => m.stop()), removeTables(namespaces)]);
+    await Promise.all([...monitors.map((m) => m.stop()), removeTables(namespaces, table)]);
   };
   const onSignal = () => {
     void cleanup().finally(() => process.exit(130));
@@ -267,17 +268,17 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const table = renderTraceTable(flows);
-    const loads = Promise.allSettled(namespaces.map((ns) => run(nsenter(ns, ['nft', '-f', '-']), { context: `load the trace table in ${ns}`, input: table })));
+    const text = renderTraceTable(flows, table);
+    const loads = Promise.allSettled(namespaces.map((ns) => run(nsenter(ns, ['nft', '-f', '-']), { context: `load the trace table in ${ns}`, input: text })));
     loading = loads;
     const failed = (await loads).find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
-    await Promise.all(monitors.map((m) => marker(m, 'ready')));
+    await Promise.all(monitors.map((m) => marker(m, table, 'ready')));
     const probe = probeFor(src, dst, localPort);
     const r = await run(probe.argv, { context: `probe ${probe.describe}`, input: probe.input ?? '', allowFailure: true, timeoutMs: 8000 });
     const result = probe.read(r);
     // Every event of the probe was printed before the marker that follows it.
-    await Promise.all(monitors.map((m) => marker(m, 'done')));
+    await Promise.all(monitors.map((m) => marker(m, table, 'done')));
     // For recording what nft printed (the unit tests' fixtures come from such recordings).
     const dump = process.env.KUBE_NETLAB_TRACE_DUMP;
     if (dump) {
@@ -285,7 +286,7 @@ export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestina
       writeFileSync(join(dump, 'probe.json'), `${JSON.stringify({ source: src.netns, flows, places: Object.fromEntries(monitors.map((m) => [m.netns, places.get(m.netns) ?? m.netns])), result }, null, 2)}\n`);
     }
     const traces: NamespaceTrace[] = monitors.map((m) => ({ netns: m.netns, place: places.get(m.netns) ?? m.netns, events: parseTrace(m.output()) }));
-    const touched = traces.filter((t) => t.events.some((e) => e.kind === 'rule' && e.table !== TRACE_TABLE)).map((t) => t.netns);
+    const touched = traces.filter((t) => t.events.some((e) => e.kind === 'rule' && !isTraceTable(e.table))).map((t) => t.netns);
     const rules = await readRules(touched);
     const hops = assembleHops(traces, flows, (ns, e) => (e.handle !== undefined ? rules.get(ns)?.get(ruleKey(e.family, e.table, e.chain, e.handle)) : undefined), src.netns);
     await lookups(plan, hops);

@@ -8,6 +8,12 @@
 
 export const TRACE_TABLE = 'kube-netlab-trace';
 
+/** A trace's own table, named by its probe's port: two traces running at once keep apart. */
+export const traceTableName = (localPort: number) => `${TRACE_TABLE}-${localPort}`;
+
+/** Whether a table is a trace table (this trace's or another's running at the same time). */
+export const isTraceTable = (name: string) => name === TRACE_TABLE || name.startsWith(`${TRACE_TABLE}-`);
+
 export interface TracedFlow {
   protocol: 'tcp' | 'udp';
   /** The probe's own port: source going out, destination coming back. */
@@ -44,13 +50,13 @@ function matches(f: TracedFlow): string[] {
 /** Enough for a probe and its retransmissions, too few to flood a monitor if a flow matches more than it should. */
 const RATE = 'limit rate 200/second burst 50 packets';
 
-export function renderTraceTable(flows: TracedFlow[]): string {
+export function renderTraceTable(flows: TracedFlow[], name: string): string {
   const rules = flows.flatMap(matches).map((m) => `    ${m} ${RATE} meta nftrace set 1`);
   const hook = (name: string, withRules: boolean) => [`  chain ${name} {`, `    type filter hook ${name} priority -350; policy accept;`, ...(withRules ? rules : []), '  }'];
   return [
-    `table inet ${TRACE_TABLE}`,
-    `delete table inet ${TRACE_TABLE}`,
-    `table inet ${TRACE_TABLE} {`,
+    `table inet ${name}`,
+    `delete table inet ${name}`,
+    `table inet ${name} {`,
     ...hook('prerouting', true),
     ...hook('output', true),
     ...hook('input', false),

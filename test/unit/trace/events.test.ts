@@ -87,12 +87,12 @@ COMMIT
 });
 
 t.test('the trace table: both directions of the probe port and of nginx\'s connection, on every hook', async (t) => {
-  const text = renderTraceTable([{ protocol: 'tcp', localPort: 45001 }, { protocol: 'tcp', from: { ip: '10.244.0.4', ports: [8080, 9000] } }]);
+  const text = renderTraceTable([{ protocol: 'tcp', localPort: 45001 }, { protocol: 'tcp', from: { ip: '10.244.0.4', ports: [8080, 9000] } }], 'kube-netlab-trace-45001');
   t.equal(
     text,
-    `table inet kube-netlab-trace
-delete table inet kube-netlab-trace
-table inet kube-netlab-trace {
+    `table inet kube-netlab-trace-45001
+delete table inet kube-netlab-trace-45001
+table inet kube-netlab-trace-45001 {
   chain prerouting {
     type filter hook prerouting priority -350; policy accept;
     meta l4proto tcp th sport 45001 limit rate 200/second burst 50 packets meta nftrace set 1
