@@ -201,11 +201,9 @@ export function graphOf(plan: Plan, opts: { ready?: PodReady; differences?: Plac
   // An Ingress naming a Service the lab does not have leaves an edge with no end: it is not drawn.
   const ids = new Set(nodes.map((n) => n.id));
   const drawn = edges.filter((e) => ids.has(e.from) && ids.has(e.to));
-  edges.length = 0;
-  edges.push(...drawn);
   markDifferences(plan, nodes, opts.differences ?? []);
-  if (opts.highlight) markPath(nodes, edges, opts.highlight);
-  return { lab: plan.lab, backend: plan.spec.podNetwork.backend, proxyMode: plan.spec.serviceNetwork.proxyMode, clusters, nodes, edges };
+  if (opts.highlight) markPath(nodes, drawn, opts.highlight);
+  return { lab: plan.lab, backend: plan.spec.podNetwork.backend, proxyMode: plan.spec.serviceNetwork.proxyMode, clusters, nodes, edges: drawn };
 }
 
 /** Which graph node a difference belongs to: the pod, the node's device the object names, or the internet-side role. */

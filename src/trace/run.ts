@@ -14,6 +14,7 @@ import { placeNames } from '../check/expected.js';
 import type { Plan } from '../model/types.js';
 import { EnvironmentError } from '../util/errors.js';
 import { inCidr, parseIPv4 } from '../util/addresses.js';
+import { shellLine } from '../util/shell-words.js';
 import { parseTrace } from './events.js';
 import { assembleHops, bridged, verdictOf, type Hop, type NamespaceTrace, type ProbeResult, type Verdict } from './hops.js';
 import { indexRules, ruleKey, type RuleIndex } from './rulesets.js';
@@ -33,9 +34,6 @@ export interface TracedProbe {
   /** A DNS name's lookup gives the address probed next. */
   resolved?: string;
 }
-
-/** A command as a user would type it: words a shell keeps as they are, others quoted. */
-const shellLine = (argv: string[]) => argv.map((w) => (/^[\w./:@%+=,#-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 
 const nsenter = (netns: string, argv: string[]) => ['nsenter', `--net=${netnsPath(netns)}`, ...argv];
 

@@ -3,12 +3,9 @@
  * sent, so a failure points at the command that shows where the packet
  * went. Probes without one destination (files, daemons, DNS answers) have none.
  */
+import { shellLine } from '../util/shell-words.js';
 import type { Probe } from './checks.js';
 
-/** A word a shell keeps as it is, or the word quoted. */
-function word(w: string): string {
-  return /^[\w./:@%+=,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
 
 export function traceLine(lab: string, probe: Probe): string | undefined {
   if (!('from' in probe) || !('ip' in probe)) return undefined;
@@ -23,5 +20,5 @@ export function traceLine(lab: string, probe: Probe): string | undefined {
   } else {
     return undefined;
   }
-  return ['kube-netlab', 'trace', ...args, '--name', lab].map(word).join(' ');
+  return shellLine(['kube-netlab', 'trace', ...args, '--name', lab]);
 }
