@@ -5,11 +5,12 @@
 import { agentStatus, podReadyFrom } from '../agent/client.js';
 import type { AgentStatus } from '../agent/protocol.js';
 import { labDir } from '../apply/state.js';
-import { componentsOf, labDaemons, labObjects, netfilterOf } from '../components/registry.js';
+import { componentsOf, labDaemons, labFiles, labObjects, netfilterOf } from '../components/registry.js';
 import type { Plan } from '../model/types.js';
 import { processDifferences } from './agent.js';
 import { compare, type Difference } from './compare.js';
 import { placeNames } from './expected.js';
+import { compareFiles, readFiles } from './files.js';
 import { readKernel } from './kernel.js';
 import { checkNetfilter, type NodeNetfilter } from './netfilter.js';
 
@@ -61,12 +62,17 @@ export async function checkLab(plan: Plan): Promise<CheckReport> {
   const ready = podReadyFrom(agent.status);
   const nftTables = components.flatMap((c) => c.netfilter?.nftTables ?? []);
   const nodes: NodeNetfilter[] = plan.nodes.map((node) => ({ node, ...netfilterOf(plan, node, ready, skip), nftTables, skip }));
-  const [kernel, netfilter] = await Promise.all([readKernel(expected), checkNetfilter(nodes, components)]);
+  const files = labFiles(plan);
+  const [kernel, netfilter, contents] = await Promise.all([readKernel(expected), checkNetfilter(nodes, components), readFiles(files.map((f) => f.file.path))]);
   const rules = netfilter.differences.map((d) => ({ place: d.node.name, component: d.component, object: d.name, problem: d.problem }));
   const agentDiffs = processDifferences(plan, labDaemons(plan), agent.status, places, agent.error);
   // A sync that is still behind after the wait is drift of its own: the kernel does not hold the plan's rules yet.
   const behind = agent.status
     ? [...skip].map((c) => ({ place: 'lab', component: c, object: 'sync', problem: `not in step with plan ${agent.status!.planVersion.slice(0, 12)} (${(c === 'kube-proxy' ? agent.status!.proxy : agent.status!.netpol)?.lastError ?? 'still syncing'})` }))
     : [];
-  return { lab: plan.lab, objects: expected.length + netfilter.compared, differences: [...compare(expected, kernel, places), ...rules, ...agentDiffs, ...behind] };
+  return {
+    lab: plan.lab,
+    objects: expected.length + netfilter.compared + files.length,
+    differences: [...compare(expected, kernel, places), ...compareFiles(files, contents, places), ...rules, ...agentDiffs, ...behind],
+  };
 }

@@ -9,7 +9,7 @@
 import type { PodReady } from '../model/endpoints.js';
 import type { DaemonSpec } from '../model/daemons.js';
 import type { NodePlan, Plan } from '../model/types.js';
-import type { NetnsBatch, Sysctl } from '../render/batch.js';
+import type { NetnsBatch, RenderedFile, Sysctl } from '../render/batch.js';
 
 /** A component's netfilter rules on one node. */
 export interface NetfilterPart {
@@ -34,10 +34,10 @@ export interface Component {
   enabled(plan: Plan): boolean;
   /**
    * The `ip -batch` lines it renders (links, addresses, routes, neighbours,
-   * fdb entries) and the sysctls it sets, under the name `check` prints for
+   * fdb entries), the sysctls it sets and the files it writes, under the name `check` prints for
    * them: the kernel objects it owns are read back from these.
    */
-  kernel?(plan: Plan): { label: string; batches?: readonly NetnsBatch[]; sysctls?: readonly Sysctl[] }[];
+  kernel?(plan: Plan): { label: string; batches?: readonly NetnsBatch[]; sysctls?: readonly Sysctl[]; files?: readonly RenderedFile[] }[];
   netfilter?: NetfilterPart;
   /** The processes it needs, each with its own rendered config. */
   daemons?(plan: Plan): DaemonSpec[];

@@ -8,6 +8,7 @@
 import type { DaemonSpec } from '../model/daemons.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { NodePlan, Plan } from '../model/types.js';
+import type { RenderedFile } from '../render/batch.js';
 import { cloudRoutesComponent } from './cloud-routes/index.js';
 import { clusterDns } from './cluster-dns/index.js';
 import type { Component } from './contract.js';
@@ -49,6 +50,11 @@ export function labObjects(plan: Plan): Owned[] {
   return componentsOf(plan).flatMap((c) =>
     (c.kernel?.(plan) ?? []).flatMap((k) => [...objectsOf(k.label, k.batches ?? [], links), ...sysctlObjects(k.label, k.sysctls ?? [])]),
   );
+}
+
+/** Every file the lab writes for its namespaces (a pod's resolv.conf and hosts), each under the name of what wrote it. */
+export function labFiles(plan: Plan): { component: string; file: RenderedFile }[] {
+  return componentsOf(plan).flatMap((c) => (c.kernel?.(plan) ?? []).flatMap((k) => (k.files ?? []).map((file) => ({ component: k.label, file }))));
 }
 
 /** Every daemon the lab runs. */

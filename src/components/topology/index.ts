@@ -4,6 +4,7 @@
  * veth pair, and the sysctls. Every other component builds on it.
  */
 import type { Component } from '../contract.js';
+import { renderFiles } from '../../render/files.js';
 import { renderExternalClients, renderInternet, renderLoadBalancer, renderNodes, renderPods, renderRouter, renderSysctls } from './render.js';
 
 export const topology: Component = {
@@ -15,5 +16,7 @@ export const topology: Component = {
     { label: 'node', batches: renderNodes(plan) },
     { label: 'pod', batches: renderPods(plan) },
     { label: 'sysctl', sysctls: renderSysctls(plan) },
+    // The hosts and resolv.conf the kubelet writes for each pod (and the nodes' own), which `ip netns exec` mounts over /etc.
+    { label: 'kubelet', files: renderFiles(plan) },
   ],
 };
