@@ -5,7 +5,7 @@
  */
 import { ConfigError, exitCodeOf } from '../util/errors.js';
 import { parseArgs, type FlagSpec } from './args.js';
-import { FAULT_USAGE } from './commands/fault-usage.js';
+import { EXERCISE_USAGE, FAULT_USAGE } from './commands/usage-lines.js';
 
 const COMMON: FlagSpec[] = [{ name: 'name', value: true }, { name: 'help', short: 'h' }];
 
@@ -40,6 +40,11 @@ const VERBS: Record<string, { flags: FlagSpec[]; run: (args: ReturnType<typeof p
     flags: [{ name: 'file', short: 'f', value: true }, { name: 'output', short: 'o', value: true }, { name: 'out', value: true }, { name: 'trace' }, { name: 'port', short: 'p', value: true }, { name: 'udp' }],
     run: async (a) => (await import('./commands/graph.js')).graphCommand(a),
     usage: 'graph [--name N | -f FILE...] [-o mermaid|dot|svg|html|json] [--out FILE] [--trace SRC DST [--port P] [--udp]]',
+  },
+  exercise: {
+    flags: [{ name: 'output', short: 'o', value: true }],
+    run: async (a) => (await import('./commands/exercise.js')).exerciseCommand(a),
+    usage: EXERCISE_USAGE,
   },
   fault: { flags: [{ name: 'container', short: 'c', value: true }], run: async (a) => (await import('./commands/fault.js')).faultCommand(a), usage: FAULT_USAGE },
 };

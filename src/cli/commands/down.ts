@@ -1,6 +1,7 @@
 import { allLabs, downLab } from '../../apply/down.js';
 import { checkEnvironment } from '../../apply/environment.js';
 import { knownLabs } from '../../apply/state.js';
+import { removeRunning, runningLabs } from '../../exercises/state.js';
 import { loadLab } from '../../config/index.js';
 import { flag, flagList, has, type ParsedArgs } from '../args.js';
 import { progress } from '../output.js';
@@ -10,7 +11,7 @@ export async function downCommand(args: ParsedArgs): Promise<number> {
   let labs: string[];
   const name = flag(args, 'name');
   const files = flagList(args, 'file');
-  if (has(args, 'all')) labs = allLabs();
+  if (has(args, 'all')) labs = [...new Set([...allLabs(), ...runningLabs()])];
   else if (name) labs = [name];
   else if (files.length) labs = [loadLab(files).name];
   else {
@@ -24,6 +25,8 @@ export async function downCommand(args: ParsedArgs): Promise<number> {
   for (const lab of labs) {
     const started = performance.now();
     const r = await downLab(lab);
+    // An exercise dies with its lab.
+    removeRunning(lab);
     progress(`lab ${lab} removed (${r.namespaces} namespaces, ${r.processes} processes) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
   }
   return 0;

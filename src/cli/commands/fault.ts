@@ -21,7 +21,7 @@ import { flag, usageError, type ParsedArgs } from '../args.js';
 import { progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
 
-import { FAULT_USAGE } from './fault-usage.js';
+import { FAULT_USAGE } from './usage-lines.js';
 
 export async function faultCommand(args: ParsedArgs): Promise<number> {
   const [action, targetText] = args.positionals;

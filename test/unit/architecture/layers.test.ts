@@ -1,7 +1,7 @@
 /**
  * The import graph follows the layers: data flows one way (spec → config,
  * model → render → kernel → components → agent → apply → check → trace →
- * graph → verify → cli), and no module imports one of a higher layer. Read from the sources
+ * graph → verify → exercises → cli), and no module imports one of a higher layer. Read from the sources
  * with a plain scan of their import statements; fails naming each import
  * that runs the wrong way.
  */
@@ -35,6 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['trace'],
   ['graph'],
   ['verify'],
+  ['exercises'],
   ['cli', 'bench'],
 ];
 
