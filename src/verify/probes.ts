@@ -10,7 +10,7 @@ import { inNetnsEtc, netnsPath } from '../kernel/netns.js';
 import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
-import { dig } from './dig.js';
+import { dig, type DigResult } from './dig.js';
 import { PROBE_TIMEOUT_MS } from '../reachability/run.js';
 import { probeConnect } from '../reachability/probe.js';
 
@@ -34,7 +34,12 @@ function firstLine(text: string): string {
   return text.trim().split('\n')[0] ?? '';
 }
 
-export async function runProbe(probe: Probe): Promise<ProbeResult> {
+/** Where a dns probe's answer comes from: by default its own dig; `verify` batches them per namespace (run.ts). */
+export type DnsLookup = (probe: Extract<Probe, { kind: 'dns' }>) => Promise<DigResult>;
+
+const ownDig: DnsLookup = (probe) => dig(probe.from.netns, probe.name, probe.type, { search: probe.search, tcp: probe.tcp });
+
+export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promise<ProbeResult> {
   switch (probe.kind) {
     case 'ping': {
       const r = await ping(probe.from.netns, probe.ip, 2);
@@ -84,7 +89,7 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
     case 'service':
       return service(probe);
     case 'dns':
-      return dns(probe);
+      return dns(probe, lookup);
     case 'file': {
       const r = await run(inNetnsEtc(probe.netns, ['cat', probe.path]), { context: `cat ${probe.path} in ${probe.netns}`, allowFailure: true });
       if (r.exitCode !== 0) return { ok: false, detail: `${probe.label}: cannot read ${probe.path}: ${firstLine(r.stderr)}` };
@@ -282,8 +287,8 @@ async function rootIsolated(labNetns: string[]): Promise<ProbeResult> {
     : { ok: true, detail: 'no root-namespace interface has its peer in a lab namespace' };
 }
 
-async function dns(probe: Extract<Probe, { kind: 'dns' }>): Promise<ProbeResult> {
-  const r = await dig(probe.from.netns, probe.name, probe.type, { search: probe.search, tcp: probe.tcp });
+async function dns(probe: Extract<Probe, { kind: 'dns' }>, lookup: DnsLookup): Promise<ProbeResult> {
+  const r = await lookup(probe);
   const how = `dig ${probe.search ? '+search ' : ''}${probe.tcp ? '+tcp ' : ''}${probe.name} ${probe.type} from ${probe.from.label}`;
   if (!r.status) return { ok: false, detail: `${how}: no answer (${firstLine(r.text) || 'timeout'})` };
   const got = r.answers.filter((a) => a.type === probe.type).map((a) => a.data).sort();

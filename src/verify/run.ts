@@ -1,7 +1,8 @@
 /** Runs checks with bounded parallelism; a check passes when all its probes do. */
 import { mapLimit } from '../util/concurrency.js';
-import type { Check } from './checks.js';
-import { runProbe } from './probes.js';
+import type { Check, Probe } from './checks.js';
+import { digBatch, type DigResult } from './dig.js';
+import { runProbe, type DnsLookup } from './probes.js';
 import type { CheckResult } from './report.js';
 import { traceLine } from './trace-line.js';
 
@@ -12,9 +13,42 @@ import { traceLine } from './trace-line.js';
  */
 const IN_PROCESS_CONCURRENCY = 64;
 
-async function runCheck(check: Check, lab: string): Promise<CheckResult> {
+/** Lookups per batch: a name that times out holds up the rest of its batch for dig's 2 s. */
+const DNS_BATCH = 8;
+
+type DnsProbe = Extract<Probe, { kind: 'dns' }>;
+interface DnsBatch {
+  probes: DnsProbe[];
+  answers?: Promise<DigResult[]>;
+}
+
+/**
+ * The dns probes of a verify run, asked in batches per namespace: the
+ * first probe of a batch that is needed starts it, the others wait for the
+ * same answer list.
+ */
+function batchedDns(checks: readonly Check[]): DnsLookup {
+  const byNetns = new Map<string, DnsProbe[]>();
+  for (const c of checks) for (const p of c.probes) if (p.kind === 'dns') byNetns.set(p.from.netns, [...(byNetns.get(p.from.netns) ?? []), p]);
+  const place = new Map<DnsProbe, { batch: DnsBatch; index: number }>();
+  for (const probes of byNetns.values()) {
+    for (let i = 0; i < probes.length; i += DNS_BATCH) {
+      const batch: DnsBatch = { probes: probes.slice(i, i + DNS_BATCH) };
+      batch.probes.forEach((p, index) => place.set(p, { batch, index }));
+    }
+  }
+  return async (probe) => {
+    const at = place.get(probe);
+    if (!at) throw new Error(`dns probe ${probe.name} from ${probe.from.label} was not among the checks`);
+    const { batch } = at;
+    batch.answers ??= digBatch(probe.from.netns, batch.probes.map((p) => ({ name: p.name, type: p.type, search: p.search, tcp: p.tcp })));
+    return (await batch.answers)[at.index]!;
+  };
+}
+
+async function runCheck(check: Check, lab: string, lookup: DnsLookup): Promise<CheckResult> {
   const started = performance.now();
-  const results = await Promise.all(check.probes.map(runProbe));
+  const results = await Promise.all(check.probes.map((p) => runProbe(p, lookup)));
   // A failed probe names the trace that follows its packet.
   const explain = check.probes.flatMap((p, i) => {
     const line = results[i]!.ok ? undefined : traceLine(lab, p);
@@ -34,9 +68,10 @@ export async function runChecks(checks: Check[], lab: string, concurrency = 8): 
   const inProcess = checks.filter(isInProcess);
   const tools = checks.filter((c) => !isInProcess(c));
   const results = new Map<Check, CheckResult>();
+  const lookup = batchedDns(checks);
   await Promise.all([
-    mapLimit(inProcess, IN_PROCESS_CONCURRENCY, async (c) => results.set(c, await runCheck(c, lab))),
-    mapLimit(tools, concurrency, async (c) => results.set(c, await runCheck(c, lab))),
+    mapLimit(inProcess, IN_PROCESS_CONCURRENCY, async (c) => results.set(c, await runCheck(c, lab, lookup))),
+    mapLimit(tools, concurrency, async (c) => results.set(c, await runCheck(c, lab, lookup))),
   ]);
   // Reported in the order the checks were derived.
   return checks.map((c) => results.get(c)!);

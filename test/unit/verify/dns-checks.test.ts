@@ -1,7 +1,7 @@
 import t from 'tap';
 import { planLab } from '../../../src/model/plan.js';
 import type { Probe } from '../../../src/verify/checks.js';
-import { parseDig } from '../../../src/verify/dig.js';
+import { parseDig, splitBatch } from '../../../src/verify/dig.js';
 import { dnsChecks } from '../../../src/verify/dns-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';
 
@@ -80,4 +80,30 @@ web.default.svc.cluster.local. 30 IN	CNAME	other.example.
     { name: 'web.default.svc.cluster.local.', ttl: 30, type: 'CNAME', data: 'other.example.' },
   ]);
   t.same(parseDig(';; connection timed out; no servers could be reached\n'), { answers: [], flags: '', text: ';; connection timed out; no servers could be reached\n' });
+});
+
+t.test("dig -f's output splits into one answer per query, in order, a timeout included", async (t) => {
+  const text = [
+    '',
+    '; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> +tries=1 +time=2 +search +notcp web A',
+    ';; global options: +cmd',
+    ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 688',
+    ';; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1',
+    '',
+    ';; ANSWER SECTION:',
+    'web.default.svc.cluster.local. 30 IN\tA\t10.96.0.11',
+    '',
+    '; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> +tries=1 +time=2 +nosearch +notcp nothing.example A',
+    ';; global options: +cmd',
+    ';; connection timed out; no servers could be reached',
+    '',
+    '; <<>> DiG 9.18.49-1~deb12u3-Debian <<>> +tries=1 +time=2 +nosearch +notcp gone.default.svc.cluster.local A',
+    ';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 2',
+    ';; flags: qr aa rd; QUERY: 1, ANSWER: 0, AUTHORITY: 1, ADDITIONAL: 1',
+    '',
+  ].join('\n');
+  const chunks = splitBatch(text);
+  t.equal(chunks.length, 3);
+  t.same(chunks.map((c) => parseDig(c).status), ['NOERROR', undefined, 'NXDOMAIN']);
+  t.same(parseDig(chunks[0]!).answers.map((a) => a.data), ['10.96.0.11']);
 });
