@@ -11,6 +11,7 @@ import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
 import { dig, type DigResult } from './dig.js';
+import { httpGet } from './http-get.js';
 import { PROBE_TIMEOUT_MS } from '../reachability/run.js';
 import { probeConnect } from '../reachability/probe.js';
 
@@ -50,13 +51,13 @@ export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promis
     }
     case 'http': {
       const url = `http://${probe.ip}:${probe.port}/`;
-      const r = await curl(probe.from.netns, url, 3);
-      if (r.exitCode !== 0) return { ok: false, detail: `GET ${url} from ${probe.from.label} failed: ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
+      const r = await httpGet(probe.from.netns, probe.ip, probe.port, '/', 3000);
+      if (!r.ok) return { ok: false, detail: `GET ${url} from ${probe.from.label} failed: ${r.error}` };
       let body: Record<string, unknown>;
       try {
-        body = JSON.parse(r.stdout) as Record<string, unknown>;
+        body = JSON.parse(r.body) as Record<string, unknown>;
       } catch {
-        return { ok: false, detail: `GET ${url} answered something that is not the test server's JSON: ${firstLine(r.stdout)}` };
+        return { ok: false, detail: `GET ${url} answered something that is not the test server's JSON: ${firstLine(r.body)}` };
       }
       const wrong = Object.entries(probe.expect).filter(([k, v]) => body[k] !== v);
       if (wrong.length) {
@@ -169,22 +170,25 @@ export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promis
 /** Requests through a service, each on a fresh connection, and what answered them. */
 async function service(probe: Extract<Probe, { kind: 'service' }>): Promise<ProbeResult> {
   const url = `http://${probe.ip}:${probe.port}/`;
-  const args = ['curl', '-sS', '--max-time', '3', '-H', 'Connection: close'];
-  for (let i = 0; i < probe.tries; i++) args.push(url);
-  const r = await run(inNetns(probe.from.netns, args), { context: `curl ${url}`, allowFailure: true });
   const answers: { pod: string; clientIP: string }[] = [];
-  for (const line of r.stdout.split('\n')) {
-    if (!line.trim()) continue;
+  let failure: string | undefined;
+  // One after another, each on a new connection (a new conntrack entry, so kube-proxy picks again).
+  for (let i = 0; i < probe.tries; i++) {
+    const r = await httpGet(probe.from.netns, probe.ip, probe.port, '/', 3000);
+    if (!r.ok) {
+      failure ??= r.error;
+      continue;
+    }
     try {
-      const body = JSON.parse(line) as { pod?: string; clientIP?: string };
+      const body = JSON.parse(r.body) as { pod?: string; clientIP?: string };
       answers.push({ pod: String(body.pod), clientIP: String(body.clientIP) });
     } catch {
-      return { ok: false, detail: `GET ${url} from ${probe.from.label} answered something that is not the test server's JSON: ${line.slice(0, 120)}` };
+      return { ok: false, detail: `GET ${url} from ${probe.from.label} answered something that is not the test server's JSON: ${r.body.slice(0, 120)}` };
     }
   }
   const where = `GET ${url} from ${probe.from.label}`;
-  if (r.exitCode !== 0 || answers.length < probe.tries) {
-    return { ok: false, detail: `${where}: ${answers.length}/${probe.tries} answered; ${firstLine(r.stderr) || `curl exit ${r.exitCode}`}` };
+  if (failure !== undefined || answers.length < probe.tries) {
+    return { ok: false, detail: `${where}: ${answers.length}/${probe.tries} answered; ${failure ?? 'no answer'}` };
   }
   const seen = [...new Set(answers.map((a) => a.pod))];
   const stranger = seen.find((pod) => !probe.allowed.includes(pod));

@@ -7,9 +7,9 @@ import type { CheckResult } from './report.js';
 import { traceLine } from './trace-line.js';
 
 /**
- * In-process connection probes cost a socket each and mostly wait (a dropped
- * one waits out its second), so many run at once; the others start tools
- * (ping, curl, dig, tcpdump) and stay at `concurrency`.
+ * In-process probes (connections, HTTP requests) cost a socket each and
+ * mostly wait (a dropped one waits out its timeout), so many run at once;
+ * the others start tools (ping, curl, dig, tcpdump) and stay at `concurrency`.
  */
 const IN_PROCESS_CONCURRENCY = 64;
 
@@ -64,7 +64,7 @@ async function runCheck(check: Check, lab: string, lookup: DnsLookup): Promise<C
 }
 
 export async function runChecks(checks: Check[], lab: string, concurrency = 8): Promise<CheckResult[]> {
-  const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'connect');
+  const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'connect' || p.kind === 'http' || p.kind === 'service');
   const inProcess = checks.filter(isInProcess);
   const tools = checks.filter((c) => !isInProcess(c));
   const results = new Map<Check, CheckResult>();
