@@ -62,6 +62,8 @@ export interface ExerciseContext {
   run(where: string, argv: string[]): Promise<string>;
   /** The rules of an iptables chain in `where`, each as the words `iptables -A CHAIN` takes after the chain name. */
   rules(where: string, table: string, chain: string): Promise<string[][]>;
+  /** The one rule of a chain that `pick` chooses: its position (1-based, as `-I` and `-R` take it) and its words. */
+  rule(where: string, table: string, chain: string, pick: (words: string[]) => boolean): Promise<{ position: number; words: string[] }>;
   /** /etc/FILE as processes in `where` see it (what `ip netns exec` mounts there). */
   readEtc(where: string, file: string): string;
   writeEtc(where: string, file: string, content: string): void;
@@ -114,6 +116,12 @@ export function exerciseContext(plan: Plan, log: (line: string) => void): Exerci
     },
     readEtc(where, file) {
       return readFileSync(join(NETNS_ETC, target(where).netns, file), 'utf8');
+    },
+    async rule(where, table, chain, pick) {
+      const rules = await ctx.rules(where, table, chain);
+      const index = rules.findIndex(pick);
+      if (index < 0) throw new Error(`exercise: no rule of ${table} chain ${chain} in ${where} is the one the exercise looks for`);
+      return { position: index + 1, words: rules[index]! };
     },
     writeEtc(where, file, content) {
       const t = target(where);

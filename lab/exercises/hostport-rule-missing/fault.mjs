@@ -1,19 +1,15 @@
 // node3's PREROUTING loses its jump to CNI-HOSTPORT-DNAT: packets from
 // outside to node3:8081 are never DNATed to the edge pod.
 
-const jump = async (ex, node) => {
-  const rules = await ex.rules(`node/${node}`, 'nat', 'PREROUTING');
-  const index = rules.findIndex((r) => r.at(-1) === 'CNI-HOSTPORT-DNAT');
-  return { index, rule: rules[index] };
-};
+const jump = (ex, node) => ex.rule(`node/${node}`, 'nat', 'PREROUTING', (r) => r.at(-1) === 'CNI-HOSTPORT-DNAT');
 
 export async function inject(ex) {
-  await ex.run('node/node3', ['iptables', '-t', 'nat', '-D', 'PREROUTING', ...(await jump(ex, 'node3')).rule]);
+  await ex.run('node/node3', ['iptables', '-t', 'nat', '-D', 'PREROUTING', ...(await jump(ex, 'node3')).words]);
 }
 
 export async function fix(ex) {
-  const { index, rule } = await jump(ex, 'node1');
-  await ex.run('node/node3', ['iptables', '-t', 'nat', '-I', 'PREROUTING', String(index + 1), ...rule]);
+  const { position, words } = await jump(ex, 'node1');
+  await ex.run('node/node3', ['iptables', '-t', 'nat', '-I', 'PREROUTING', String(position), ...words]);
 }
 
 export function symptom(ex) {

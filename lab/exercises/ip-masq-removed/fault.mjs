@@ -1,19 +1,16 @@
 // node1 loses the masquerade rule for pod traffic leaving the cluster: the
 // outside server sees a pod IP it has no route back to.
 
-const find = async (ex, node) => {
-  const rules = await ex.rules(`node/${node}`, 'nat', 'FLANNEL-POSTRTG');
-  const index = rules.findIndex((r) => r[0] === '-s' && r.includes('MASQUERADE'));
-  return { index, rule: rules[index] };
-};
+/** The masquerade of pod traffic leaving the pod network (the one rule with a source and MASQUERADE). */
+const masquerade = (ex, node) => ex.rule(`node/${node}`, 'nat', 'FLANNEL-POSTRTG', (r) => r[0] === '-s' && r.includes('MASQUERADE'));
 
 export async function inject(ex) {
-  await ex.run('node/node1', ['iptables', '-t', 'nat', '-D', 'FLANNEL-POSTRTG', ...(await find(ex, 'node1')).rule]);
+  await ex.run('node/node1', ['iptables', '-t', 'nat', '-D', 'FLANNEL-POSTRTG', ...(await masquerade(ex, 'node1')).words]);
 }
 
 export async function fix(ex) {
-  const { index, rule } = await find(ex, 'node2');
-  await ex.run('node/node1', ['iptables', '-t', 'nat', '-I', 'FLANNEL-POSTRTG', String(index + 1), ...rule]);
+  const { position, words } = await masquerade(ex, 'node2');
+  await ex.run('node/node1', ['iptables', '-t', 'nat', '-I', 'FLANNEL-POSTRTG', String(position), ...words]);
 }
 
 export function symptom(ex) {

@@ -3,25 +3,24 @@
 
 const source = (ex) => `${ex.pod('shop/api', 'node1').ip}/32`;
 
-/** The policy chain on a node and the index of the rule for the api pod on node1. */
+/** On a node: the policy chain the storefront pod there is checked against, and its rule for the api pod on node1. */
 async function allow(ex, node) {
   const where = `node/${node}`;
-  const pods = await ex.rules(where, 'filter', 'NETPOL-INGRESS');
-  const podChain = pods.find((r) => r.includes(`${ex.pod('shop/storefront', node).ip}/32`)).at(-1);
-  const chain = (await ex.rules(where, 'filter', podChain)).find((r) => r.at(-1).startsWith('NETPOL-POL-ING-')).at(-1);
-  const rules = await ex.rules(where, 'filter', chain);
-  return { chain, rules, index: rules.findIndex((r) => r.includes(source(ex))) };
+  const pod = await ex.rule(where, 'filter', 'NETPOL-INGRESS', (r) => r.includes(`${ex.pod('shop/storefront', node).ip}/32`));
+  const policy = await ex.rule(where, 'filter', pod.words.at(-1), (r) => r.at(-1).startsWith('NETPOL-POL-ING-'));
+  const chain = policy.words.at(-1);
+  return { chain, ...(await ex.rule(where, 'filter', chain, (r) => r.includes(source(ex)))) };
 }
 
 export async function inject(ex) {
-  const { chain, rules, index } = await allow(ex, 'node3');
-  await ex.run('node/node3', ['iptables', '-t', 'filter', '-D', chain, ...rules[index]]);
+  const { chain, words } = await allow(ex, 'node3');
+  await ex.run('node/node3', ['iptables', '-t', 'filter', '-D', chain, ...words]);
 }
 
 export async function fix(ex) {
   // node1 has the same policy chain; its rule goes back at the same place.
-  const { chain, rules, index } = await allow(ex, 'node1');
-  await ex.run('node/node3', ['iptables', '-t', 'filter', '-I', chain, String(index + 1), ...rules[index]]);
+  const { chain, position, words } = await allow(ex, 'node1');
+  await ex.run('node/node3', ['iptables', '-t', 'filter', '-I', chain, String(position), ...words]);
 }
 
 export function symptom(ex) {

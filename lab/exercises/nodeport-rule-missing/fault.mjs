@@ -1,17 +1,14 @@
 // node3's KUBE-SERVICES loses its last rule, the jump to KUBE-NODEPORTS: no
 // NodePort is translated on node3 any more.
 
-const last = async (ex, node) => {
-  const rules = await ex.rules(`node/${node}`, 'nat', 'KUBE-SERVICES');
-  return rules.find((r) => r.at(-1) === 'KUBE-NODEPORTS');
-};
+const jump = (ex, node) => ex.rule(`node/${node}`, 'nat', 'KUBE-SERVICES', (r) => r.at(-1) === 'KUBE-NODEPORTS');
 
 export async function inject(ex) {
-  await ex.run('node/node3', ['iptables', '-t', 'nat', '-D', 'KUBE-SERVICES', ...(await last(ex, 'node3'))]);
+  await ex.run('node/node3', ['iptables', '-t', 'nat', '-D', 'KUBE-SERVICES', ...(await jump(ex, 'node3')).words]);
 }
 
 export async function fix(ex) {
-  await ex.run('node/node3', ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', ...(await last(ex, 'node1'))]);
+  await ex.run('node/node3', ['iptables', '-t', 'nat', '-A', 'KUBE-SERVICES', ...(await jump(ex, 'node1')).words]);
 }
 
 export function symptom(ex) {

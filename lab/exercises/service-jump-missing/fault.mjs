@@ -1,21 +1,16 @@
 // node2's KUBE-SERVICES loses the rule that matches the web ClusterIP: the
 // packet is never DNATed and heads for the default route.
 
-const COMMENT = 'default/web:http cluster IP';
-const find = async (ex, node) => {
-  const rules = await ex.rules(`node/${node}`, 'nat', 'KUBE-SERVICES');
-  return { rules, index: rules.findIndex((r) => r.includes(COMMENT)) };
-};
+const portal = (ex, node) => ex.rule(`node/${node}`, 'nat', 'KUBE-SERVICES', (r) => r.includes('default/web:http cluster IP'));
 
 export async function inject(ex) {
-  const { rules, index } = await find(ex, 'node2');
-  await ex.run('node/node2', ['iptables', '-t', 'nat', '-D', 'KUBE-SERVICES', ...rules[index]]);
+  await ex.run('node/node2', ['iptables', '-t', 'nat', '-D', 'KUBE-SERVICES', ...(await portal(ex, 'node2')).words]);
 }
 
 export async function fix(ex) {
   // The rule as node1 has it, at the same position.
-  const { rules, index } = await find(ex, 'node1');
-  await ex.run('node/node2', ['iptables', '-t', 'nat', '-I', 'KUBE-SERVICES', String(index + 1), ...rules[index]]);
+  const { position, words } = await portal(ex, 'node1');
+  await ex.run('node/node2', ['iptables', '-t', 'nat', '-I', 'KUBE-SERVICES', String(position), ...words]);
 }
 
 export function symptom(ex) {
