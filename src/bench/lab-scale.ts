@@ -47,7 +47,10 @@ export interface ScaleRow {
   downMs: number;
   rawMs: number;
   processes: number;
-  peakMb: number;
+  /** PSS of every lab process, summed. */
+  pssMb: number;
+  /** The sum of each process's RSS, shared pages once per process: an upper bound. */
+  rssMb: number;
 }
 
 /** Writes a shell script that builds exactly what `up` renders, and nothing else. */
@@ -85,7 +88,7 @@ export async function measureScale(pods: number): Promise<ScaleRow> {
   // `up` says "starting pause processes" once the kernel objects are built; from there on it starts the workload.
   const workloadFrom = up.value.find((l) => l.text.includes('starting pause processes'))?.atMs;
   if (workloadFrom === undefined) throw new Error(`up of ${lab} never said "starting pause processes"; cannot split its time`);
-  return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, peakMb: mem.peakKb / 1024 };
+  return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, pssMb: mem.pssKb / 1024, rssMb: mem.rssKb / 1024 };
 }
 
 /** One `trace` of pod to ClusterIP, as a user runs it; whether its endpoint was on another node (the tunnel in the path). */

@@ -71,15 +71,28 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** Proportional set size in kB (smaps_rollup): each shared page counted once, split over the processes that map it. */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
- * Memory of every process a lab started (agent, pause processes): the sum
- * of each one's peak resident set (VmHWM), an upper bound of their
- * combined peak.
+ * Memory of every process a lab started (agent, daemons, pause processes).
+ * PSS is what the lab really costs the machine: the Node.js code and the
+ * pause binary that all processes share count once in total. The sums of
+ * RSS and of each process's peak (VmHWM) count shared pages once per
+ * process, so they overstate it many times over; they are kept as bounds.
  */
-export function labMemory(owner: string): { processes: number; peakKb: number; rssKb: number } {
+export function labMemory(owner: string): { processes: number; pssKb: number; peakKb: number; rssKb: number } {
   const pids = markedProcesses((o) => o === owner).get(owner) ?? [];
   return {
     processes: pids.length,
+    pssKb: pids.reduce((s, p) => s + pssKb(p), 0),
     peakKb: pids.reduce((s, p) => s + statusKb(p, 'VmHWM'), 0),
     rssKb: pids.reduce((s, p) => s + statusKb(p, 'VmRSS'), 0),
   };
