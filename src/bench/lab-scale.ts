@@ -100,7 +100,35 @@ async function traceOnce(lab: string): Promise<{ ms: number; crossNode: boolean 
   return { ms, crossNode: hops.some((h) => h.direction === 'forward' && h.out?.startsWith('flannel')) };
 }
 
-export async function measureDefaultLab(file: string): Promise<{ upMs: number; checkMs: number; downMs: number; traceMs: number; graphMs: number }> {
+export interface DefaultLabRow {
+  upMs: number;
+  checkMs: number;
+  verifyMs: number;
+  downMs: number;
+  traceMs: number;
+  graphMs: number;
+  /** `exercise start` on the running lab (reused: check, the fault, check), the grader while broken, and once solved (verify included). */
+  exercise: { startMs: number; failingMs: number; passingMs: number };
+}
+
+/** One exercise on the running default lab, as a learner goes through it; solved exercises are recorded in a scratch directory. */
+async function exerciseCycle(lab: string): Promise<DefaultLabRow['exercise']> {
+  const env = { KUBE_NETLAB_STATE_DIR: mkdtempSync(join(tmpdir(), 'kube-netlab-bench-')) };
+  const cli = (...args: string[]) => [process.execPath, CLI, 'exercise', ...args, '--name', lab];
+  const start = await timed(() => runToEnd(cli('start', 'forwarding-off'), env));
+  // The grader exits 1 while the fault is in.
+  const failing = await timed(() => runToEnd(cli('check'), env).then(
+    () => {
+      throw new Error('bench: exercise check passed with the fault in');
+    },
+    () => undefined,
+  ));
+  await runToEnd(cli('solve'), env);
+  const passing = await timed(() => runToEnd(cli('check'), env));
+  return { startMs: start.ms, failingMs: failing.ms, passingMs: passing.ms };
+}
+
+export async function measureDefaultLab(file: string): Promise<DefaultLabRow> {
   const lab = loadLab([file]).name;
   const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
   // The median of three: one CLI process each, with every link, route, rule and daemon compared.
@@ -115,6 +143,8 @@ export async function measureDefaultLab(file: string): Promise<{ upMs: number; c
   }
   if (traces.length < 3) throw new Error(`bench: 12 traces of default/toolbox to svc/default/web never crossed nodes 3 times`);
   const graph = await timed(() => runToEnd([process.execPath, CLI, 'graph', '--name', lab, '-o', 'svg', '--out', '/dev/null']));
+  const verify = await timed(() => runToEnd([process.execPath, CLI, 'verify', '--name', lab]));
+  const exercise = await exerciseCycle(lab);
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
-  return { upMs: up.ms, checkMs: check.ms, downMs: down.ms, traceMs: traces.sort((a, b) => a - b)[1]!, graphMs: graph.ms };
+  return { upMs: up.ms, checkMs: check.ms, verifyMs: verify.ms, downMs: down.ms, traceMs: traces.sort((a, b) => a - b)[1]!, graphMs: graph.ms, exercise };
 }
