@@ -6,6 +6,7 @@
 import type { ProxyMode } from '../spec/lab.js';
 import { run, type RunResult } from './exec.js';
 import { netnsPath } from './netns.js';
+import { libnftablesAvailable, nftRunInNetns } from './nft-context.js';
 
 const inNetns = (netns: string, argv: string[]) => ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv];
 
@@ -14,12 +15,18 @@ export function iptablesRestore(netns: string, text: string, context: string): P
   return run(inNetns(netns, ['iptables-restore', '--noflush', '--wait']), { context, input: text });
 }
 
-/** `nft -f -`: the whole script is one transaction. */
-export function nftApply(netns: string, text: string, context: string): Promise<RunResult> {
-  return run(inNetns(netns, ['nft', '-f', '-']), { context, input: text });
+/**
+ * An `nft -f` script as one transaction: through a libnftables context kept
+ * for the namespace (nft-context.ts), or, where the library does not load,
+ * by the `nft` program.
+ */
+export async function nftApply(netns: string, text: string, context: string): Promise<RunResult | undefined> {
+  if (!libnftablesAvailable()) return run(inNetns(netns, ['nft', '-f', '-']), { context, input: text });
+  nftRunInNetns(netns, text, context);
+  return undefined;
 }
 
-export function applyProxyRules(mode: ProxyMode, netns: string, text: string, context: string): Promise<RunResult> {
+export function applyProxyRules(mode: ProxyMode, netns: string, text: string, context: string): Promise<RunResult | undefined> {
   return mode === 'iptables' ? iptablesRestore(netns, text, context) : nftApply(netns, text, context);
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Scripts applied through a kept libnftables context land in the namespace
+ * they are meant for, never in the root one; a refused script says why; a
+ * namespace made again under the same name gets a context of its own.
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { closeNftContexts, libnftablesAvailable, nftRunInNetns } from '../../src/kernel/nft-context.js';
+import { createNamespaces, deleteNamespaces } from '../../src/kernel/netns.js';
+import { isRoot } from '../helpers/cli.js';
+import { rootSnapshot } from '../helpers/host.js';
+
+const NETNS = `kube-netlab-test-nft-${process.pid.toString(36)}`;
+const list = () => execFileSync('ip', ['netns', 'exec', NETNS, 'nft', 'list', 'ruleset'], { encoding: 'utf8' });
+
+if (!isRoot) t.skip('integration tests need root (network namespaces)');
+else if (!libnftablesAvailable()) t.skip('libnftables.so.1 is not installed');
+else {
+  t.test('one context per namespace, applied there and nowhere else', async (t) => {
+    const before = rootSnapshot();
+    t.teardown(async () => {
+      closeNftContexts();
+      await deleteNamespaces([NETNS]);
+    });
+    await createNamespaces([NETNS]);
+    nftRunInNetns(NETNS, 'add table ip kube-netlab-t\nadd chain ip kube-netlab-t c\nadd rule ip kube-netlab-t c counter accept\n', 'test');
+    t.match(list(), /table ip kube-netlab-t \{[^]*chain c \{[^]*counter packets 0 bytes 0 accept/);
+    // A second script on the same context sees the first one's table (its cache follows the ruleset).
+    nftRunInNetns(NETNS, 'add rule ip kube-netlab-t c counter drop\n', 'test');
+    t.match(list(), /accept\n\s*counter packets 0 bytes 0 drop/);
+    t.throws(() => nftRunInNetns(NETNS, 'add rule ip no-such-table c accept\n', 'a test script'), /a test script: libnftables refused the script in kube-netlab-test-nft-\S+\n\s+Error: Could not process rule: No such file or directory/);
+    // The same name, a new namespace: the old context would talk to the deleted one.
+    await deleteNamespaces([NETNS]);
+    await createNamespaces([NETNS]);
+    nftRunInNetns(NETNS, 'add table inet kube-netlab-u\n', 'test');
+    t.match(list(), /table inet kube-netlab-u/);
+    t.notMatch(list(), /kube-netlab-t/);
+    t.same(rootSnapshot(), before, 'the root namespace is unchanged');
+  });
+}
