@@ -129,8 +129,9 @@ export function exerciseContext(plan: Plan, log: (line: string) => void): Exerci
       writeFileSync(join(NETNS_ETC, t.netns, file), content);
     },
     probe: {
-      ping: (from, ip) => ({ kind: 'ping', from: end(from), ip }),
-      http: (from, ip, port) => ({ kind: 'http', from: end(from), ip, port, expect: {} }),
+      // Inside the lab an answer takes milliseconds; the grader need not wait as long as verify does for a loaded machine.
+      ping: (from, ip) => ({ kind: 'ping', from: end(from), ip, waitSeconds: 1 }),
+      http: (from, ip, port) => ({ kind: 'http', from: end(from), ip, port, expect: {}, timeoutMs: 1500 }),
       bytes: (from, ip, port, size) => ({ kind: 'bytes', from: end(from), ip, port, size }),
       dns: (from, name) => ({ kind: 'dns', from: end(from), name, type: 'A', search: true, tcp: false, expect: { rcode: 'NOERROR' } }),
       unreachable: (from, ip, port) => ({ kind: 'unreachable', from: end(from), ip, ...(port ? { port } : {}) }),

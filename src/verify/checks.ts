@@ -29,9 +29,9 @@ export type Probe =
   /** The file, as a process in the namespace sees it (through `ip netns exec`'s /etc/netns bind mounts), has exactly this content. */
   | { kind: 'file'; netns: string; label: string; path: string; content: string }
   /** `ping` must get an answer. */
-  | { kind: 'ping'; from: Endpoint; ip: string }
+  | { kind: 'ping'; from: Endpoint; ip: string; waitSeconds?: number }
   /** HTTP GET / must answer; optional expectations on the JSON the test server returns. */
-  | { kind: 'http'; from: Endpoint; ip: string; port: number; expect: { pod?: string; container?: string; clientIP?: string } }
+  | { kind: 'http'; from: Endpoint; ip: string; port: number; expect: { pod?: string; container?: string; clientIP?: string }; timeoutMs?: number }
   /** Neither ping nor a TCP connection may get through. */
   | { kind: 'unreachable'; from: Endpoint; ip: string; port?: number }
   /** No interface of the root namespace leads into one of these namespaces. */

@@ -43,7 +43,7 @@ const ownDig: DnsLookup = (probe) => dig(probe.from.netns, probe.name, probe.typ
 export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promise<ProbeResult> {
   switch (probe.kind) {
     case 'ping': {
-      const r = await ping(probe.from.netns, probe.ip, 2);
+      const r = await ping(probe.from.netns, probe.ip, probe.waitSeconds ?? 2);
       const reply = r.stdout.split('\n').find((l) => l.includes('bytes from')) ?? '';
       return r.exitCode === 0
         ? { ok: true, detail: `ping ${probe.ip}: ${reply.trim()}` }
@@ -51,7 +51,7 @@ export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promis
     }
     case 'http': {
       const url = `http://${probe.ip}:${probe.port}/`;
-      const r = await httpGet(probe.from.netns, probe.ip, probe.port, '/', 3000);
+      const r = await httpGet(probe.from.netns, probe.ip, probe.port, '/', probe.timeoutMs ?? 3000);
       if (!r.ok) return { ok: false, detail: `GET ${url} from ${probe.from.label} failed: ${r.error}` };
       let body: Record<string, unknown>;
       try {

@@ -3,7 +3,8 @@
  * would: `exercise start` (the CLI) → `exercise check` fails and names the
  * injected fault → the exercise's wrong fix → `check` rejects it with its
  * reason → the reference fix applied by hand (the commands `solve` prints,
- * run here one by one) → `check` passes with verify green. At the end
+ * run here one by one) → `check` passes with verify green. The grades that
+ * must fail run the grader in this process; the passing one is the CLI's. At the end
  * `exercise stop` leaves nothing and the root namespace as it was. The lab
  * is removed even when an assertion fails.
  */
@@ -15,12 +16,13 @@ import { readPlan } from '../../src/apply/state.js';
 import { findExercise } from '../../src/exercises/catalog.js';
 import { exerciseContext } from '../../src/exercises/context.js';
 import type { GradeReport } from '../../src/exercises/run.js';
-import { loadFault } from '../../src/exercises/run.js';
+import { gradeExercise, loadFault } from '../../src/exercises/run.js';
 import { readRunning } from '../../src/exercises/state.js';
 import { differenceLine } from '../../src/check/compare.js';
 import { cli, isRoot } from './cli.js';
 import { leftovers, rootSnapshot } from './host.js';
 
+/** `exercise check -o json`, as a user runs it. */
 function grade(lab: string, env: Record<string, string>): { code: number; report: GradeReport; text: string } {
   const r = cli(['exercise', 'check', '--name', lab, '-o', 'json'], env);
   let report: GradeReport;
@@ -30,6 +32,13 @@ function grade(lab: string, env: Record<string, string>): { code: number; report
     throw new Error(`exercise check -o json printed no report (exit ${r.code}): ${r.stderr}`);
   }
   return { code: r.code, report, text: report.conditions.flatMap((c) => c.lines).join('\n') };
+}
+
+/** The same grader in this process: for the grades that must fail, without a Node.js start each. */
+async function gradeHere(lab: string): Promise<{ code: number; report: GradeReport; text: string }> {
+  const running = readRunning(lab)!;
+  const report = await gradeExercise(findExercise(running.id), running);
+  return { code: report.passed ? 0 : 1, report, text: report.conditions.flatMap((c) => c.lines).join('\n') };
 }
 
 export function exerciseSuite(ids: readonly string[], lab: string): void {
@@ -56,7 +65,7 @@ export function exerciseSuite(ids: readonly string[], lab: string): void {
       const lines = running.fault.map(differenceLine);
       t.ok(lines.some((l) => ex.fault.every((w) => l.includes(w))), `check names the fault (${ex.fault.join(', ')}): ${lines.join(' | ')}`);
 
-      const broken = grade(lab, env);
+      const broken = await gradeHere(lab);
       t.equal(broken.code, 1, 'check fails while the fault is in');
       t.notOk(broken.report.conditions.find((c) => c.name === 'symptom')?.ok, `the symptom shows: ${broken.text}`);
       t.notOk(broken.report.conditions.find((c) => c.name === 'root cause')?.ok, 'the root cause is named');
@@ -70,13 +79,13 @@ export function exerciseSuite(ids: readonly string[], lab: string): void {
         t.ok(script.wrongFix, `${id} has a wrong fix`);
         await script.wrongFix!(exerciseContext(plan(), () => {}));
       }
-      const wrong = grade(lab, env);
+      const wrong = await gradeHere(lab);
       t.equal(wrong.code, 1, `the wrong fix (${ex.wrongFix.describe}) is rejected`);
       t.match(wrong.text, ex.wrongFix.rejects, `with the reason: ${wrong.text}`);
       if (ex.wrongFix.rebuild) {
         const reset = cli(['exercise', 'reset', '--name', lab], env);
         t.equal(reset.code, 0, `reset injects the fault again: ${reset.stderr}`);
-        t.equal(grade(lab, env).code, 1, 'check fails again after reset');
+        t.equal((await gradeHere(lab)).code, 1, 'check fails again after reset');
       } else await script.undoWrongFix?.(exerciseContext(plan(), () => {}));
 
       const typed: string[] = [];
