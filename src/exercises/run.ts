@@ -21,7 +21,7 @@ import { counts } from '../verify/report.js';
 import type { Exercise } from './catalog.js';
 import { exerciseContext, type ExerciseContext } from './context.js';
 import { grade, type Grade } from './grade.js';
-import { readRunning, recordSolved, removeRunning, writeRunning, type RunningExercise } from './state.js';
+import { recordSolved, removeRunning, writeRunning, type RunningExercise } from './state.js';
 
 /** What an exercise's fault.mjs exports. */
 export interface FaultScript {
@@ -119,5 +119,3 @@ export async function stopExercise(lab: string): Promise<{ namespaces: number; p
   removeRunning(lab);
   return r;
 }
-
-export { readRunning };
