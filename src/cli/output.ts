@@ -13,3 +13,24 @@ export function printNotices(notices: Notice[]): void {
 export function out(text: string): void {
   process.stdout.write(text);
 }
+
+/**
+ * A progress line that rewrites itself on a terminal (`\r`), and says nothing
+ * when stderr is a file or a pipe, where a line per step would only be noise.
+ * `done()` ends the line.
+ */
+export function liveProgress(): { update(line: string): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let shown = false;
+  return {
+    update(line) {
+      if (!tty) return;
+      process.stderr.write(`\r\x1b[2Kkube-netlab: ${line}`);
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}

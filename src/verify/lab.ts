@@ -16,12 +16,12 @@ import { ConfigError } from '../util/errors.js';
 import { allChecks, type PathId } from './checks.js';
 import { PolicyView } from './policy-view.js';
 import type { CheckResult, VerifyReport } from './report.js';
-import { runChecks } from './run.js';
+import { runChecks, type CheckProgress } from './run.js';
 
 export const VERIFY_PATHS: readonly PathId[] = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P12', 'P13', 'NODE', 'MTU', 'CHECK'];
 export const REACHABILITY = 'reachability';
 
-export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> | undefined; log?: (line: string) => void } = {}): Promise<VerifyReport> {
+export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> | undefined; log?: (line: string) => void; onProgress?: CheckProgress } = {}): Promise<VerifyReport> {
   const selected = opts.only;
   const progress = opts.log ?? (() => {});
   // Service checks follow the endpoints kube-proxy programs now, which depend on readiness the agent knows.
@@ -44,7 +44,7 @@ export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> |
   const driftResults: CheckResult[] = drift.differences.map((d) => ({ path: 'CHECK' as const, name: `CHECK ${differenceLine(d)}`, ok: false, details: ['the kernel differs from the plan (`check` lists every difference)'], durationMs: 0 }));
   if (drift.objects && !drift.differences.length) driftResults.push({ path: 'CHECK', name: `CHECK ${drift.objects} kernel objects and the lab's processes as the plan says`, ok: true, details: [], durationMs: Math.round(performance.now() - started) });
   progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
-  const results = await runChecks(checks, plan.lab);
+  const results = await runChecks(checks, plan.lab, undefined, opts.onProgress);
   // After the path checks, so their traffic and the cells' do not meet.
   const measured = await measureTests(plan, reach);
   const cellResults: CheckResult[] = measured.flatMap((t) =>

@@ -63,16 +63,23 @@ async function runCheck(check: Check, lab: string, lookup: DnsLookup): Promise<C
   };
 }
 
-export async function runChecks(checks: Check[], lab: string, concurrency = 8): Promise<CheckResult[]> {
+/** Called after each check with how many are done, how many in all and how many failed so far. */
+export type CheckProgress = (done: number, total: number, failed: number) => void;
+
+export async function runChecks(checks: Check[], lab: string, concurrency = 8, onProgress: CheckProgress = () => {}): Promise<CheckResult[]> {
   const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'connect' || p.kind === 'http' || p.kind === 'service');
   const inProcess = checks.filter(isInProcess);
   const tools = checks.filter((c) => !isInProcess(c));
   const results = new Map<Check, CheckResult>();
   const lookup = batchedDns(checks);
-  await Promise.all([
-    mapLimit(inProcess, IN_PROCESS_CONCURRENCY, async (c) => results.set(c, await runCheck(c, lab, lookup))),
-    mapLimit(tools, concurrency, async (c) => results.set(c, await runCheck(c, lab, lookup))),
-  ]);
+  let failed = 0;
+  const one = async (c: Check) => {
+    const r = await runCheck(c, lab, lookup);
+    results.set(c, r);
+    if (!r.ok) failed++;
+    onProgress(results.size, checks.length, failed);
+  };
+  await Promise.all([mapLimit(inProcess, IN_PROCESS_CONCURRENCY, one), mapLimit(tools, concurrency, one)]);
   // Reported in the order the checks were derived.
   return checks.map((c) => results.get(c)!);
 }

@@ -9,7 +9,7 @@ import { checkEnvironment } from '../../apply/environment.js';
 import { verifyLab, VERIFY_PATHS as PATHS, REACHABILITY } from '../../verify/lab.js';
 import { formatHuman, formatJson, formatJunit, formatTap, counts } from '../../verify/report.js';
 import { flag, flagList, has, usageError, type ParsedArgs } from '../args.js';
-import { out, progress } from '../output.js';
+import { liveProgress, out, progress } from '../output.js';
 import { requirePlan, resolveLabName } from '../resolve.js';
 
 
@@ -29,7 +29,10 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const selected = only(args);
   checkEnvironment(['ip', 'nsenter', 'ping', 'curl']);
   const plan = requirePlan(resolveLabName({ name: flag(args, 'name'), files: flagList(args, 'file') }));
-  const report = await verifyLab(plan, { only: selected, log: progress });
+  // On a terminal, a line that counts the checks as they finish: a big lab has thousands.
+  const live = liveProgress();
+  const report = await verifyLab(plan, { only: selected, log: progress, onProgress: (done, total, failed) => live.update(`${done}/${total} checks${failed ? `, ${failed} failed` : ''}`) });
+  live.done();
   const junit = flag(args, 'junit');
   if (junit) writeFileSync(junit, formatJunit(report));
   if (has(args, 'tap')) out(formatTap(report));
