@@ -4,11 +4,12 @@
  * the container backoff when it exits, and is stopped with the agent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonConfigFile, daemonLogFile, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
 import { writeAtomic } from '../util/files.js';
+import { killAll } from '../kernel/procs.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from '../runtime/log.js';
 
@@ -160,4 +161,30 @@ export class DaemonSupervisor {
     for (const d of this.daemons.values()) d.stop();
     this.daemons.clear();
   }
+}
+
+/** How long a predecessor's daemon gets to stop (its own grace is 2 s) before SIGKILL. */
+const PREDECESSOR_GRACE_MS = 2500;
+
+/**
+ * Stops the daemons an agent of this run directory left behind when it was
+ * killed outright: they still hold their ports (DNS on 53, nginx on 80), so
+ * the new agent's own would fail to bind. They are found by their command
+ * line, `node <entry> <runDir> --name <daemon>`; SIGTERM lets each stop what
+ * it runs (an ingress controller its nginx). Returns what was stopped.
+ */
+export async function stopPredecessorDaemons(runDir: string): Promise<string[]> {
+  const found: Array<{ pid: number; name: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (args[1]?.endsWith('/main.js') && args[2] === runDir && args[3] === '--name' && args[4]) found.push({ pid: Number(entry), name: args[4] });
+  }
+  await killAll(found.map((f) => f.pid), PREDECESSOR_GRACE_MS);
+  return found.map((f) => `${f.name} (pid ${f.pid})`);
 }

@@ -20,7 +20,7 @@ import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-ta
 import { type ReloadResult } from './protocol.js';
 import { PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
 import { Supervisor } from './supervisor.js';
-import { DaemonSupervisor } from './daemons.js';
+import { DaemonSupervisor, stopPredecessorDaemons } from './daemons.js';
 import { DnsPublisher } from './dns-publisher.js';
 import { UpstreamPublisher } from './upstream-publisher.js';
 import { useTlsCertificate } from './http-server.js';
@@ -233,6 +233,8 @@ async function main(argv: string[]): Promise<void> {
   pidFile = join(runDir, PID_FILE);
   writePid(pidFile);
   log(`agent ${process.pid} starting for ${runDir}, plan ${plan.version}, ${plan.targets.length} containers`);
+  const leftBehind = await stopPredecessorDaemons(runDir);
+  if (leftBehind.length) log(`stopped ${leftBehind.length} daemon(s) a previous agent left running: ${leftBehind.join(', ')}`);
 
   sup.apply(plan.targets);
   // The DNS servers read their records at start: the files come first.

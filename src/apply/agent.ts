@@ -1,6 +1,14 @@
 /**
  * Starts the lab's agent: one process that serves every container's ports
  * inside the pods' namespaces and restarts containers that die.
+ *
+ * A node's kubelet runs under a service manager that starts it again when it
+ * is killed; here a small `sh` loop plays that part. It restarts the agent
+ * when a signal other than SIGTERM/SIGINT ended it (`kill -9`, the OOM
+ * killer) and ends with it otherwise, so `down` (SIGTERM to both) and an
+ * agent that cannot start (exit 1, reported by `up`) are never looped. The
+ * new agent stops the daemons its predecessor left and opens every container
+ * again; pods keep their namespaces, IPs and pause processes throughout.
  */
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +27,22 @@ function agentEntry(): string {
   return entry;
 }
 
+/** The loop, with the agent's command line as its arguments (nothing of it is interpreted by the shell). */
+export const AGENT_RESTARTER = [
+  'while :; do',
+  '"$@"; rc=$?',
+  // 128+15 SIGTERM and 128+2 SIGINT are a stop; any other signal is a crash.
+  'if [ "$rc" -le 128 ] || [ "$rc" -eq 143 ] || [ "$rc" -eq 130 ]; then exit "$rc"; fi',
+  'echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) agent killed by signal $((rc - 128)); starting it again in 1 s"',
+  'sleep 1',
+  'done',
+].join('\n');
+
 export async function startAgent(lab: string): Promise<number> {
   const dir = labDir(lab);
   const log = openSync(join(dir, 'agent.log'), 'a');
   try {
-    const pid = spawnDetached([process.execPath, agentEntry(), dir], { owner: ownerOf(lab), logFd: log });
+    const pid = spawnDetached(['sh', '-c', AGENT_RESTARTER, 'kube-netlab-agent-restarter', process.execPath, agentEntry(), dir], { owner: ownerOf(lab), logFd: log });
     await waitAgentReady(dir, AGENT_READY_TIMEOUT_MS, { pid });
     return pid;
   } finally {

@@ -17,7 +17,8 @@
  *   `<daemon>.log`); the state file, written atomically, says the daemon
  *   serves (the agent calls it ready when the pid in it is the running one).
  * - SIGTERM or SIGINT: `stop()`, then exit 0 (at the latest after a grace
- *   period); `fatal()` or an error at start: exit 1, for the agent to
+ *   period); the same when the process that started it (the agent) is gone,
+ *   noticed by the config poll, so a killed agent leaves no daemon behind; `fatal()` or an error at start: exit 1, for the agent to
  *   restart it.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
@@ -226,7 +227,10 @@ export function runDaemon<C>(def: DaemonDefinition<C>, argv: readonly string[] =
   } catch (err) {
     log(`${name}: cannot watch ${dirname(configPath)} (${(err as Error).message}); polling every ${CONFIG_POLL_MS} ms only`);
   }
+  const parent = process.ppid;
   const poll = setInterval(() => {
+    // Reparented: the agent was killed outright. Its successor starts a daemon of its own.
+    if (process.ppid !== parent) return stop(`the process that started it (${parent}) is gone`);
     reload('change');
     for (const [file, id] of dataIds) {
       const now = identity(join(runDir, file));

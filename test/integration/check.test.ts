@@ -16,7 +16,8 @@ import type { FdbObject, NeighbourObject } from '../../src/components/objects.js
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
-import { agentStatus } from '../../src/agent/client.js';
+import { agentStatus, waitAgentReady } from '../../src/agent/client.js';
+import { isAlive } from '../../src/kernel/procs.js';
 import { processDifferences } from '../../src/check/agent.js';
 import { placeNames } from '../../src/check/expected.js';
 import { labDaemons, labObjects } from '../../src/components/registry.js';
@@ -188,6 +189,17 @@ if (!isRoot) {
     t.match(seen, new RegExp(`^pod ${dns.name.slice('dns/'.length)}  agent  daemon ${dns.name}: not running \\(waiting, last .*\\); see `), 'a killed daemon: named');
     const healed = await eventually(async () => ((await checkLab(plan)).differences.length === 0 ? 'clean' : undefined), { every: 100, timeout: 30_000 });
     t.equal(healed, 'clean', 'a killed daemon: clean once the agent has restarted it');
+
+    // A killed agent: its restarter starts another, which serves every container again; none of the old daemons is left.
+    const before = await agentStatus(runDir);
+    const oldDaemons = before.daemons.map((d) => d.pid!);
+    process.kill(before.pid, 'SIGKILL');
+    await eventually(async () => (readFileSync(`${runDir}/agent.log`, 'utf8').includes('agent killed by signal 9; starting it again') ? true : undefined), { every: 50, what: 'the restarter noticing the killed agent' });
+    const after = await waitAgentReady(runDir, 30_000);
+    t.not(after.pid, before.pid, 'a killed agent: another agent serves the lab');
+    t.same(oldDaemons.filter(isAlive), [], "a killed agent: none of its daemons is left running");
+    const recovered = await eventually(async () => ((await checkLab(plan)).differences.length === 0 ? 'clean' : undefined), { every: 100, timeout: 30_000 });
+    t.equal(recovered, 'clean', 'a killed agent: clean once restarted');
 
     // A flushed chain, repaired by rebuilding the lab.
     spawnSync('ip', ['netns', 'exec', n3!.netns, 'iptables', '-t', 'nat', '-F', 'KUBE-SERVICES']);

@@ -13,6 +13,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers, rootSnapshot } from '../helpers/host.js';
+import { agentStatus } from '../../src/agent/client.js';
+import { isAlive, processesInNamespaces } from '../../src/kernel/procs.js';
+import { eventually } from '../helpers/eventually.js';
 
 const STREAM = join(ROOT, 'dist/bench/request-stream.js');
 /**
@@ -398,6 +401,22 @@ if (!isRoot) {
         ok = getJson('http://a.apps.example.com/', '--resolve', `a.apps.example.com:80:${ingressIP}`).pod === 'api';
       }
       t.ok(ok, 'api answers again through the ingress');
+    });
+
+    t.test('an ingress controller killed outright: restarted, and the nginx master and workers it left are gone', async (t) => {
+      const controller = (await agentStatus(runDir)).daemons.find((d) => d.name.startsWith('ingress/'))!;
+      const nginxIn = () => processesInNamespaces([`/run/netns/${controller.netns}`]).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'nginx');
+      const old = nginxIn();
+      t.ok(old.length >= 2, `nginx master and worker(s) run: ${old.join(', ')}`);
+      process.kill(controller.pid!, 'SIGKILL');
+      const next = await eventually(
+        async () => (await agentStatus(runDir)).daemons.find((d) => d.name === controller.name && d.ready && d.pid !== controller.pid),
+        { every: 50, timeout: 30_000, what: 'the restarted ingress controller' },
+      );
+      t.not(next!.pid, controller.pid, 'the agent started another controller');
+      t.same(old.filter(isAlive), [], 'no process of the old nginx is left (its workers outlive a killed master)');
+      t.same(nginxIn().filter((pid) => old.includes(pid)), []);
+      t.equal(getJson('http://a.apps.example.com/', '--resolve', `a.apps.example.com:80:${ingressIP}`).pod, 'api', 'the new nginx serves');
     });
 
     t.test('down leaves nothing and the root namespace unchanged', async (t) => {

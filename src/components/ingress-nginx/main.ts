@@ -18,12 +18,13 @@
  * its own ends this process with 1, and the agent restarts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { log } from '../../runtime/log.js';
 import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { run } from '../../kernel/exec.js';
+import { isAlive, killAll } from '../../kernel/procs.js';
 import { INGRESS_NGINX } from '../../spec/ingress.js';
 import { CertStore, INGRESS_DIR } from './certs.js';
 import { certificatesFor, controllerConf, type IngressControllerConfig } from './controller.js';
@@ -89,27 +90,27 @@ async function awaitGeneration(generation: string): Promise<boolean> {
 
 /**
  * An nginx left by a controller process that was killed outright still holds
- * the ports: it is stopped before a new one starts.
+ * the ports, and so do its workers: they outlive a master killed with
+ * SIGKILL. Every nginx process in this pod's network namespace (the
+ * controller's own; no other program of the lab runs nginx here) is stopped
+ * before a new one starts.
  */
 async function stopLeftover(): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('nginx')) return;
-  } catch {
-    return;
-  }
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 50; i++) {
+  const own = readlinkSync('/proc/self/ns/net');
+  const left: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      process.kill(pid, 0);
+      if (readFileSync(`/proc/${entry}/comm`, 'latin1').trim() === 'nginx' && readlinkSync(`/proc/${entry}/ns/net`) === own) left.push(Number(entry));
     } catch {
-      break;
+      // Exited while we looked.
     }
-    await new Promise((r) => setTimeout(r, 20));
   }
-  // Its workers die with it, but may hold the sockets a moment longer.
-  await new Promise((r) => setTimeout(r, 100));
+  if (left.length === 0) return;
+  log(`ingress controller ${pod}: stopping nginx processes a previous controller left: ${left.join(', ')}`);
+  await killAll(left, 0);
+  // The listening sockets close with the last process holding them; wait for that.
+  for (let i = 0; i < 100 && left.some(isAlive); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 async function start(ctx: DaemonContext, config: IngressControllerConfig): Promise<void> {
