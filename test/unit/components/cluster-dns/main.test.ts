@@ -15,7 +15,7 @@ import { eventually } from '../../../helpers/eventually.js';
 
 const MAIN = fileURLToPath(new URL('../../../../src/components/cluster-dns/main.ts', import.meta.url));
 /** The TypeScript loader this test runs under, for the daemon's process. */
-const loader = process.execArgv.filter((a) => a.includes('typescript'));
+const loader = process.execArgv.filter((a) => /tsx|typescript/.test(a));
 
 interface Daemon {
   child: ChildProcess;
