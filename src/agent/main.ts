@@ -13,7 +13,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { writeAtomic } from '../util/files.js';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { openListeningSocket } from '../kernel/ffi.js';
+import { openClientSocket, openListeningSocket } from '../kernel/ffi.js';
 import { createControlServer, listenControl } from './control.js';
 import { log } from '../runtime/log.js';
 import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
     if (!pod?.containers.some((c) => c.program)) return true;
     return nodeDaemons.status().some((d) => d.netns === pod.netns && d.ready);
   };
-  const probes = new ProbeScheduler(log, () => kube.kick(), isRunning);
+  const probes = new ProbeScheduler(log, () => kube.kick(), isRunning, (netns) => openClientSocket(netns, 'TCP'));
   const healthServers = new HealthCheckServers(log);
   health = healthServers;
   prober = probes;

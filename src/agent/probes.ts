@@ -1,20 +1,21 @@
 /**
  * Runs readinessProbes the way a kubelet does: every `periodSeconds` after
- * `initialDelaySeconds`, from the pod's node. One prober process per node
- * (`prober-main.js`, inside the node's network namespace) takes the jobs;
- * results feed the ReadinessTracker, and a change of any container's
- * readiness is reported through `onChange`.
+ * `initialDelaySeconds`, from the pod's node. Each probe's socket is made
+ * inside the node's network namespace (kernel/ffi.ts) and driven by this
+ * process, so probes leave from the node as a kubelet's do without a
+ * process per node; a container that starts is probed at once. Results
+ * feed the ReadinessTracker, and a change of any container's readiness is
+ * reported through `onChange`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { Socket } from 'node:net';
 import type { ProbeSpec } from '../spec/services.js';
 import type { Plan } from '../model/types.js';
 import type { Logger } from '../runtime/log.js';
-import type { ProbeJob, ProbeResult } from '../runtime/probe-net.js';
+import { httpProbe, tcpProbe, type SocketSource } from '../runtime/probe-net.js';
 import { ReadinessTracker } from './readiness.js';
 
-const PROBER = fileURLToPath(new URL('./prober-main.js', import.meta.url));
+/** Makes an unconnected TCP socket inside a namespace (the agent passes kernel/ffi's; tests may pass their own). */
+export type OpenClientSocket = (netnsPath: string) => number;
 
 export interface ProbeTarget {
   /** `<ns>/<pod>/<container>`. */
@@ -50,56 +51,11 @@ export function probeTargets(plan: Plan): ProbeTarget[] {
   return out;
 }
 
-/** One long-lived prober per node, spoken to in JSON lines. */
-class NodeProber {
-  private child?: ChildProcess;
-  private nextId = 1;
-  private readonly waiting = new Map<number, (r: ProbeResult) => void>();
-
-  constructor(
-    private readonly netns: string,
-    private readonly log: Logger,
-  ) {}
-
-  private start(): ChildProcess {
-    const child = spawn('nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, PROBER], { stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const r = JSON.parse(line) as ProbeResult;
-      this.waiting.get(r.id)?.(r);
-      this.waiting.delete(r.id);
-    });
-    child.on('exit', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      for (const [id, done] of this.waiting) done({ id, ok: false, detail: `the prober of ${this.netns} exited (${signal ?? code})` });
-      this.waiting.clear();
-    });
-    child.on('error', (err) => this.log(`prober in ${this.netns}: ${err.message}`));
-    this.child = child;
-    return child;
-  }
-
-  probe(job: Omit<ProbeJob, 'id'>): Promise<ProbeResult> {
-    const child = this.child ?? this.start();
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      child.stdin!.write(`${JSON.stringify({ ...job, id })}\n`);
-    });
-  }
-
-  stop(): void {
-    this.child?.stdin?.end();
-    this.child?.kill();
-    this.child = undefined;
-  }
-}
-
 const NOT_RUNNING = 'container not running';
 const NOT_RUNNING_RECHECK_MS = 100;
 
 export class ProbeScheduler {
   readonly tracker = new ReadinessTracker();
-  private readonly probers = new Map<string, NodeProber>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private targets = new Map<string, ProbeTarget>();
 
@@ -108,6 +64,7 @@ export class ProbeScheduler {
     private readonly onChange: () => void,
     /** Whether the container is running now; a probe of a stopped container fails without being sent. */
     private readonly running: (key: string) => boolean,
+    private readonly openSocket: OpenClientSocket,
   ) {}
 
   apply(targets: ProbeTarget[]): void {
@@ -130,12 +87,6 @@ export class ProbeScheduler {
     for (const t of next.values()) {
       if (!this.timers.has(t.key)) this.schedule(t, t.probe.initialDelaySeconds * 1000);
     }
-    for (const [netns, p] of this.probers) {
-      if (!targets.some((t) => t.nodeNetns === netns)) {
-        p.stop();
-        this.probers.delete(netns);
-      }
-    }
   }
 
   private schedule(t: ProbeTarget, delayMs: number): void {
@@ -150,20 +101,10 @@ export class ProbeScheduler {
     let ok = false;
     let detail = NOT_RUNNING;
     if (this.running(t.key)) {
-      let prober = this.probers.get(t.nodeNetns);
-      if (!prober) {
-        prober = new NodeProber(t.nodeNetns, this.log);
-        this.probers.set(t.nodeNetns, prober);
-      }
       const h = t.probe.handler;
-      const r = await prober.probe({
-        kind: h.kind === 'httpGet' ? 'http' : 'tcp',
-        ip: t.podIP,
-        port: t.probe.port,
-        ...(h.kind === 'httpGet' ? { path: h.path } : {}),
-        timeoutMs: t.probe.timeoutSeconds * 1000,
-      });
-      ({ ok, detail } = r);
+      const job = { id: 0, ip: t.podIP, port: t.probe.port, timeoutMs: t.probe.timeoutSeconds * 1000 };
+      const from: SocketSource = () => new Socket({ fd: this.openSocket(`/run/netns/${t.nodeNetns}`), readable: true, writable: true });
+      ({ ok, detail } = h.kind === 'httpGet' ? await httpProbe({ ...job, kind: 'http', path: h.path }, from) : await tcpProbe({ ...job, kind: 'tcp' }, from));
     }
     if (this.targets.get(t.key) !== t) return;
     if (this.tracker.record(t.key, ok, detail)) {
@@ -177,8 +118,6 @@ export class ProbeScheduler {
   stopAll(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    for (const p of this.probers.values()) p.stop();
-    this.probers.clear();
     this.targets.clear();
   }
 }

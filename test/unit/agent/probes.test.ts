@@ -8,6 +8,11 @@ const target = (key: string): ProbeTarget => ({
   probe: { handler: { kind: 'httpGet', path: '/ready', port: 8080 }, port: 8080, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 1 },
 });
 
+/** Rounds here never reach the network (`running` says no), so no socket is ever made. */
+const noNamespaces = () => {
+  throw new Error('no namespace in a unit test');
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('probing goes on after a reload that leaves a probe unchanged', async (t) => {
@@ -20,6 +25,7 @@ t.test('probing goes on after a reload that leaves a probe unchanged', async (t)
       rounds.set(key, (rounds.get(key) ?? 0) + 1);
       return false;
     },
+    noNamespaces,
   );
   t.teardown(() => s.stopAll());
   s.apply([target('default/db-1/db')]);
@@ -45,9 +51,44 @@ t.test('a container that does not run yet is looked at again within 100 ms, not 
       rounds++;
       return false;
     },
+    noNamespaces,
   );
   t.teardown(() => s.stopAll());
   s.apply([{ ...target('default/dns/dns'), probe: { ...target('x').probe, periodSeconds: 10 } }]);
   await sleep(750);
   t.ok(rounds >= 5 && rounds <= 9, `${rounds} rounds in 750 ms with a 10 s period`);
+});
+
+t.test('an HTTP probe connects from the socket it is given, one connection per probe, as the kubelet does', async (t) => {
+  const { createServer } = await import('node:http');
+  const { Socket } = await import('node:net');
+  const { httpProbe, tcpProbe } = await import('../../../src/runtime/probe-net.js');
+  const seen: { path?: string; connection?: string; agent?: string }[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: req.url, connection: req.headers.connection, agent: req.headers['user-agent'] });
+    res.statusCode = req.url === '/ready' ? 204 : 503;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  let made = 0;
+  const from = () => {
+    made++;
+    return new Socket();
+  };
+  const job = { id: 7, ip: '127.0.0.1', port, timeoutMs: 2000 };
+  t.same(await httpProbe({ ...job, kind: 'http', path: '/ready' }, from), { id: 7, ok: true, detail: 'HTTP 204' });
+  t.same(await httpProbe({ ...job, kind: 'http', path: '/other' }, from), { id: 7, ok: false, detail: 'HTTP probe failed with statuscode: 503' });
+  t.same((await tcpProbe({ ...job, kind: 'tcp' }, from)).ok, true);
+  t.equal(made, 3, 'every probe took its socket from the source');
+  t.same(seen, [
+    { path: '/ready', connection: 'close', agent: 'kube-probe/kube-netlab' },
+    { path: '/other', connection: 'close', agent: 'kube-probe/kube-netlab' },
+  ]);
+  const broken = () => {
+    throw new Error('setns: EPERM');
+  };
+  t.match(await httpProbe({ ...job, kind: 'http', path: '/ready' }, broken), { ok: false, detail: /setns: EPERM/ }, 'a socket that cannot be made fails the probe');
+  t.match(await tcpProbe({ ...job, kind: 'tcp' }, broken), { ok: false, detail: /setns: EPERM/ });
 });
