@@ -1,6 +1,6 @@
 /** CIDR and address checks for the Lab document; all address math goes through ip-num. */
 import { prefixLength } from '../util/addresses.js';
-import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
+import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from '../util/ip-num.js';
 import type { SourceRef } from '../spec/lab.js';
 import type { ConfigProblem } from '../util/errors.js';
 

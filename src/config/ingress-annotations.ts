@@ -9,7 +9,7 @@
  * something else (quotes, `;`, braces, white space).
  */
 import { isIPv6 } from 'node:net';
-import { IPv4CidrRange, Validator } from 'ip-num';
+import { IPv4CidrRange, Validator } from '../util/ip-num.js';
 import type { BackendProtocol, CanarySpec, NginxAnnotations } from '../spec/ingress.js';
 import type { SourceRef } from '../spec/lab.js';
 import type { Reader } from './fields.js';

@@ -6,7 +6,7 @@
  * after a numeric port it does not undercut; `policyTypes` defaulted as the
  * API server defaults it.
  */
-import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from 'ip-num';
+import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from '../util/ip-num.js';
 import type { SourceRef } from '../spec/lab.js';
 import type { IPBlockSpec, NetworkPolicySpec, PolicyPeerSpec, PolicyPortSpec, PolicyProtocol, PolicyRuleSpec, PolicyType } from '../spec/network-policy.js';
 import { policyKey } from '../spec/network-policy.js';

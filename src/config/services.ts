@@ -4,7 +4,7 @@
  * a field is implemented, refused, or (when a later version builds it)
  * reported as not yet supported; none is silently ignored.
  */
-import { IPv4CidrRange } from 'ip-num';
+import { IPv4CidrRange } from '../util/ip-num.js';
 import type { ServicePortSpec, ServiceSpec, ServiceType, TrafficPolicy } from '../spec/services.js';
 import { AFFINITY_TIMEOUT_SECONDS, KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE } from '../spec/services.js';
 import type { Protocol, SourceRef } from '../spec/lab.js';

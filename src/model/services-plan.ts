@@ -7,7 +7,7 @@
  * never renumber a running service, as a real cluster never does.
  */
 import { ConfigError, type ConfigProblem } from '../util/errors.js';
-import { IPv4, Validator } from 'ip-num';
+import { IPv4, Validator } from '../util/ip-num.js';
 import { cidr, nthAddress } from '../util/addresses.js';
 import { allocateLoadBalancerIPs } from './load-balancers.js';
 import { KUBE_DNS_SERVICE, KUBERNETES_SERVICE, NODE_PORT_RANGE, AFFINITY_TIMEOUT_SECONDS } from '../spec/services.js';

@@ -3,7 +3,7 @@
  * lab file's checks, the planner, ipBlock matching and the ingress
  * allowlists use it.
  */
-import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from 'ip-num';
+import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from './ip-num.js';
 
 export function cidr(text: string): IPv4CidrRange {
   return IPv4CidrRange.fromCidr(text);
