@@ -58,11 +58,16 @@ async function render(config: IngressControllerConfig, data: UpstreamData | unde
   return { text: controllerConf(config, data, dir, certs, generation), generation };
 }
 
-/** Writes the configuration where nginx reads it, after `nginx -t` accepted it under another name. */
-async function install(text: string): Promise<void> {
+/**
+ * Writes the configuration where nginx reads it. For a reload, `nginx -t`
+ * accepts it under another name first, so a bad one never replaces what
+ * runs; the first start needs no separate test, as nginx refuses a bad
+ * configuration itself (and says why in this daemon's log).
+ */
+async function install(text: string, tested: boolean): Promise<void> {
   const next = `${confFile}.next`;
   writeFileSync(next, text);
-  await run([NGINX, '-t', '-q', '-c', next, '-p', dir], { context: `check the nginx configuration of ${pod}` });
+  if (tested) await run([NGINX, '-t', '-q', '-c', next, '-p', dir], { context: `check the nginx configuration of ${pod}` });
   renameSync(next, confFile);
 }
 
@@ -118,7 +123,7 @@ async function start(ctx: DaemonContext, config: IngressControllerConfig): Promi
   await stopLeftover();
   const upstreams = readUpstreams();
   const { text, generation } = await render(config, upstreams);
-  await install(text);
+  await install(text, false);
   applied = text;
   nginx = spawn(NGINX, ['-c', confFile, '-p', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   nginx.once('exit', (code, signal) => {
@@ -144,7 +149,7 @@ async function reload(ctx: DaemonContext, config: IngressControllerConfig): Prom
   const upstreams = readUpstreams();
   const { text, generation } = await render(config, upstreams);
   if (text !== applied) {
-    await install(text);
+    await install(text, true);
     applied = text;
     nginx?.kill('SIGHUP');
     if (!(await awaitGeneration(generation))) log(`ingress controller ${pod}: nginx still answers with the previous configuration 5 s after the reload; see ${join(dir, 'error.log')}`);
