@@ -24,6 +24,7 @@ import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
 import { startHolders } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
+import { neighbourTableAdvice, neighbourTableLimit } from '../kernel/neighbour-table.js';
 import { daemonStateFile, LOAD_BALANCER_DAEMON } from '../model/daemons.js';
 import type { LoadBalancerState } from '../components/load-balancer/config.js';
 
@@ -83,6 +84,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   const files = renderFiles(plan);
   const namespaces = labNamespaces(plan);
   const concurrency = Math.max(2, availableParallelism() * 2);
+  const tooManyNeighbours = neighbourTableAdvice(plan.pods.length, plan.nodes.length, neighbourTableLimit());
+  if (tooManyNeighbours) log(`warning: ${tooManyNeighbours}`);
 
   if (existing) {
     log(`lab ${spec.name} exists: rebuilding it to match ${spec.files.join(', ')}`);

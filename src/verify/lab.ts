@@ -13,6 +13,7 @@ import { resolveReachabilityTests } from '../reachability/resolve.js';
 import { cellDetails } from '../reachability/report.js';
 import { measureTests } from '../reachability/run.js';
 import { ConfigError } from '../util/errors.js';
+import { neighbourTableLimit, neighbourTableOverflows, overflowNote } from '../kernel/neighbour-table.js';
 import { allChecks, type PathId } from './checks.js';
 import { PolicyView } from './policy-view.js';
 import type { CheckResult, VerifyReport } from './report.js';
@@ -44,12 +45,21 @@ export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> |
   const driftResults: CheckResult[] = drift.differences.map((d) => ({ path: 'CHECK' as const, name: `CHECK ${differenceLine(d)}`, ok: false, details: ['the kernel differs from the plan (`check` lists every difference)'], durationMs: 0 }));
   if (drift.objects && !drift.differences.length) driftResults.push({ path: 'CHECK', name: `CHECK ${drift.objects} kernel objects and the lab's processes as the plan says`, ok: true, details: [], durationMs: Math.round(performance.now() - started) });
   progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
+  const overflowsBefore = neighbourTableOverflows();
   const results = await runChecks(checks, plan.lab, undefined, opts.onProgress);
   // After the path checks, so their traffic and the cells' do not meet.
   const measured = await measureTests(plan, reach);
   const cellResults: CheckResult[] = measured.flatMap((t) =>
     t.cells.map((c) => ({ path: 'REACH' as const, name: c.name, ok: c.ok, details: cellDetails(c), durationMs: c.outcome?.ms ?? 0, group: t.name })),
   );
-  const report: VerifyReport = { lab: plan.lab, backend: plan.spec.podNetwork.backend, results: [...driftResults, ...results, ...cellResults], ...(measured.length ? { reachability: measured } : {}) };
+  const overflows = neighbourTableOverflows() - overflowsBefore;
+  const notes = overflows > 0 ? [overflowNote(overflows, plan.pods.length, plan.nodes.length, neighbourTableLimit())] : [];
+  const report: VerifyReport = {
+    lab: plan.lab,
+    backend: plan.spec.podNetwork.backend,
+    results: [...driftResults, ...results, ...cellResults],
+    ...(measured.length ? { reachability: measured } : {}),
+    ...(notes.length ? { notes } : {}),
+  };
   return report;
 }

@@ -20,6 +20,8 @@ export interface VerifyReport {
   results: CheckResult[];
   /** The measured ReachabilityTests, for their tables. */
   reachability?: MeasuredTest[];
+  /** What the machine did that may explain failures (the kernel's neighbour table overflowing). */
+  notes?: string[];
 }
 
 export function counts(report: VerifyReport): { passed: number; failed: number } {
@@ -41,7 +43,8 @@ export function formatHuman(report: VerifyReport): string {
       return r.ok ? head : `${head}\n${r.details.map((d) => `      ${d}`).join('\n')}`;
     });
   const tests = (report.reachability ?? []).map((t) => `\n${formatTestHuman(t)}`);
-  return `${[...lines, ...tests].join('\n')}\n\nlab ${report.lab} (${report.backend}): ${summaryLine(report)}\n`;
+  const notes = (report.notes ?? []).map((n) => `\nnote: ${n}\n`);
+  return `${[...lines, ...tests].join('\n')}\n${notes.join('')}\nlab ${report.lab} (${report.backend}): ${summaryLine(report)}\n`;
 }
 
 function yamlString(text: string): string {
@@ -99,6 +102,7 @@ export function formatJson(report: VerifyReport): string {
         failed,
         checks: report.results.map((r) => ({ ...r, durationMs: Math.round(r.durationMs) })),
         ...(report.reachability ? { reachability: report.reachability.map(testJson) } : {}),
+        ...(report.notes?.length ? { notes: report.notes } : {}),
       },
       null,
       2,
