@@ -16,15 +16,18 @@ import { loadLab } from '../config/index.js';
 import { batchText } from '../render/batch.js';
 import { labNamespaces, renderTopology } from '../components/topology/render.js';
 import { labMemory, runToEnd, timed } from './measure.js';
+import { neighbourTableOverflows } from '../kernel/neighbour-table.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-export function scaleLabYaml(lab: string, pods: number): string {
+/** N pods of one Deployment on 3 nodes (or `nodes`), each serving TCP and UDP; with `service`, a ClusterIP Service over all of them. */
+export function scaleLabYaml(lab: string, pods: number, nodes = 3, service = false): string {
+  const nodeList = nodes === 3 ? '' : `\n  nodes:\n${Array.from({ length: nodes }, (_, i) => `    - {name: node${i + 1}}`).join('\n')}`;
   return `apiVersion: kube-netlab.dev/v1alpha1
 kind: Lab
 metadata: {name: ${lab}}
 spec:
-  podNetwork: {backend: host-gw}
+  podNetwork: {backend: host-gw}${nodeList}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -36,7 +39,18 @@ spec:
     metadata: {labels: {app: app}}
     spec:
       containers: [{name: app, ports: [{containerPort: 8080}, {containerPort: 5353, protocol: UDP}]}]
-`;
+${
+  service
+    ? `---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec:
+  selector: {app: app}
+  ports: [{name: http, port: 80, targetPort: 8080}, {name: dns, port: 53, targetPort: 5353, protocol: UDP}]
+`
+    : ''
+}`;
 }
 
 export interface ScaleRow {
@@ -147,4 +161,38 @@ export async function measureDefaultLab(file: string): Promise<DefaultLabRow> {
   const exercise = await exerciseCycle(lab);
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
   return { upMs: up.ms, checkMs: check.ms, verifyMs: verify.ms, downMs: down.ms, traceMs: traces.sort((a, b) => a - b)[1]!, graphMs: graph.ms, exercise };
+}
+
+export interface LargeLabRow {
+  pods: number;
+  nodes: number;
+  upMs: number;
+  verifyMs: number;
+  passed: number;
+  failed: number;
+  /** How often the kernel's machine-wide neighbour table was full during verify. */
+  tableFulls: number;
+  downMs: number;
+  pssMb: number;
+}
+
+/** The largest lab the input allows: `up`, one `verify` of every path check, `down`. */
+export async function measureLarge(pods: number, nodes: number): Promise<LargeLabRow> {
+  const lab = `large${pods}`;
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-bench-'));
+  const file = join(dir, 'lab.yaml');
+  writeFileSync(file, scaleLabYaml(lab, pods, nodes, true));
+  try {
+    const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
+    const mem = labMemory(ownerOf(lab));
+    const fullsBefore = neighbourTableOverflows();
+    // verify exits 1 when a check fails: its report is the measurement either way.
+    const verify = await timed(() => run([process.execPath, CLI, 'verify', '--name', lab, '-o', 'json'], { context: `verify of the ${pods}-pod lab`, allowFailure: true }));
+    const tableFulls = neighbourTableOverflows() - fullsBefore;
+    const report = JSON.parse(verify.value.stdout) as { passed: number; failed: number };
+    const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
+    return { pods, nodes, upMs: up.ms, verifyMs: verify.ms, passed: report.passed, failed: report.failed, tableFulls, downMs: down.ms, pssMb: mem.pssKb / 1024 };
+  } finally {
+    await runToEnd([process.execPath, CLI, 'down', '--name', lab]).catch(() => undefined);
+  }
 }
