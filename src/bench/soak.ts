@@ -21,6 +21,7 @@ import type { Plan } from '../model/types.js';
 import { labDir } from '../apply/state.js';
 import { leftovers, rootSnapshot, snapshotDifferences } from './host-state.js';
 import type { StreamResult } from './request-stream.js';
+import { seededRandom } from '../util/random.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const STREAM = fileURLToPath(new URL('./request-stream.js', import.meta.url));
@@ -53,18 +54,6 @@ function cli(args: string[], killAfterMs?: number): Promise<Run> {
       resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
     });
   });
-}
-
-/** mulberry32: a small seeded generator, so a run can be repeated exactly. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const median = (xs: number[]) => {
@@ -322,7 +311,7 @@ async function main(): Promise<void> {
   const seed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const nCycles = Number(process.env.SOAK_CYCLES ?? 100);
   const nKills = Number(process.env.SOAK_KILLS ?? 50);
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const started = new Date();
   const t0 = performance.now();
   log(`soak: seed ${seed}; ${nCycles} cycles, ${nKills} kills`);
