@@ -245,10 +245,34 @@ async function readRules(namespaces: string[]): Promise<Map<string, RuleIndex>> 
   return out;
 }
 
+/** Local ports of every TCP and UDP socket in a namespace, whatever its state (a TIME_WAIT of an earlier trace holds its port for a minute). */
+export function portsInUse(procNet: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of procNet.split('\n')) {
+    const local = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s/.exec(line);
+    if (local) ports.add(parseInt(local[1]!, 16));
+  }
+  return ports;
+}
+
+/**
+ * The probe's source port: below the kernel's ephemeral range (32768-60999)
+ * and the NodePorts (30000-32767), so no other connection of the lab picks
+ * it, and free in the source's namespace, where an earlier trace's
+ * connection may still wait out TIME_WAIT on the port it drew.
+ */
+async function freeLocalPort(netns: string): Promise<number> {
+  const listed = await run(nsenter(netns, ['cat', '/proc/net/tcp', '/proc/net/udp']), { context: `the ports in use in ${netns}`, allowFailure: true });
+  const used = portsInUse(listed.stdout);
+  for (;;) {
+    const port = randomInt(20000, 30000);
+    if (!used.has(port)) return port;
+  }
+}
+
 /** One probe from `src` to `dst` with tracing on along the way. */
 export async function traceProbe(plan: Plan, src: TraceSource, dst: TraceDestination, namespaces: string[]): Promise<TracedProbe> {
-  // Below the kernel's ephemeral range (32768-60999) and the NodePorts (30000-32767): no other connection of the lab uses it.
-  const localPort = randomInt(20000, 30000);
+  const localPort = await freeLocalPort(src.netns);
   const flows: TracedFlow[] = [{ protocol: dst.dnsName !== undefined ? 'udp' : dst.protocol, localPort, ...(dst.targets.length ? { targets: dst.targets } : {}) }];
   for (const ip of dst.secondLeg?.from ?? []) flows.push({ protocol: 'tcp', from: { ip, ports: dst.secondLeg!.ports } });
   const table = traceTableName(localPort);
