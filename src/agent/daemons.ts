@@ -157,6 +157,18 @@ export class DaemonSupervisor {
     return [...this.daemons.values()].map((d) => d.status());
   }
 
+  /**
+   * Kills the daemons running in a namespace (the program of a container that
+   * was killed: a cluster DNS pod's server), as a container's process dies;
+   * each is restarted with the backoff like any daemon that exits. Returns
+   * their names.
+   */
+  killIn(netns: string): string[] {
+    const hit = [...this.daemons.values()].filter((d) => d.spec.netns === netns && d.child);
+    for (const d of hit) d.signal('SIGKILL');
+    return hit.map((d) => d.spec.name);
+  }
+
   stopAll(): void {
     for (const d of this.daemons.values()) d.stop();
     this.daemons.clear();

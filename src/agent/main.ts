@@ -219,7 +219,16 @@ async function main(argv: string[]): Promise<void> {
       ...(upstreams.version !== undefined ? { ingressUpstreams: upstreams.version } : {}),
       nodes: nodes.conditions((plan.plan.nodes ?? []).map((n) => n.name)),
     }),
-    kill: (pod, container) => ({ killed: sup.kill(pod, container) }),
+    kill: (pod, container) => {
+      const killed = sup.kill(pod, container);
+      // A container that runs a lab program (the cluster DNS, the ingress controller) is that program's process: it dies too.
+      const planned = (plan.plan.pods ?? []).find((p) => p.key === pod);
+      if (planned?.containers.some((c) => c.program && killed.some((k) => k.container === c.name))) {
+        const daemonsKilled = nodeDaemons.killIn(planned.netns);
+        if (daemonsKilled.length) log(`killed ${daemonsKilled.join(', ')} with the container of pod ${pod}`);
+      }
+      return { killed };
+    },
     node: (name, reachable) => {
       nodes.setReachable(name, reachable);
       log(`node ${name} ${reachable ? 'reachable again' : `unreachable; NotReady after ${plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds} s`}`);

@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, labName, tempDir, writeLab } from './cli.js';
 import { eventually } from './eventually.js';
+import { agentStatus } from '../../src/agent/client.js';
 import { leftovers } from './host.js';
 
 function dnsLab(name: string, backend: string, proxyMode: string, webReplicas = 3, extra = ''): string {
@@ -293,6 +294,18 @@ export function dnsSuite(mode: string, backend: string): void {
     const applyMs = await reloadedAfter(serials, Date.now());
     t.ok(Number.isFinite(applyMs), `apply: the DNS servers reloaded with the new service (${applyMs} ms after the command returned)`);
     t.equal(short('other/client', 'fresh.default.svc.cluster.local').length, 1, 'and resolves');
+
+    // Killing one DNS pod's container kills its server and no other; the agent starts it again.
+    const dnsDaemons = async () => (await agentStatus(runDir)).daemons.filter((d) => d.name.startsWith('dns/kube-system/'));
+    const [victim, other] = await dnsDaemons();
+    const victimPod = victim!.name.slice('dns/'.length);
+    const killed = cli(['fault', '--name', lab, 'kill-container', victimPod]);
+    t.equal(killed.code, 0, killed.stderr);
+    const back = await eventually(async () => (await dnsDaemons()).find((d) => d.name === victim!.name && d.ready && d.pid !== victim!.pid), { timeout: 30_000, every: 50, what: `${victim!.name} started again` });
+    t.ok(back, `${victim!.name} runs again (pid ${victim!.pid} -> ${back?.pid})`);
+    t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), new RegExp(`killed ${victim!.name} with the container of pod ${victimPod}`), 'its server died with the container');
+    t.equal((await dnsDaemons()).find((d) => d.name === other!.name)!.pid, other!.pid, 'the other DNS pod kept its server');
+    t.match(exec('other/client', 'dig', '+short', `@${ipOf(victimPod.split('/')[1]!)}`, 'web.default.svc.cluster.local').stdout.trim(), /^10\.96\.\d+\.\d+$/, 'and the restarted one answers');
 
     t.equal(cli(['down', '--name', lab]).code, 0);
     t.same(leftovers(lab), []);
