@@ -18,13 +18,13 @@
  * its own ends this process with 1, and the agent restarts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { log } from '../../runtime/log.js';
 import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { run } from '../../kernel/exec.js';
-import { isAlive, killAll } from '../../kernel/procs.js';
+import { isAlive, killAll, processesInNamespaces } from '../../kernel/procs.js';
 import { INGRESS_NGINX } from '../../spec/ingress.js';
 import { CertStore, INGRESS_DIR } from './certs.js';
 import { certificatesFor, controllerConf, type IngressControllerConfig } from './controller.js';
@@ -101,16 +101,13 @@ async function awaitGeneration(generation: string): Promise<boolean> {
  * before a new one starts.
  */
 async function stopLeftover(): Promise<void> {
-  const own = readlinkSync('/proc/self/ns/net');
-  const left: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  const left = processesInNamespaces(['/proc/self/ns/net']).filter((pid) => {
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'latin1').trim() === 'nginx' && readlinkSync(`/proc/${entry}/ns/net`) === own) left.push(Number(entry));
+      return readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'nginx';
     } catch {
-      // Exited while we looked.
+      return false; // Exited while we looked.
     }
-  }
+  });
   if (left.length === 0) return;
   log(`ingress controller ${pod}: stopping nginx processes a previous controller left: ${left.join(', ')}`);
   await killAll(left, 0);
