@@ -298,6 +298,11 @@ export function setHostname(utsNsPath: string, name: string): void {
 const TUNSETIFF = 0x400454ca;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUNSETOFFLOAD = 0x400454d0;
+/** Offloads a TUN reader can take: packets with partial checksums (CSUM) and IPv4 TCP super-packets (TSO4). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 const POLLIN = 0x0001;
@@ -308,7 +313,7 @@ const EINTR = 4;
 interface TunLibc {
   errno(): number;
   /** Variadic in libc: pass the argument's C type before it. */
-  ioctl(fd: number, request: number, argType: string, arg: Buffer): number;
+  ioctl(fd: number, request: number, argType: string, arg: Buffer | number): number;
   read(fd: number, buf: Buffer, count: number): number;
   poll: ((fds: Buffer, count: number, timeoutMs: number) => number) & {
     async(fds: Buffer, count: number, timeoutMs: number, done: (err: unknown, rc: number) => void): void;
@@ -365,6 +370,12 @@ export interface OpenTunOptions {
    * rather than leave a stray device behind.
    */
   create?: boolean;
+  /**
+   * Every read and write starts with a virtio-net header (IFF_VNET_HDR),
+   * and the kernel may hand over packets with these offloads (TUN_F_*
+   * bits, TUNSETOFFLOAD): partial checksums, TCP super-packets.
+   */
+  offloads?: number;
 }
 
 /** Whether the calling thread's network namespace has a device called `name`. */
@@ -376,7 +387,8 @@ function deviceExists(name: string): boolean {
 /**
  * Attaches to the TUN device `name` of the calling thread's network
  * namespace with IFF_TUN | IFF_NO_PI: every read(2) returns exactly one IP
- * packet and every write(2) injects one, with no packet-information header.
+ * packet and every write(2) injects one, with no packet-information header
+ * (but with a virtio-net header first when `offloads` is given).
  * Returns the fd (close-on-exec, as libuv opens every file); the caller owns it.
  */
 export function openTun(name: string, options: OpenTunOptions = {}): number {
@@ -401,11 +413,16 @@ export function openTun(name: string, options: OpenTunOptions = {}): number {
   }
   const ifr = Buffer.alloc(IFREQ_SIZE);
   ifr.write(name, 0, 'utf8');
-  ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ);
+  ifr.writeUInt16LE(IFF_TUN | IFF_NO_PI | (options.offloads !== undefined ? IFF_VNET_HDR : 0), IFNAMSIZ);
   if (lib.ioctl(fd, TUNSETIFF, 'void *', ifr) !== 0) {
     const errno = lib.errno();
     closeSync(fd);
     throw tunFailure('ioctl TUNSETIFF', errno, context);
+  }
+  if (options.offloads !== undefined && lib.ioctl(fd, TUNSETOFFLOAD, 'unsigned long', options.offloads) !== 0) {
+    const errno = lib.errno();
+    closeSync(fd);
+    throw tunFailure('ioctl TUNSETOFFLOAD', errno, context);
   }
   return fd;
 }

@@ -290,6 +290,7 @@ if (process.getuid?.() !== 0) {
     t.match(stats, { node: 'node1', pid: d1.pid, peers: 1 });
     t.ok(stats.tunToUdp.packets > 1000 && stats.tunToUdp.bytes > 1_000_000, `tunToUdp ${JSON.stringify(stats.tunToUdp)}`);
     t.ok(stats.udpToTun.packets > 100, `udpToTun ${JSON.stringify(stats.udpToTun)}`);
+    if (run(['which', 'iperf3']).code === 0) t.ok(stats.superPackets > 0, `TCP crossed as super-packets, segmented again by the receiving kernel (${stats.superPackets})`);
     t.ok(stats.icmpUnreachableSent >= 2, 'the unreachable answers are counted');
     t.ok(stats.drops['no-route'] >= 2, `drops ${JSON.stringify(stats.drops)}`);
   });

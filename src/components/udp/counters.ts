@@ -12,6 +12,8 @@ export interface CounterSnapshot {
   udpToTun: Flow;
   /** ICMP Net Unreachable errors written back into the TUN. */
   icmpUnreachableSent: number;
+  /** Of the packets read from the TUN, TCP super-packets (segmentation offload) sent whole, to be segmented by the peer's kernel. */
+  superPackets: number;
   /** Packets not forwarded, by reason. */
   drops: Record<string, number>;
 }
@@ -20,6 +22,7 @@ export class Counters {
   readonly tunToUdp: Flow = { packets: 0, bytes: 0 };
   readonly udpToTun: Flow = { packets: 0, bytes: 0 };
   icmpUnreachableSent = 0;
+  superPackets = 0;
   private readonly drops = new Map<string, number>();
 
   drop(reason: string): void {
@@ -31,6 +34,7 @@ export class Counters {
       tunToUdp: { ...this.tunToUdp },
       udpToTun: { ...this.udpToTun },
       icmpUnreachableSent: this.icmpUnreachableSent,
+      superPackets: this.superPackets,
       drops: Object.fromEntries([...this.drops.entries()].sort(([a], [b]) => a.localeCompare(b))),
     };
   }

@@ -23,13 +23,16 @@ import {
   type HeaderProblem,
 } from './packet.js';
 
+/** The MTU of flannel0 when the plan does not say: a 1500-byte node network minus the 28 bytes of IPv4 and UDP. */
+export const DEFAULT_POD_MTU = 1472;
+
 /** flannel's default for `Port` of the udp backend. */
 export const DEFAULT_UDP_PORT = 8285;
 
 /** The fields of a plan the overlay reads; a full `Plan` satisfies it. */
 export interface OverlayPlan {
   spec?: { podNetwork?: { udp?: { port?: number } } };
-  nodes: Array<Pick<NodePlan, 'name' | 'netns' | 'ip' | 'podCIDR'>>;
+  nodes: Array<Pick<NodePlan, 'name' | 'netns' | 'ip' | 'podCIDR'> & Partial<Pick<NodePlan, 'podMtu'>>>;
 }
 
 export interface Endpoint {
@@ -54,6 +57,8 @@ export interface ForwardingConfig {
   tunAddress: string;
   /** Every other node, in plan order. */
   peers: Peer[];
+  /** flannel0's MTU: the size at which a TCP super-packet from a peer is segmented again. */
+  mtu?: number;
 }
 
 export type DropReason = HeaderProblem | 'ttl-expired' | 'no-route';
@@ -104,6 +109,7 @@ export function forwardingConfig(plan: OverlayPlan, nodeName: string): Forwardin
     podCIDR: self.podCIDR,
     tunAddress: intToIp(parseCidr(self.podCIDR).network),
     peers: checked.filter((n) => n !== self).map((n) => ({ node: n.name, subnet: n.podCIDR, endpoint: { ip: n.ip, port } })),
+    mtu: self.podMtu ?? DEFAULT_POD_MTU,
   };
 }
 

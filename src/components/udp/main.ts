@@ -22,6 +22,8 @@ import { Counters, dropsBetween, type CounterSnapshot } from './counters.js';
 import { describePeerChanges, Forwarder, type Endpoint, type ForwardingConfig } from './forward.js';
 import { destination, intToIp, ipv4Problem, source } from './packet.js';
 import { TunDevice } from './tun.js';
+import { headerForTun, prepareForWire, type VnetHeader } from './vnet.js';
+import { DEFAULT_POD_MTU } from './forward.js';
 
 const TUN_DEVICE = 'flannel0';
 const STATS_INTERVAL_MS = 5000;
@@ -115,7 +117,7 @@ class OverlayDaemon {
     log(`listening on udp ${this.config.listen.ip}:${this.config.listen.port}`);
     this.logPeers();
     this.tun.start(
-      (packet) => this.fromTun(packet),
+      (packet, header) => this.fromTun(packet, header),
       (err) => this.fatal(err),
     );
     this.timer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
@@ -140,7 +142,8 @@ class OverlayDaemon {
     if (!this.examples.has(reason)) this.examples.set(reason, example());
   }
 
-  private fromTun(packet: Buffer): void {
+  private fromTun(packet: Buffer, header: VnetHeader): void {
+    if (prepareForWire(header, packet, this.config.mtu ?? DEFAULT_POD_MTU)) this.counters.superPackets++;
     const verdict = this.forwarder.fromTun(packet);
     switch (verdict.action) {
       case 'send': {
@@ -179,7 +182,7 @@ class OverlayDaemon {
 
   private writeTun(packet: Buffer): boolean {
     try {
-      this.tun!.write(packet);
+      this.tun!.write(packet, headerForTun(packet, this.config.mtu ?? DEFAULT_POD_MTU));
       return true;
     } catch (err) {
       this.dropped('tun-write-failed', () => `${flow(packet)}: ${(err as Error).message}`);

@@ -6,12 +6,17 @@
  * thus carries a whole batch, and packets are handed on in the order the
  * kernel queued them (several blocking reads in flight on the thread pool
  * would reorder them, which TCP pays for in retransmissions).
+ *
+ * The device is opened with a virtio-net header and checksum and TCP
+ * segmentation offloads (vnet.ts): reads hand over the header with each
+ * packet, writes put one before it.
  */
-import { closeSync, writeSync } from 'node:fs';
-import { openTun, readNonBlocking, waitReadable } from '../../kernel/ffi.js';
+import { closeSync, writevSync } from 'node:fs';
+import { openTun, readNonBlocking, TUN_F_CSUM, TUN_F_TSO4, waitReadable } from '../../kernel/ffi.js';
+import { readVnetHeader, VNET_HEADER_LENGTH, writeVnetHeader, type VnetHeader } from './vnet.js';
 
-/** Largest IPv4 packet; a read into a smaller buffer would truncate. */
-const READ_BUFFER = 65535;
+/** The header and the largest IPv4 packet; a read into a smaller buffer would truncate. */
+const READ_BUFFER = VNET_HEADER_LENGTH + 65535;
 /**
  * Packets read per wake-up before yielding to the event loop, so the other
  * direction (UDP to TUN) is served while the TUN stays busy.
@@ -28,7 +33,8 @@ export class TunDevice {
   private readonly buffer = Buffer.allocUnsafe(READ_BUFFER);
   private closed = false;
   private fdOpen = true;
-  private onPacket?: (packet: Buffer) => void;
+  private onPacket?: (packet: Buffer, header: VnetHeader) => void;
+  private readonly writeHeader = Buffer.alloc(VNET_HEADER_LENGTH);
   private onError?: (err: Error) => void;
 
   private constructor(
@@ -38,15 +44,16 @@ export class TunDevice {
 
   /** Attaches to the existing TUN device `name` of this network namespace. */
   static open(name: string): TunDevice {
-    return new TunDevice(name, openTun(name, { nonBlocking: true }));
+    return new TunDevice(name, openTun(name, { nonBlocking: true, offloads: TUN_F_CSUM | TUN_F_TSO4 }));
   }
 
   /**
-   * Starts reading. `onPacket` gets a view of the read buffer that is only
-   * valid until it returns: copy what must outlive the call. `onError` gets
+   * Starts reading. `onPacket` gets a view of the read buffer (the packet
+   * after its virtio-net header, and the header) that is only valid until it
+   * returns: copy what must outlive the call. `onError` gets
    * a read failure (the device deleted, the fd closed); reading stops then.
    */
-  start(onPacket: (packet: Buffer) => void, onError: (err: Error) => void): void {
+  start(onPacket: (packet: Buffer, header: VnetHeader) => void, onError: (err: Error) => void): void {
     if (this.onPacket) throw new Error(`${this.name}: already reading`);
     this.onPacket = onPacket;
     this.onError = onError;
@@ -71,7 +78,7 @@ export class TunDevice {
       for (let i = 0; i < BATCH; i++) {
         const n = readNonBlocking(this.fd, this.buffer, `cannot read from ${this.name}`);
         if (n < 0) break;
-        if (n > 0) onPacket(this.buffer.subarray(0, n));
+        if (n > VNET_HEADER_LENGTH) onPacket(this.buffer.subarray(VNET_HEADER_LENGTH, n), readVnetHeader(this.buffer));
         if (this.closed) return;
       }
     } catch (err) {
@@ -87,10 +94,11 @@ export class TunDevice {
     this.onError?.(err);
   }
 
-  /** Injects one IP packet; throws with the device name on failure (EIO while the device is down). */
-  write(packet: Buffer): void {
-    const n = writeSync(this.fd, packet);
-    if (n !== packet.length) throw new Error(`${this.name}: wrote ${n} of ${packet.length} bytes of a packet`);
+  /** Injects one IP packet after `header`; throws with the device name on failure (EIO while the device is down). */
+  write(packet: Buffer, header: VnetHeader): void {
+    writeVnetHeader(header, this.writeHeader);
+    const n = writevSync(this.fd, [this.writeHeader, packet]);
+    if (n !== VNET_HEADER_LENGTH + packet.length) throw new Error(`${this.name}: wrote ${n} of ${VNET_HEADER_LENGTH + packet.length} bytes of a packet and its header`);
   }
 
   /**

@@ -4,7 +4,7 @@ import { Counters, dropsBetween } from '../../../../src/components/udp/counters.
 t.test('counters snapshot and the drops between two snapshots', async (t) => {
   const c = new Counters();
   const empty = c.snapshot();
-  t.same(empty, { tunToUdp: { packets: 0, bytes: 0 }, udpToTun: { packets: 0, bytes: 0 }, icmpUnreachableSent: 0, drops: {} });
+  t.same(empty, { tunToUdp: { packets: 0, bytes: 0 }, udpToTun: { packets: 0, bytes: 0 }, icmpUnreachableSent: 0, superPackets: 0, drops: {} });
   c.tunToUdp.packets++;
   c.tunToUdp.bytes += 84;
   c.drop('ttl-expired');

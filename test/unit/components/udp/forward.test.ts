@@ -4,6 +4,7 @@ import {
   describePeerChanges,
   Forwarder,
   forwardingConfig,
+  DEFAULT_POD_MTU,
   RouteTable,
   type OverlayPlan,
   type TunVerdict,
@@ -40,6 +41,7 @@ t.test('the configuration of one node from the plan', async (t) => {
       { node: 'node1', subnet: '10.244.1.0/24', endpoint: { ip: '192.168.56.11', port: 8285 } },
       { node: 'node3', subnet: '10.244.3.0/24', endpoint: { ip: '192.168.56.13', port: 8285 } },
     ],
+    mtu: DEFAULT_POD_MTU,
   });
   t.equal(forwardingConfig({ nodes: [node(1)] }, 'node1').listen.port, DEFAULT_UDP_PORT, 'port defaults to 8285');
   t.equal(forwardingConfig({ spec: { podNetwork: { udp: { port: 9999 } } }, nodes: [node(1), node(2)] }, 'node1').peers[0]!.endpoint.port, 9999);
