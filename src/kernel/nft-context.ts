@@ -26,6 +26,7 @@ interface Libnftables {
   bufferError(ctx: unknown): number;
   errorBuffer(ctx: unknown): string | null;
   runFromBuffer(ctx: unknown, text: string): number;
+  setDryRun(ctx: unknown, on: boolean): void;
 }
 
 /** A script libnftables refused: its own error text, as `nft -f` would print it. */
@@ -55,6 +56,7 @@ function load(): Libnftables | null {
       bufferError: so.func('int nft_ctx_buffer_error(nft_ctx *ctx)'),
       errorBuffer: so.func('const char *nft_ctx_get_error_buffer(nft_ctx *ctx)'),
       runFromBuffer: so.func('int nft_run_cmd_from_buffer(nft_ctx *ctx, const char *buf)'),
+      setDryRun: so.func('void nft_ctx_set_dry_run(nft_ctx *ctx, bool dry)'),
     };
   } catch {
     lib = null;
@@ -91,6 +93,35 @@ export function nftRunInNetns(netns: string, text: string, context: string): voi
   const ctx = contextFor(l, path);
   const rc = withNetns(path, () => l.runFromBuffer(ctx, text));
   if (rc !== 0) throw new NftScriptError(context, netns, l.errorBuffer(ctx) ?? '');
+}
+
+/**
+ * Brings the context's cache up to date with the kernel now, off the path of
+ * the next change: libnftables drops its cache whenever the ruleset's
+ * generation moved (every commit, its own included) and reads every chain
+ * of the table again before the next script that needs them, which at
+ * thousands of services is most of what a one-endpoint change costs. `probe`
+ * is checked (dry run: evaluated, never committed), which fetches what such
+ * a script needs.
+ *
+ * Two limits of libnftables 1.0.6's dry run shape how it is used: a table
+ * or chain a dry run "adds" stays in the cache and is freed twice later,
+ * and a refused dry run damages the library's memory (the process crashes
+ * at exit). So the probe adds only a rule, into a chain the caller's own
+ * script has just committed, and only the context that applied that script
+ * to this very namespace is refreshed, never a new one.
+ */
+export function refreshNftCache(netns: string, probe: string): void {
+  const l = load();
+  const path = netnsPath(netns);
+  const known = contexts.get(path);
+  if (!l || !known || known.inode !== nsInode(path)) return;
+  l.setDryRun(known.ctx, true);
+  try {
+    withNetns(path, () => l.runFromBuffer(known.ctx, probe));
+  } finally {
+    l.setDryRun(known.ctx, false);
+  }
 }
 
 /** Frees every context (their netlink sockets close). */

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { closeNftContexts, libnftablesAvailable, nftRunInNetns } from '../../src/kernel/nft-context.js';
+import { closeNftContexts, libnftablesAvailable, nftRunInNetns, refreshNftCache } from '../../src/kernel/nft-context.js';
+import { NFT_CACHE_PROBE } from '../../src/components/kube-proxy/nftables.js';
 import { createNamespaces, deleteNamespaces } from '../../src/kernel/netns.js';
 import { isRoot } from '../helpers/cli.js';
 import { rootSnapshot } from '../helpers/host.js';
@@ -36,5 +37,28 @@ else {
     t.match(list(), /table inet kube-netlab-u/);
     t.notMatch(list(), /kube-netlab-t/);
     t.same(rootSnapshot(), before, 'the root namespace is unchanged');
+  });
+
+  t.test("kube-proxy's cache probe is checked and never committed", async (t) => {
+    t.teardown(async () => {
+      closeNftContexts();
+      await deleteNamespaces([NETNS]);
+    });
+    await createNamespaces([NETNS]);
+    refreshNftCache(NETNS, 'add table ip kube-netlab-never\n');
+    t.equal(list().trim(), '', 'a namespace no script was applied to is left alone');
+    nftRunInNetns(NETNS, 'add table ip kube-proxy\nadd chain ip kube-proxy mark-for-masquerade\nadd chain ip kube-proxy services\nadd rule ip kube-proxy services jump mark-for-masquerade\n', 'test');
+    const applied = list();
+    refreshNftCache(NETNS, NFT_CACHE_PROBE);
+    t.equal(list(), applied, 'on the table: no rule added');
+    // The next scripts on the warmed context land as they would have anyway, new chains and deleted ones included.
+    nftRunInNetns(NETNS, 'add chain ip kube-proxy x\nadd rule ip kube-proxy services counter accept\nadd rule ip kube-proxy x jump mark-for-masquerade\n', 'test');
+    refreshNftCache(NETNS, NFT_CACHE_PROBE);
+    nftRunInNetns(NETNS, 'flush chain ip kube-proxy x\ndelete chain ip kube-proxy x\n', 'test');
+    refreshNftCache(NETNS, NFT_CACHE_PROBE);
+    const now = list();
+    t.match(now, /jump mark-for-masquerade\n\s*counter packets 0 bytes 0 accept/);
+    t.notMatch(now, /chain x/);
+    t.notMatch(now, /mark-for-masquerade \{[^}]*counter/, 'the probe never left its rule');
   });
 }

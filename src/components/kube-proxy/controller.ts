@@ -12,7 +12,7 @@ import { applyProxyRules } from '../../kernel/netfilter.js';
 /** Applies one node's rendered rules in its namespace, as one transaction; throws when the tool refuses them. */
 export type ProxyApplier = (mode: ProxyMode, netns: string, text: string, context: string) => Promise<unknown>;
 import { IptablesMemo, renderIptablesSync } from './iptables.js';
-import { renderNftablesSync } from './nftables.js';
+import { NFT_CACHE_PROBE, renderNftablesSync } from './nftables.js';
 import type { Logger } from '../../runtime/log.js';
 import { SyncLoop } from '../../runtime/sync-loop.js';
 
@@ -54,7 +54,7 @@ export class ProxyController {
     /** Called with the view every node now holds (the health check servers follow it). */
     private readonly onSynced: (view: ProxyView) => void = () => {},
     /** The kernel: `iptables-restore --noflush` or `nft -f` in the node (replaced in unit tests by a recorder). */
-    private readonly apply: ProxyApplier = applyProxyRules,
+    private readonly apply: ProxyApplier = (mode, netns, text, context) => applyProxyRules(mode, netns, text, context, NFT_CACHE_PROBE),
     private readonly retryMs = RETRY_MS,
   ) {
     this.state = { mode, syncs: 0, pending: false };

@@ -369,6 +369,14 @@ export function renderNftablesSync(input: ProxyNodeInput, previous?: ProxyNodeIn
 }
 
 /**
+ * A script that needs of libnftables' cache what a partial sync needs (every
+ * chain of the table), adds only a rule, and holds wherever a sync has just
+ * been applied (every sync leaves the masquerade chain): checked, never
+ * committed, after each sync (kernel/netfilter.ts nftApply).
+ */
+export const NFT_CACHE_PROBE = `add rule ${TABLE} ${MARK_MASQ} counter\n`;
+
+/**
  * Removes everything kube-proxy's nftables mode owns (for `down` and for a
  * change of proxy mode). Adding the table first makes it succeed when there
  * is none, as nft 1.0.6 has no `destroy`.
