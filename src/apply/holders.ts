@@ -5,7 +5,7 @@
  * Containers dying never touches it, so the pod keeps its IP and namespace.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { setHostname } from '../kernel/ffi.js';
+import { setHostname, withNetns } from '../kernel/ffi.js';
 import { netnsPath } from '../kernel/netns.js';
 import { spawnDetached } from '../kernel/procs.js';
 import { sleep } from '../util/concurrency.js';
@@ -35,11 +35,11 @@ async function waitUnshared(pid: number): Promise<void> {
 }
 
 export async function startHolders(lab: string, targets: HolderTarget[]): Promise<Record<string, number>> {
+  // A child is forked from the calling thread and keeps its network namespace, so forking while the
+  // thread is inside the pod's (withNetns) puts the holder there without an `nsenter` to exec first.
   const started = targets.map((t) => ({
     ...t,
-    pid: spawnDetached(['nsenter', `--net=${netnsPath(t.netns)}`, '--', 'unshare', '--uts', '--', 'sleep', 'infinity'], {
-      owner: ownerOf(lab),
-    }),
+    pid: withNetns(netnsPath(t.netns), () => spawnDetached(['unshare', '--uts', '--', 'sleep', 'infinity'], { owner: ownerOf(lab) })),
   }));
   const holders: Record<string, number> = {};
   for (const h of started) {

@@ -97,7 +97,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     log(`creating ${namespaces.length} network namespaces (${plan.nodes.length} nodes, ${plan.pods.length} pods)`);
     await createNamespaces(namespaces);
     for (const stage of stages) await runStage(stage, concurrency);
-    await applySysctls(sysctls, concurrency);
+    applySysctls(sysctls);
     // Every component's netfilter bootstrap (kube-proxy's and network policy's jumps, ip-masq, portmap) in one restore per node.
     await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, netfilterBootstrap(plan, n), `netfilter bootstrap (${componentsOf(plan).filter((c) => c.netfilter?.bootstrap).map((c) => c.name).join(', ')}) on node ${n.name}`));
     for (const f of files) {

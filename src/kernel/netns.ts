@@ -4,7 +4,8 @@
  * namespace", and nothing here runs against the root namespace except the
  * creation and deletion of namespaces themselves.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { withNetns } from './ffi.js';
 import type { NetnsBatch, Sysctl } from '../render/batch.js';
 import { batchText } from '../render/batch.js';
 import { CommandError } from '../util/errors.js';
@@ -73,14 +74,25 @@ export async function runStage(stage: NetnsBatch[], concurrency: number): Promis
   await mapLimit(stage, concurrency, runBatch);
 }
 
-export async function applySysctls(sysctls: Sysctl[], concurrency: number): Promise<void> {
-  const byNs = new Map<string, string[]>();
-  for (const s of sysctls) byNs.set(s.netns, [...(byNs.get(s.netns) ?? []), `${s.key}=${s.value}`]);
-  // /proc/sys/net belongs to the reader's network namespace, so entering the
-  // netns alone (no mount namespace) is enough.
-  await mapLimit([...byNs], concurrency, ([netns, settings]) =>
-    run(['nsenter', `--net=${netnsPath(netns)}`, '--', 'sysctl', '-q', '-w', ...settings], {
-      context: `set sysctls in ${netns}`,
-    }),
-  );
+/**
+ * Writes each namespace's sysctls under /proc/sys with this thread inside
+ * the namespace (/proc/sys/net belongs to the writer's network namespace),
+ * which costs no process per namespace. Keys are dotted, as sysctl(8)
+ * takes them.
+ */
+export function applySysctls(sysctls: Sysctl[]): void {
+  const byNs = new Map<string, Sysctl[]>();
+  for (const s of sysctls) byNs.set(s.netns, [...(byNs.get(s.netns) ?? []), s]);
+  for (const [netns, settings] of byNs) {
+    withNetns(netnsPath(netns), () => {
+      for (const s of settings) {
+        const file = `/proc/sys/${s.key.replace(/\./g, '/')}`;
+        try {
+          writeFileSync(file, s.value);
+        } catch (err) {
+          throw new Error(`cannot set sysctl ${s.key}=${s.value} in ${netns} (${file}): ${(err as Error).message}`);
+        }
+      }
+    });
+  }
 }
