@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { setHostname, withNetns } from '../kernel/ffi.js';
 import { netnsPath } from '../kernel/netns.js';
-import { spawnDetached } from '../kernel/procs.js';
+import { spawnDetachedLight } from '../kernel/procs.js';
 import { sleep } from '../util/concurrency.js';
 import { ownerOf } from './state.js';
 
@@ -39,7 +39,7 @@ export async function startHolders(lab: string, targets: HolderTarget[]): Promis
   // thread is inside the pod's (withNetns) puts the holder there without an `nsenter` to exec first.
   const started = targets.map((t) => ({
     ...t,
-    pid: withNetns(netnsPath(t.netns), () => spawnDetached(['unshare', '--uts', '--', 'sleep', 'infinity'], { owner: ownerOf(lab) })),
+    pid: withNetns(netnsPath(t.netns), () => spawnDetachedLight(['unshare', '--uts', '--', 'sleep', 'infinity'], ownerOf(lab))),
   }));
   const holders: Record<string, number> = {};
   for (const h of started) {

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { sleep } from '../util/concurrency.js';
+import { posixSpawnDetached } from './posix-spawn.js';
 
 export const LAB_ENV = 'KUBE_NETLAB_LAB';
 
@@ -115,6 +116,15 @@ export function spawnDetached(argv: string[], opts: DetachedOptions): number {
   if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
   child.unref();
   return child.pid;
+}
+
+/**
+ * The same for a process with no output, started without copying Node's
+ * memory (posix-spawn.ts): the pause processes, a thousand of them in a
+ * large lab. Node never reaps it; it is meant to outlive the caller.
+ */
+export function spawnDetachedLight(argv: string[], owner: string): number {
+  return posixSpawnDetached(argv, { ...process.env, [LAB_ENV]: owner });
 }
 
 export function isAlive(pid: number): boolean {
