@@ -106,6 +106,9 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     }
     writePlan(plan);
     log('starting pause processes');
+    // The agent needs the namespaces and plan.json, not the pause processes: it boots while they start.
+    const agent = startAgent(spec.name);
+    agent.catch(() => {}); // awaited below; a failure before then is the holders' to report
     const holders = await startHolders(spec.name, [
       ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
       ...plan.pods.filter((p) => !p.hostNetwork).map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
@@ -115,7 +118,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     ]);
     writeHolders(spec.name, holders);
     log('starting containers');
-    await startAgent(spec.name);
+    await agent;
     await waitReadiness(spec.name, log);
     writeRecord({ name: spec.name, phase: 'ready', files: spec.files, createdAt: now, updatedAt: new Date().toISOString() });
     log(`lab ${spec.name} is up`);
