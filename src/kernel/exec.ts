@@ -5,6 +5,8 @@
  * context the caller gives ("configure pod default/web-1").
  */
 import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
+import { posixSpawnAvailable, posixSpawnPiped, PosixSpawnError, reap, type PipedChild } from './posix-spawn.js';
 import { CommandError, EnvironmentError } from '../util/errors.js';
 
 export interface RunOptions {
@@ -47,18 +49,18 @@ export const PACKAGE_OF: Record<string, string> = {
   nginx: 'nginx-light',
 };
 
-/**
- * Runs one program to its end and collects its output. Plain
- * `child_process.spawn`: the lab starts many short commands, and a CLI verb
- * that loads no process library starts faster (`check` runs in well under a
- * second).
- */
-export async function run(argv: string[], opts: RunOptions): Promise<RunResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error(`${opts.context}: empty command`);
-  const started = performance.now();
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean; spawnError?: NodeJS.ErrnoException }>((resolvePromise) => {
-    const child = spawn(file, args, { env: opts.env ? { ...process.env, ...opts.env } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  spawnError?: { code?: string; message: string };
+}
+
+/** Node's own spawn: where koffi cannot be loaded. */
+function runForked(file: string, args: string[], env: NodeJS.ProcessEnv, opts: RunOptions): Promise<Outcome> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;
@@ -75,6 +77,73 @@ export async function run(argv: string[], opts: RunOptions): Promise<RunResult> 
     child.on('error', (err: NodeJS.ErrnoException) => done(null, err));
     child.on('close', (code) => done(code));
   });
+}
+
+/** How long to wait between waitpid checks for a child that has closed its output but not yet exited. */
+const REAP_RETRY_MS = 1;
+
+/**
+ * posix_spawn with pipes (posix-spawn.ts): the same result as Node's spawn
+ * without copying this process per command. Like Node's 'close', the
+ * outcome comes once the output has ended and the child has exited.
+ */
+function runSpawned(file: string, args: string[], env: NodeJS.ProcessEnv, opts: RunOptions): Promise<Outcome> {
+  let child: PipedChild;
+  try {
+    child = posixSpawnPiped([file, ...args], env);
+  } catch (err) {
+    if (!(err instanceof PosixSpawnError)) throw err;
+    return Promise.resolve({ code: null, stdout: '', stderr: '', timedOut: false, spawnError: { code: err.code, message: err.message } });
+  }
+  const { pid } = child;
+  return new Promise((resolvePromise) => {
+    const stdin = new Socket({ fd: child.stdin, readable: false, writable: true });
+    const streams = [new Socket({ fd: child.stdout, readable: true, writable: false }), new Socket({ fd: child.stderr, readable: true, writable: false })] as const;
+    const output: [Buffer[], Buffer[]] = [[], []];
+    let timedOut = false;
+    let exited = false;
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            if (!exited) process.kill(pid, 'SIGTERM');
+          }, opts.timeoutMs)
+        : undefined;
+    let open = 2;
+    const finish = () => {
+      const ended = reap(pid);
+      if (!ended) {
+        setTimeout(finish, REAP_RETRY_MS);
+        return;
+      }
+      exited = true;
+      if (timer) clearTimeout(timer);
+      resolvePromise({ code: ended.code, stdout: Buffer.concat(output[0]).toString('utf8'), stderr: Buffer.concat(output[1]).toString('utf8'), timedOut });
+    };
+    streams.forEach((stream, i) => {
+      stream.on('data', (b: Buffer) => output[i]!.push(b));
+      stream.on('error', () => {});
+      stream.on('close', () => {
+        if (--open === 0) finish();
+      });
+    });
+    // A program that exits without reading all its input closes the pipe: not an error of ours.
+    stdin.on('error', () => {});
+    stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Runs one program to its end and collects its output, started with
+ * posix_spawn where koffi loads (a command costs an exec, not a copy of
+ * this process) and with Node's spawn otherwise.
+ */
+export async function run(argv: string[], opts: RunOptions): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error(`${opts.context}: empty command`);
+  const started = performance.now();
+  const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+  const result = await (posixSpawnAvailable() ? runSpawned : runForked)(file, args, env, opts);
   const durationMs = performance.now() - started;
   if (result.spawnError?.code === 'ENOENT') {
     const pkg = PACKAGE_OF[file];

@@ -1,13 +1,14 @@
 /**
  * The few system calls Node has no API for, called through koffi: entering a
- * namespace with setns(2), creating listening sockets there, and attaching
- * to TUN devices.
+ * namespace with setns(2), creating listening sockets there, making a UTS
+ * namespace for a child to be born in, and attaching to TUN devices.
  *
  * setns(2) moves only the calling thread. Everything here runs synchronously
  * on Node's main thread, so no other JavaScript can run while the thread is
  * inside a foreign namespace, and libuv's worker threads never leave home.
  * A socket belongs to the network namespace it was created in for its whole
- * life, so once the thread is back home Node can serve the fd like any other.
+ * life, so once the thread is back home Node can serve the fd like any other;
+ * a process started meanwhile keeps the thread's namespaces.
  *
  * koffi is loaded on first use: importing this module costs nothing.
  */
@@ -49,6 +50,7 @@ interface Libc {
   listen(fd: number, backlog: number): number;
   close(fd: number): number;
   sethostname(name: string, length: number): number;
+  unshare(flags: number): number;
 }
 
 let libc: Libc | undefined;
@@ -74,6 +76,7 @@ function sys(): Libc {
     listen: lib.func('int listen(int fd, int backlog)'),
     close: lib.func('int close(int fd)'),
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+    unshare: lib.func('int unshare(int flags)'),
   };
   return libc;
 }
@@ -258,36 +261,41 @@ export function openClientSocket(netnsPath: string, proto: SocketProtocol): numb
   });
 }
 
-/**
- * Sets the hostname of the UTS namespace at `utsNsPath` (e.g. /proc/PID/ns/uts
- * of a process that unshared its UTS namespace). Refuses when that namespace
- * is our own, so the host's hostname can never be changed by mistake.
- */
-export function setHostname(utsNsPath: string, name: string): void {
-  const context = `cannot set hostname '${name}' through ${utsNsPath}`;
+function checkHostname(name: string, context: string): number {
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes > HOSTNAME_MAX || !/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(name)) {
     throw new RangeError(`${context}: a hostname is 1 to ${HOSTNAME_MAX} letters, digits, '-' and '.'`);
   }
-  let target: number;
-  let own: number;
+  return bytes;
+}
+
+/**
+ * Runs `fn` with the calling thread in a UTS namespace of its own whose
+ * hostname is `name`, then returns the thread to the namespace it was in
+ * and checks that it got there. A process started inside `fn` keeps the new
+ * namespace (a pod's pause process): it is born with its pod's hostname,
+ * with no `unshare` to exec and no hostname to set afterwards. The host's
+ * hostname is never touched: the name is set only after the thread has
+ * left the namespace it shares with the host.
+ */
+export function withNewUtsNamespace<T>(name: string, fn: () => T): T {
+  const context = `cannot make a UTS namespace with hostname '${name}'`;
+  const bytes = checkHostname(name, context);
+  const lib = sys();
+  const home = openNamespace(OWN_UTS, context);
   try {
-    target = nsInode(utsNsPath);
-    own = nsInode(OWN_UTS);
-  } catch (err) {
-    throw fsFailure(err, 'stat', context);
+    const own = fstatSync(home).ino;
+    if (lib.unshare(CLONE_NEWUTS) !== 0) throw failure('unshare', lib.errno(), context);
+    try {
+      if (nsInode(OWN_UTS) === own) throw new Error(`${context}: unshare left us in our own UTS namespace`);
+      if (lib.sethostname(name, bytes) !== 0) throw failure('sethostname', lib.errno(), context);
+      return fn();
+    } finally {
+      returnHome(lib, home, 'uts', CLONE_NEWUTS, `a new one (${name})`);
+    }
+  } finally {
+    closeSync(home);
   }
-  if (target === own) {
-    throw new Error(
-      `${context}: it is this process's own UTS namespace (the host's); the target process must unshare its UTS namespace first`,
-    );
-  }
-  withNamespace('uts', utsNsPath, context, () => {
-    const lib = sys();
-    // Checked again inside: the path may have been swapped since the stat above.
-    if (nsInode(OWN_UTS) === own) throw new Error(`${context}: setns left us in our own UTS namespace`);
-    if (lib.sethostname(name, bytes) !== 0) throw failure('sethostname', lib.errno(), context);
-  });
 }
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsInode, setHostname, withNetns } from '../../src/kernel/ffi.js';
+import { nsInode, withNetns, withNewUtsNamespace } from '../../src/kernel/ffi.js';
+import { posixSpawnDetached } from '../../src/kernel/posix-spawn.js';
 import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../src/agent/client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -129,19 +130,25 @@ if (process.getuid?.() !== 0) {
     t.equal(nsInode('/proc/thread-self/ns/net'), home);
   });
 
-  t.test('ffi: set the hostname of another UTS namespace, never our own', async (t) => {
+  t.test('ffi: a process born in a UTS namespace of its own, named; the thread and the host unchanged', async (t) => {
     const hostBefore = readFileSync('/proc/sys/kernel/hostname', 'utf8');
-    const holder = spawn('unshare', ['--uts', '--', 'sleep', '30'], { stdio: 'ignore' });
-    helpers.push(holder);
-    const uts = `/proc/${holder.pid}/ns/uts`;
-    const deadline = Date.now() + 5000;
-    while ((!existsSync(uts) || nsInode(uts) === nsInode('/proc/self/ns/uts') || readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() !== 'sleep') && Date.now() < deadline) await sleep(10);
-    setHostname(uts, 'web-7d9f');
-    t.equal(run(['nsenter', `--uts=${uts}`, 'hostname']).stdout.trim(), 'web-7d9f');
-    t.throws(() => setHostname('/proc/self/ns/uts', 'oops'), /it is this process's own UTS namespace \(the host's\)/);
-    t.throws(() => setHostname(uts, 'bad name'), /a hostname is 1 to 64 letters/);
+    const homeUts = nsInode('/proc/thread-self/ns/uts');
+    const pid = withNewUtsNamespace('web-7d9f', () => posixSpawnDetached(['sleep', '30'], { PATH: process.env.PATH }));
+    t.teardown(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    });
+    const uts = `/proc/${pid}/ns/uts`;
+    t.not(nsInode(uts), homeUts, 'the child has its own UTS namespace');
+    t.equal(run(['nsenter', `--uts=${uts}`, 'hostname']).stdout.trim(), 'web-7d9f', 'named before it started');
+    t.equal(nsInode('/proc/thread-self/ns/uts'), homeUts, 'the thread is back in its own');
+    t.throws(() => withNewUtsNamespace('bad name', () => 1), /a hostname is 1 to 64 letters/);
+    t.throws(() => withNewUtsNamespace('ok', () => { throw new Error('boom'); }), /boom/);
+    t.equal(nsInode('/proc/thread-self/ns/uts'), homeUts, 'back home after a throw');
     t.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostBefore, 'the host keeps its hostname');
-    holder.kill('SIGKILL');
   });
 
   t.test('the agent builds and starts', async (t) => {
