@@ -6,12 +6,36 @@
  */
 import { withNetns, withNewUtsNamespace } from '../kernel/ffi.js';
 import { netnsPath } from '../kernel/netns.js';
-import { spawnDetachedLight } from '../kernel/procs.js';
+import { readFileSync } from 'node:fs';
+import { isAlive, spawnDetachedLight } from '../kernel/procs.js';
 import { ownerOf } from './state.js';
 
 export interface HolderTarget {
   netns: string;
   hostname: string;
+}
+
+/** A pause process is up when it runs `sleep`: it has not exited, and nothing else took its pid. */
+function running(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'sleep';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Throws, naming them, when pause processes are not running: `up` checks
+ * once they are all started and again before it reports the lab up, since
+ * one that cannot run `sleep` exits a moment after it started.
+ */
+export function checkHolders(holders: Record<string, number>): void {
+  const dead = Object.entries(holders).filter(([, pid]) => !running(pid));
+  if (dead.length === 0) return;
+  throw new Error(
+    `the pause process of ${dead.map(([netns, pid]) => `${netns} (pid ${pid})`).join(', ')} exited; it runs \`sleep infinity\` from PATH: is that coreutils' sleep?`,
+  );
 }
 
 export async function startHolders(lab: string, targets: HolderTarget[]): Promise<Record<string, number>> {
@@ -22,5 +46,6 @@ export async function startHolders(lab: string, targets: HolderTarget[]): Promis
   for (const t of targets) {
     holders[t.netns] = withNetns(netnsPath(t.netns), () => withNewUtsNamespace(t.hostname, () => spawnDetachedLight(['sleep', 'infinity'], ownerOf(lab))));
   }
+  checkHolders(holders);
   return holders;
 }

@@ -21,7 +21,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
 import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
-import { startHolders } from './holders.js';
+import { checkHolders, startHolders } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
 import { neighbourTableAdvice, neighbourTableLimit } from '../kernel/neighbour-table.js';
@@ -120,6 +120,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     log('starting containers');
     await agent;
     await waitReadiness(spec.name, log);
+    checkHolders(holders);
     writeRecord({ name: spec.name, phase: 'ready', files: spec.files, createdAt: now, updatedAt: new Date().toISOString() });
     log(`lab ${spec.name} is up`);
     return plan;

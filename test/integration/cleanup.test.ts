@@ -62,18 +62,18 @@ if (!isRoot) {
     const lab = labName('fail');
     const dir = tempDir();
     const file = writeLab(dir, lab, smallLab(lab));
-    // An `unshare` that fails: the pause processes cannot start, after
+    // A `sleep` that exits at once: the pause processes do not stay up, after
     // namespaces, links and files already exist.
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'unshare'), '#!/bin/sh\nexit 1\n');
-    chmodSync(join(bin, 'unshare'), 0o755);
+    writeFileSync(join(bin, 'sleep'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'sleep'), 0o755);
     t.teardown(() => {
       cli(['down', '--name', lab]);
     });
     const r = cli(['up', '-f', file], { PATH: `${bin}:${process.env.PATH}` });
     t.equal(r.code, 1, r.stderr);
-    t.match(r.stderr, /holder process \d+ exited before it was ready/);
+    t.match(r.stderr, /the pause process of fail-\w+\.\S+ \(pid \d+\).* exited; it runs `sleep infinity` from PATH/);
     t.match(r.stderr, /removing what was made/);
     t.same(leftovers(lab), []);
   });
