@@ -1,12 +1,13 @@
 /**
  * The lab's one module of IPv4 address arithmetic, all through ip-num: the
  * lab file's checks, the planner, ipBlock matching and the ingress
- * allowlists use it.
+ * allowlists use it. ip-num is loaded at the first call, not at import.
  */
-import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from './ip-num.js';
+import type { IPv4, IPv4CidrRange } from './ip-num.js';
+import { ipNum } from './ip-num-load.js';
 
 export function cidr(text: string): IPv4CidrRange {
-  return IPv4CidrRange.fromCidr(text);
+  return ipNum().IPv4CidrRange.fromCidr(text);
 }
 
 export function prefixLength(range: IPv4CidrRange): number {
@@ -19,14 +20,14 @@ export function nthAddress(range: IPv4CidrRange, n: number | bigint): string {
   if (value > range.getLast().getValue()) {
     throw new RangeError(`${range.toCidrString()} has no address at offset ${n}`);
   }
-  return IPv4.fromNumber(value).toString();
+  return ipNum().IPv4.fromNumber(value).toString();
 }
 
 /** The index-th subnet of `prefix` bits inside `range` (index 0 = first). */
 export function nthSubnet(range: IPv4CidrRange, prefix: number, index: number): IPv4CidrRange {
   const size = 1n << BigInt(32 - prefix);
   const first = range.getFirst().getValue() + size * BigInt(index);
-  const sub = IPv4CidrRange.fromCidr(`${IPv4.fromNumber(first).toString()}/${prefix}`);
+  const sub = ipNum().IPv4CidrRange.fromCidr(`${ipNum().IPv4.fromNumber(first).toString()}/${prefix}`);
   if (!range.contains(sub)) {
     throw new RangeError(`${range.toCidrString()} holds no /${prefix} number ${index}`);
   }
@@ -35,20 +36,20 @@ export function nthSubnet(range: IPv4CidrRange, prefix: number, index: number): 
 
 /** Offset of `ip` from the network address of `range`, or undefined when outside. */
 export function offsetIn(range: IPv4CidrRange, ip: string | IPv4): number | undefined {
-  const value = (typeof ip === 'string' ? IPv4.fromString(ip) : ip).getValue();
+  const value = (typeof ip === 'string' ? ipNum().IPv4.fromString(ip) : ip).getValue();
   if (value < range.getFirst().getValue() || value > range.getLast().getValue()) return undefined;
   return Number(value - range.getFirst().getValue());
 }
 
 /** `text` as an address when it is a valid dotted IPv4 address. */
 export function parseIPv4(text: unknown): IPv4 | undefined {
-  if (typeof text !== 'string' || !Validator.isValidIPv4String(text)[0]) return undefined;
-  return IPv4.fromString(text);
+  if (typeof text !== 'string' || !ipNum().Validator.isValidIPv4String(text)[0]) return undefined;
+  return ipNum().IPv4.fromString(text);
 }
 
 /** How many subnets of length `prefix` fit in `range` (0 when `range` is smaller). */
 export function subnetCount(range: IPv4CidrRange, prefix: number): bigint {
-  return range.getSize() / IPv4Prefix.fromNumber(BigInt(prefix)).toRangeSize();
+  return range.getSize() / ipNum().IPv4Prefix.fromNumber(BigInt(prefix)).toRangeSize();
 }
 
 /*
@@ -64,7 +65,7 @@ const CACHE_MAX = 100_000;
 export function ipValue(ip: string): bigint {
   let v = values.get(ip);
   if (v === undefined) {
-    v = IPv4.fromString(ip).getValue();
+    v = ipNum().IPv4.fromString(ip).getValue();
     if (values.size >= CACHE_MAX) values.clear();
     values.set(ip, v);
   }
@@ -78,7 +79,7 @@ export function inCidr(ip: string, cidr: string): boolean {
   if (!s) {
     const [net = '', bits = '32'] = cidr.split('/');
     const size = 1n << BigInt(32 - Number(bits));
-    const first = (IPv4.fromString(net).getValue() / size) * size;
+    const first = (ipNum().IPv4.fromString(net).getValue() / size) * size;
     s = { first, last: first + size - 1n };
     if (spans.size >= CACHE_MAX) spans.clear();
     spans.set(cidr, s);
