@@ -106,7 +106,8 @@ export class NamespaceEscapeError extends Error {
   }
 }
 
-function errnoName(errno: number): { code: string; text: string } {
+/** An errno's name and text, as libuv knows them (`ENOENT`, `no such file or directory`). */
+export function errnoName(errno: number): { code: string; text: string } {
   const entry = getSystemErrorMap().get(-errno);
   return entry ? { code: entry[0], text: entry[1] } : { code: `errno ${errno}`, text: 'unknown error' };
 }

@@ -15,7 +15,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { createRequire } from 'node:module';
-import { getSystemErrorMap } from 'node:util';
+import { errnoName } from './ffi.js';
 
 type Koffi = typeof import('koffi');
 
@@ -104,10 +104,6 @@ export class PosixSpawnError extends Error {
   }
 }
 
-function errnoName(errno: number): [string, string] {
-  return getSystemErrorMap().get(-errno) ?? [`errno ${errno}`, 'unknown error'];
-}
-
 /** posix_spawnp with default signals, an empty mask, `flags` and the file actions `fill` adds. */
 function spawnWith(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, flags: number, fill: (l: SpawnLibc, actions: Buffer) => void): number {
   const [file] = argv;
@@ -130,7 +126,7 @@ function spawnWith(argv: readonly string[], env: Readonly<Record<string, string 
     const pid = [0];
     const rc = l.spawnp(pid, file, actions, attr, [...argv, null], [...envp, null]);
     if (rc !== 0) {
-      const [code, text] = errnoName(rc);
+      const { code, text } = errnoName(rc);
       throw new PosixSpawnError(code, `cannot start ${argv.join(' ')}: posix_spawnp: ${code} (${text})${code === 'ENOENT' ? `; is ${file} installed and on PATH?` : ''}`);
     }
     return pid[0]!;
@@ -164,7 +160,7 @@ export interface PipedChild {
 function pipe(l: SpawnLibc): [number, number] {
   const fds = new Int32Array(2);
   if (l.pipe2(fds, O_CLOEXEC) !== 0) {
-    const [code, text] = errnoName(l.errno());
+    const { code, text } = errnoName(l.errno());
     throw new Error(`cannot make a pipe for a child process: ${code} (${text})`);
   }
   return [fds[0]!, fds[1]!];
@@ -223,7 +219,7 @@ export function reap(pid: number): ChildExit | undefined {
     if (errno === EINTR) continue;
     // Not our child, or reaped already: nothing more will come of it.
     if (errno === ECHILD) return { code: null, signal: null };
-    const [code, text] = errnoName(errno);
+    const { code, text } = errnoName(errno);
     throw new Error(`waitpid ${pid}: ${code} (${text})`);
   }
 }
