@@ -103,7 +103,7 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
     }
-    Object.assign(holders, await startHolders(lab, own.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
+    Object.assign(holders, startHolders(lab, own.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
   }
   // Host ports follow their pods; only nodes whose rules change are touched.
   for (const node of plan.nodes) {

@@ -4,9 +4,9 @@
  * is the pod's (or node's) name, and gives `lab exec` a process to join.
  * Containers dying never touches it, so the pod keeps its IP and namespace.
  */
+import { readFileSync } from 'node:fs';
 import { withNetns, withNewUtsNamespace } from '../kernel/ffi.js';
 import { netnsPath } from '../kernel/netns.js';
-import { readFileSync } from 'node:fs';
 import { isAlive, spawnDetachedLight } from '../kernel/procs.js';
 import { ownerOf } from './state.js';
 
@@ -38,7 +38,7 @@ export function checkHolders(holders: Record<string, number>): void {
   );
 }
 
-export async function startHolders(lab: string, targets: HolderTarget[]): Promise<Record<string, number>> {
+export function startHolders(lab: string, targets: HolderTarget[]): Record<string, number> {
   // A child is started from the calling thread and keeps its namespaces: started while the thread is inside
   // the pod's network namespace and a new UTS namespace already named after the pod, the pause process is
   // born in both, as one exec of `sleep`.

@@ -109,7 +109,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     // The agent needs the namespaces and plan.json, not the pause processes: it boots while they start.
     const agent = startAgent(spec.name);
     agent.catch(() => {}); // awaited below; a failure before then is the holders' to report
-    const holders = await startHolders(spec.name, [
+    const holders = startHolders(spec.name, [
       ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
       ...plan.pods.filter((p) => !p.hostNetwork).map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
       ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
