@@ -17,6 +17,8 @@ export interface StreamFailure {
   /** When it was sent, on the machine's clock (ms since the epoch), to order it against log lines. */
   sentAt: number;
   error: string;
+  /** The client's port, when it had one: the key to the flow in conntrack tables on the way. */
+  localPort?: number;
 }
 
 export interface StreamResult {
@@ -27,14 +29,19 @@ export interface StreamResult {
   durationMs: number;
 }
 
-function once(url: string, timeoutMs: number, host?: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
+function once(url: string, timeoutMs: number, host?: string): Promise<{ error: string; localPort?: number } | undefined> {
+  return new Promise((done) => {
+    let port: number | undefined;
+    const resolve = (error: string | undefined) => done(error === undefined ? undefined : { error, ...(port ? { localPort: port } : {}) });
     const req = request(url, { agent: false, timeout: timeoutMs, ...(host ? { headers: { host } } : {}) }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode !== undefined && res.statusCode < 500 ? undefined : `HTTP ${res.statusCode}`));
       res.on('error', (err) => resolve(err.message));
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('timeout', () => {
+      port = req.socket?.localPort;
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    });
     req.on('error', (err) => resolve(err.message));
     req.end();
   });
@@ -50,9 +57,9 @@ export async function stream(url: string, durationMs: number, intervalMs = 20, t
     const sentAt = Date.now();
     result.sent++;
     pending.push(
-      once(url, timeoutMs, host).then((error) => {
-        if (error === undefined) result.ok++;
-        else result.failures.push({ atMs, sentAt, error });
+      once(url, timeoutMs, host).then((failed) => {
+        if (failed === undefined) result.ok++;
+        else result.failures.push({ atMs, sentAt, ...failed });
       }),
     );
     await new Promise((r) => setTimeout(r, intervalMs));

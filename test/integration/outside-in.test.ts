@@ -24,6 +24,7 @@ const STREAM = join(ROOT, 'dist/bench/request-stream.js');
  * machine busy with a parallel suite can pause for a second.
  */
 const LOST_AFTER_MS = '2000';
+const PINNED_AFTER_MS = '5000';
 
 function lab(name: string, tls: { cert: string; key: string }, extraPath = ''): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -303,7 +304,10 @@ if (!isRoot) {
     });
 
     t.test('node-down: the load balancer stops sending to node1, the node controller takes its pods out; nothing sent after both is lost; node-up brings it back', async (t) => {
-      const stream = (ip: string) => spawnAsync(['ip', 'netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, `http://${ip}/`, '13000', '20', LOST_AFTER_MS]);
+      // A connection the lab pins to the dead node never answers, however long it waits: conntrack sends every retransmitted
+      // SYN the same way. One whose first packets a loaded machine dropped answers after TCP's retransmits (1 s, then 3 s):
+      // waiting 5 s tells the two apart.
+      const stream = (ip: string) => spawnAsync(['ip', 'netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, `http://${ip}/`, '13000', '20', PINNED_AFTER_MS]);
       // Local: only the load balancer's health check matters. Cluster: the other nodes also forward to node1's pods until they leave the endpoints.
       const local = stream('203.0.113.77');
       const cluster = stream('203.0.113.192');
@@ -312,7 +316,7 @@ if (!isRoot) {
       const down = cli(['fault', '--name', name, 'node-down', 'node1']);
       t.equal(down.code, 0, down.stderr);
       t.match(down.stderr, /after 3 s \(nodeMonitorGracePeriodSeconds\) it is NotReady/);
-      const [l, c] = (await Promise.all([local, cluster])).map((o) => JSON.parse(o) as { sent: number; ok: number; failures: { sentAt: number; error: string }[] });
+      const [l, c] = (await Promise.all([local, cluster])).map((o) => JSON.parse(o) as { sent: number; ok: number; failures: { sentAt: number; error: string; localPort?: number }[] });
       // The events, in the order the logs say they happened (one clock, the machine's; no window of time is assumed).
       const logged = (file: string) =>
         readFileSync(join(runDir, file), 'utf8')
@@ -356,6 +360,13 @@ if (!isRoot) {
           const at = (ms: number) => `+${ms - downAt} ms`;
           t.comment(`lost: ${lost.map((f) => at(f.sentAt)).join(', ')}`);
           for (const e of [...lb, ...agent].sort((x, y) => x.at - y.at)) t.comment(`${at(e.at)} ${e.text}`);
+          // Where each lost flow went: its conntrack entries on the load balancer and the nodes, by the client's port.
+          for (const f of lost.filter((x) => x.localPort)) {
+            for (const where of ['lb', 'node/node1', 'node/node2', 'node/node3']) {
+              const entries = exec(where, 'conntrack', '-L', '-p', 'tcp', '--sport', String(f.localPort)).stdout.trim();
+              if (entries) t.comment(`port ${f.localPort} in ${where}: ${entries}`);
+            }
+          }
         }
         t.ok(result!.ok > result!.sent / 2, `${what}: ${result!.ok} answered`);
       }
