@@ -59,6 +59,27 @@ spec:
   nodeName: node2
   hostNetwork: true
   containers: [{name: c, ports: [{name: metrics, containerPort: 9100}]}]
+---
+# Replicas a policy of x admits by label: scaling it must reach the policy's peer sets.
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: w, namespace: h}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: w}}
+  template:
+    metadata: {labels: {app: w}}
+    spec:
+      containers: [{name: c}]
+---
+# x/a from the outside: a LoadBalancer (and so a NodePort) whose only endpoint is x/a.
+apiVersion: v1
+kind: Service
+metadata: {name: a-public, namespace: x}
+spec:
+  type: LoadBalancer
+  selector: {pod: a}
+  ports: [{port: 80}]
 `;
 }
 
@@ -263,6 +284,65 @@ spec:
     }
     const np = cli(['get', 'netpol', '--name', lab, '-n', 'x']);
     t.match(np.stdout, /^NAME\s+POD-SELECTOR\s+AGE\ndeny\s+<none>\s+\S+$/m);
+    t.match(cli(['get', 'netpol', '--name', lab]).stdout, /^NAMESPACE\s+NAME\s+POD-SELECTOR\s+AGE\nx\s+deny\s+<none>\s+\S+$/m, 'every namespace, with its column');
+    const list = JSON.parse(cli(['get', 'netpol', '--name', lab, '-o', 'json']).stdout) as { kind: string; items: unknown[] };
+    t.match(list, { kind: 'List', items: [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'x' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }] }, '-o json: the object as the API server stores it, policyTypes defaulted');
+  });
+
+  t.test('an expectation the kernel contradicts: exit 1, the cell named, the policy rule and the kernel rule that decided it', async (t) => {
+    const r = apply({}, [policy('x', 'deny', '  podSelector: {}\n  ingress: []')], `apiVersion: kube-netlab.dev/v1alpha1
+kind: ReachabilityTest
+metadata: {name: wrong-expectation}
+spec:
+  from: [{pod: y/b}]
+  to: [{pod: x/a}, {pod: y/a}]
+  ports: [{port: 80}]
+  default: allowed
+`);
+    t.equal(r.code, 0, r.stderr);
+    const junit = join(dir, 'reachability.xml');
+    const run = cli(['verify', '--name', lab, '--only', 'reachability', '-o', 'json', '--junit', junit]);
+    const v = { code: run.code, report: JSON.parse(run.stdout || '{}') as VerifyJson };
+    t.equal(v.code, 1, 'verify exits 1 on a mismatch');
+    const cells = (v.report.reachability ?? []).flatMap((x) => x.cells);
+    const wrong = cells.find((c) => c.name === 'y/b -> x/a:80/TCP');
+    t.match(wrong, { ok: false, expected: 'allowed', predicted: 'blocked', measured: 'blocked' });
+    t.match(wrong?.reason, /x\/deny/, 'the policy that decided it');
+    t.ok(wrong?.kernel?.some((k) => k.includes('x/a is isolated for ingress by x/deny; no rule allows it')), `the kernel rule whose counter moved: ${wrong?.kernel?.join('; ')}`);
+    t.match(cells.find((c) => c.name === 'y/b -> y/a:80/TCP'), { ok: true, measured: 'allowed' }, 'the other cell holds');
+    // Each cell is a test case of the JUnit report too (the TAP and JUnit texts are unit-tested in report.test.ts).
+    const xml = readFileSync(junit, 'utf8');
+    t.match(xml, /<testcase [^>]*name="y\/b -&gt; x\/a:80\/TCP"[^>]*>\s*<failure /, 'the mismatching cell fails in JUnit');
+    t.match(xml, /<testcase [^>]*name="y\/b -&gt; y\/a:80\/TCP"[^>]*\/>/, 'the other passes');
+  });
+
+  t.test('a LoadBalancer and its NodePort whose endpoint is isolated: policed after the DNAT', async (t) => {
+    const plan = status();
+    const svc = plan.services.find((s) => s.key === 'x/a-public')!;
+    const xaNode = plan.nodes.find((n) => n.name === plan.pods.find((p) => p.key === 'x/a')!.node)!;
+    const urls = [`http://${svc.loadBalancerIP}/hostname`, `http://${xaNode.ip}:${svc.ports[0]!.nodePort}/hostname`];
+    const curl = (url: string, seconds: string) => cli(['exec', '--name', lab, 'external', '--', 'curl', '-sS', '-m', seconds, url]);
+    // x/deny (the test before left it in place) isolates x/a.
+    for (const url of urls) t.equal(curl(url, '1').code, 28, `${url} is dropped by x/deny once DNATed to x/a`);
+    t.equal(apply({}, []).code, 0);
+    for (const url of urls) t.equal(curl(url, '3').stdout.trim(), 'a', `without the policy ${url} reaches x/a`);
+  });
+
+  t.test('scale: a new replica joins the peer sets of the policies that select it, without a restart', async (t) => {
+    const admitW = policy('x', 'from-w', '  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: h}}, podSelector: {matchLabels: {app: w}}}]}]');
+    const r = apply({}, [admitW]);
+    t.equal(r.code, 0, r.stderr);
+    const pid = agentPid();
+    const xa = status().pods.find((p) => p.key === 'x/a')!;
+    const replicas = () => status().pods.filter((p) => p.namespace === 'h' && p.name.startsWith('w-')).map((p) => p.key);
+    const [first] = replicas();
+    t.equal(cli(['exec', '--name', lab, first!, '--', 'curl', '-sS', '-m', '3', `http://${xa.ip}/hostname`]).stdout.trim(), 'a', 'the first replica is admitted');
+    const scaled = cli(['scale', '--name', lab, '-n', 'h', 'deploy/w', '--replicas', '2']);
+    t.equal(scaled.code, 0, scaled.stderr);
+    const added = replicas().find((k) => k !== first);
+    t.ok(added, 'a second replica exists');
+    t.equal(cli(['exec', '--name', lab, added!, '--', 'curl', '-sS', '-m', '3', `http://${xa.ip}/hostname`]).stdout.trim(), 'a', 'the new replica is admitted: its address joined the peer set');
+    t.equal(agentPid(), pid, 'applied live');
   });
 
   t.test('down leaves nothing, and the root namespace was never touched', async (t) => {

@@ -13,6 +13,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 import { leftovers } from '../helpers/host.js';
 
 const ttlSeen = (lab: string, from: string, ip: string) => {
@@ -32,10 +33,19 @@ if (!isRoot) {
     vxlan: /^ok \d+ - P4 .* crosses node\d eth0 inside VXLAN \(UDP 8472, VNI 1\)$/m,
     udp: /^ok \d+ - P4 .* crosses node\d eth0 inside a UDP 8285 datagram$/m,
   };
+  // Namespace other admits only its own pods: every backend carries policed traffic, dropped on the receiver's node.
+  const ownNamespaceOnly = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: own-namespace, namespace: other}
+spec:
+  podSelector: {}
+  ingress: [{from: [{podSelector: {}}]}]
+`;
   for (const backend of Object.keys(tags)) {
     t.test(backend, async (t) => {
       const lab = labName(tags[backend]!);
-      const file = writeLab(tempDir(), lab, smallLab(lab, backend));
+      const file = writeLab(tempDir(), lab, smallLab(lab, backend) + ownNamespaceOnly);
       t.teardown(() => {
         cli(['down', '--name', lab]);
       });
@@ -48,6 +58,8 @@ if (!isRoot) {
       const mtu = MTU[backend]!;
       t.match(v.stdout, new RegExp(`^ok \\d+ - MTU .*: ${mtu - 28}-byte DF ping crosses, ${mtu - 27} is refused`, 'm'));
       t.match(v.stdout, /^ok \d+ - MTU .*a 64 KiB HTTP response arrives whole$/m);
+      t.match(v.stdout, /^ok \d+ - P11 \S+ -> other\/\S+ allowed: /m, 'P11: an allowed connection into the isolated namespace');
+      t.match(v.stdout, /^ok \d+ - P11 \S+ -> other\/\S+ blocked: other\/\S+ is isolated for ingress by other\/own-namespace/m, 'P11: a blocked one, dropped by the policy');
 
       const nodeRoutes = cli(['exec', '--name', lab, 'node/node1', '--', 'ip', 'route']).stdout;
       const routerRoutes = cli(['exec', '--name', lab, 'router', '--', 'ip', 'route']).stdout;
@@ -81,12 +93,7 @@ if (!isRoot) {
         const pids = execFileSync('pgrep', ['-f', `components/udp/main.js /run/kube-netlab/${lab} --name overlay-udp/node2`], { encoding: 'utf8' }).trim().split('\n');
         t.equal(pids.length, 1, 'one daemon for node2');
         process.kill(Number(pids[0]), 'SIGKILL');
-        let back = false;
-        for (let i = 0; i < 50 && !back; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          const nodes = cli(['get', 'nodes', '--name', lab]);
-          back = /^node2\s+Ready/m.test(nodes.stdout) && ttlSeen(lab, src, on('node2').status.podIP) === 60;
-        }
+        const back = await eventually(() => /^node2\s+Ready/m.test(cli(['get', 'nodes', '--name', lab]).stdout) && ttlSeen(lab, src, on('node2').status.podIP) === 60, { every: 200 });
         t.ok(back, 'node2 is Ready again and pods reach it after the daemon was killed');
         const again = cli(['verify', '--name', lab, '-o', 'json']);
         t.equal(again.code, 0, again.stdout);

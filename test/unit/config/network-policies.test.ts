@@ -42,6 +42,8 @@ t.test('validation as the API server does it, each at its line', async (t) => {
   const cases: [string, string[], RegExp, string][] = [
     ['empty peer', ['podSelector: {}', 'ingress: [{from: [{}]}]'], /must specify a peer/, 'from: [{}]'],
     ['ipBlock with a selector', ['podSelector: {}', 'ingress:', '  - from:', '      - podSelector: {}', '        ipBlock: {cidr: 10.0.0.0/8}'], /may not combine ipBlock with podSelector/, 'ipBlock:'],
+    ['ipBlock with a namespaceSelector', ['podSelector: {}', 'egress:', '  - to:', '      - namespaceSelector: {matchLabels: {team: a}}', '        ipBlock: {cidr: 203.0.113.0/24}'], /may not combine ipBlock with namespaceSelector; write them as separate peers/, 'ipBlock:'],
+    ['ipBlock with both selectors', ['podSelector: {}', 'ingress:', '  - from:', '      - podSelector: {}', '        namespaceSelector: {}', '        ipBlock: {cidr: 10.0.0.0/8}'], /may not combine ipBlock with podSelector and namespaceSelector/, 'ipBlock:'],
     ['except outside cidr', ['podSelector: {}', 'ingress:', '  - from:', '      - ipBlock:', '          cidr: 10.0.0.0/8', '          except: [11.0.0.0/8]'], /strictly inside cidr 10.0.0.0\/8/, 'except:'],
     ['except equal to cidr', ['podSelector: {}', 'ingress:', '  - from:', '      - ipBlock:', '          cidr: 10.0.0.0/8', '          except: [10.0.0.0/8]'], /strictly inside/, 'except:'],
     ['bad cidr', ['podSelector: {}', 'ingress:', '  - from:', '      - ipBlock: {cidr: 10.0.0.0/33}'], /is not a CIDR/, 'cidr: 10.0.0.0/33'],
@@ -52,6 +54,8 @@ t.test('validation as the API server does it, each at its line', async (t) => {
     ['endPort after a name', ['podSelector: {}', 'ingress:', '  - ports:', '      - {port: http,', '         endPort: 90}'], /cannot follow a named port/, 'endPort: 90'],
     ['endPort below port', ['podSelector: {}', 'ingress:', '  - ports:', '      - {port: 100,', '         endPort: 90}'], /must be equal to or greater than port 100/, 'endPort: 90'],
     ['In without values', ['podSelector:', '  matchExpressions:', '    - {key: app, operator: In}'], /operator In needs at least one value/, 'operator: In'],
+    ['NotIn without values', ['podSelector:', '  matchExpressions:', '    - {key: app, operator: NotIn}'], /operator NotIn needs at least one value/, 'operator: NotIn'],
+    ['NotIn with empty values, in a peer', ['podSelector: {}', 'ingress:', '  - from:', '      - namespaceSelector:', '          matchExpressions:', '            - key: kubernetes.io/metadata.name', '              operator: NotIn', '              values: []'], /operator NotIn needs at least one value/, 'values: []'],
     ['Exists with values', ['podSelector:', '  matchExpressions:', '    - key: app', '      operator: Exists', '      values: [a]'], /takes no values/, 'values: [a]'],
     ['bad operator', ['podSelector:', '  matchExpressions:', '    - key: app', '      operator: Equals'], /must be one of In, NotIn, Exists, DoesNotExist/, 'operator: Equals'],
     ['bad label key', ['podSelector:', '  matchLabels:', '    "bad key": x'], /label key 'bad key' is not valid/, 'bad key'],
