@@ -115,8 +115,17 @@ export type Probe =
         each?: string[][];
         /** Every answer comes from the same pod (cookie affinity). */
         samePod?: boolean;
+        /** A weighted canary's pods answer between min and max of the requests (ingress-checks.ts says why). */
+        share?: ShareExpectation;
       };
     };
+
+export interface ShareExpectation {
+  canary: string[];
+  share: number;
+  min: number;
+  max: number;
+}
 
 export interface Check {
   path: PathId;

@@ -20,13 +20,90 @@ import { planServers, type LocationPlan, type ServerPlan, type UpstreamRef } fro
 import { INGRESS_NGINX } from '../spec/ingress.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import type { Plan } from '../model/types.js';
-import type { Check, Endpoint, Probe } from './checks.js';
+import type { Check, Endpoint, Probe, ShareExpectation } from './checks.js';
 import type { PolicyView } from './policy-view.js';
 
-/** Requests that show a canary's share: enough that a side with this probability is missed once in a million runs. */
-function canaryRequests(p: number): number | undefined {
-  const n = Math.ceil(Math.log(1e-6) / Math.log(1 - p));
-  return n <= 200 ? Math.max(n, 10) : undefined;
+/**
+ * A canary's share is a binomial count. nginx's `split_clients` hashes each
+ * request's random `$request_id`, so each of n requests goes to the canary
+ * on its own with probability s = the share, and the canary's count K is
+ * Binomial(n, s). The check accepts K in [min, max], the central region that
+ * leaves at most FALSE_FAILURE / 2 of K's probability below and above it: a
+ * right split fails verify at most once in a million runs, the bound the
+ * check has always used for "both sides answer". The region is computed
+ * exactly from the binomial probabilities, not from a normal approximation,
+ * which is poor in the tails at these n and shares.
+ *
+ * n is the smallest for which the check says what it should, as requests
+ * cost verify time (each goes through nginx to a pod):
+ *  - the region excludes 0 and n, so both sides answering is part of it;
+ *  - a split read the wrong way round (the canary taking 1 - s, as a 20%
+ *    canary taking 80%) passes at most as often as a right one fails.
+ * Where the second needs more than MAX_CANARY_REQUESTS (shares near one
+ * half, where s and 1 - s are close: 35% would need 248), the smallest n
+ * of the first alone; where even that needs more (shares under ~7% or over
+ * ~93%), FALLBACK_REQUESTS, whose region still fails a canary taking far
+ * more, or far less, than its share. 20% (the default lab's) takes 66.
+ */
+const FALSE_FAILURE = 1e-6;
+const MAX_CANARY_REQUESTS = 200;
+const FALLBACK_REQUESTS = 20;
+
+/** P(K = k) for K ~ Binomial(n, p), 0 < p < 1, k = 0..n: the recurrence P(k+1) = P(k) (n-k)/(k+1) p/(1-p), in logarithms so nothing underflows. */
+export function binomialPmf(n: number, p: number): number[] {
+  const out: number[] = [];
+  let log = n * Math.log1p(-p);
+  const odds = Math.log(p) - Math.log1p(-p);
+  for (let k = 0; k <= n; k++) {
+    out.push(Math.exp(log));
+    log += Math.log(n - k) - Math.log(k + 1) + odds;
+  }
+  return out;
+}
+
+/** The counts a right split gives in n requests but with probability FALSE_FAILURE: at most half of it cut off at each end. */
+export function shareRegion(n: number, share: number): { min: number; max: number } {
+  const pmf = binomialPmf(n, share);
+  let min = 0;
+  let below = 0;
+  while (min < n && below + pmf[min]! <= FALSE_FAILURE / 2) below += pmf[min++]!;
+  let max = n;
+  let above = 0;
+  while (max > min && above + pmf[max]! <= FALSE_FAILURE / 2) above += pmf[max--]!;
+  return { min, max };
+}
+
+export interface CanaryRequests {
+  n: number;
+  /** The canary answers at least min and at most max of the n requests. */
+  min: number;
+  max: number;
+  /** Whether min >= 1 and max <= n - 1: both sides answer. */
+  both: boolean;
+}
+
+/** How many requests show a canary's share (0 < share < 1), and how many of them the canary may answer; see the comment above. */
+export function canaryRequests(share: number): CanaryRequests {
+  let first: CanaryRequests | undefined;
+  for (let n = 1; n <= MAX_CANARY_REQUESTS; n++) {
+    const { min, max } = shareRegion(n, share);
+    if (min < 1 || max > n - 1) continue;
+    first ??= { n, min, max, both: true };
+    const swapped = binomialPmf(n, 1 - share)
+      .slice(min, max + 1)
+      .reduce((a, b) => a + b, 0);
+    if (swapped <= FALSE_FAILURE) return { n, min, max, both: true };
+  }
+  return first ?? { n: FALLBACK_REQUESTS, ...shareRegion(FALLBACK_REQUESTS, share), both: false };
+}
+
+export type IngressProbe = Extract<Probe, { kind: 'ingress' }>;
+
+/** Why the answers (each the pod that gave it, undefined for nginx's own) do not show the share; undefined when they do. */
+export function shareProblem(s: ShareExpectation, answeredBy: (string | undefined)[]): string | undefined {
+  const k = answeredBy.filter((pod) => pod !== undefined && s.canary.includes(pod)).length;
+  if (k >= s.min && k <= s.max) return undefined;
+  return `the canary (${s.canary.join(', ')}) answered ${k} of ${answeredBy.length}; a ${+(s.share * 100).toFixed(2)}% share answers ${s.min}-${s.max} but once in a million runs`;
 }
 
 /** Names for hosts that are patterns or absent: one label under a wildcard, anything for host-less rules. */
@@ -93,7 +170,7 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
   const seen = new Set<string>();
 
   /** The probe and what it shows for a proxied request; undefined when nothing is worth asserting. */
-  const proxied = (o: Extract<RouteOutcome, { kind: 'proxy' }>, probe: Probe & { kind: 'ingress' }): string | undefined => {
+  const proxied = (o: Extract<RouteOutcome, { kind: 'proxy' }>, probe: IngressProbe): string | undefined => {
     const main = backendPods(o.upstream);
     const canary = o.canaryUpstream ? backendPods(o.canaryUpstream) : undefined;
     // ingress-nginx's balancer drops a backend without endpoints: an empty canary takes nothing, an empty main answers 503 to all.
@@ -123,11 +200,17 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
     if (o.canary === 'maybe' && canary?.length) {
       const spec = o.location.canary!.spec;
       const share = canaryShare(spec);
-      const n = canaryRequests(Math.min(share, 1 - share));
-      probe.count = n ?? 20;
+      const r = canaryRequests(share);
+      probe.count = r.n;
       probe.expect.pods = [...new Set([...pods, ...canary])];
-      if (n !== undefined) probe.expect.each = [pods, canary];
-      return `${loc} -> ${via}, canary ${o.location.canary!.ingress.name} takes ${Math.round(share * 100)}%${n !== undefined ? `: both answer in ${n} requests` : ''}`;
+      // A pod behind both Services answers for either side: who answered then says nothing of the share.
+      const apart = !canary.some((pod) => pods.includes(pod));
+      if (apart) {
+        probe.expect.share = { canary, share, min: r.min, max: r.max };
+        if (r.both) probe.expect.each = [pods, canary];
+      }
+      const shown = apart ? `: ${r.both ? `both answer in ${r.n} requests, the canary ${r.min}-${r.max} of them` : `the canary answers ${r.min}-${r.max} of ${r.n} requests`}` : '';
+      return `${loc} -> ${via}, canary ${o.location.canary!.ingress.name} takes ${Math.round(share * 100)}%${shown}`;
     }
     probe.expect.pods = pods;
     if (o.location.annotations.affinity && pods.length > 1 && !o.location.canary) {
@@ -145,7 +228,7 @@ export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: Poli
     seen.add(key);
     const server = serverFor(servers, host);
     const port = scheme === 'https' ? INGRESS_NGINX.httpsPort : INGRESS_NGINX.httpPort;
-    const probe: Probe & { kind: 'ingress' } = { kind: 'ingress', from, scheme, ip: lb, port, host, path, ...(headers.length ? { headers } : {}), expect: { status: 404 } };
+    const probe: IngressProbe = { kind: 'ingress', from, scheme, ip: lb, port, host, path, ...(headers.length ? { headers } : {}), expect: { status: 404 } };
     const o = routeRequest(servers, { scheme, host, target: path, clientIP: client.ip, headers: Object.fromEntries(headers.map((h) => h.split(': ', 2) as [string, string])) });
     let what: string | undefined;
     if (o.kind === 'redirect') {

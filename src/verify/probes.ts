@@ -12,6 +12,7 @@ import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
 import { dig, type DigResult } from './dig.js';
 import { httpGet } from './http-get.js';
+import { shareProblem, type IngressProbe } from './ingress-checks.js';
 import { PROBE_TIMEOUT_MS } from '../reachability/run.js';
 import { probeConnect } from '../reachability/probe.js';
 
@@ -329,7 +330,7 @@ function parseAnswer(body: string, status: number, location: string): IngressAns
   }
 }
 
-async function ingress(probe: Extract<Probe, { kind: 'ingress' }>): Promise<ProbeResult> {
+async function ingress(probe: IngressProbe): Promise<ProbeResult> {
   const url = `${probe.scheme}://${probe.host}:${probe.port}${probe.path}`;
   const count = probe.count ?? 1;
   const argv = [
@@ -369,7 +370,11 @@ async function ingress(probe: Extract<Probe, { kind: 'ingress' }>): Promise<Prob
   if (e.location !== undefined && answers.some((a) => a.location !== e.location)) problems.push(`Location ${answers.find((a) => a.location !== e.location)?.location || 'none'}, expected ${e.location}`);
   if (e.pods && answers.some((a) => !a.pod || !e.pods!.includes(a.pod))) problems.push(`expected one of ${e.pods.join(', ')}`);
   if (e.target !== undefined && answers.some((a) => a.target !== e.target)) problems.push(`the backend got ${answers.find((a) => a.target !== e.target)?.target ?? 'nothing'}, expected ${e.target}`);
-  for (const group of e.each ?? []) if (!answers.some((a) => a.pod && group.includes(a.pod))) problems.push(`none of ${count} answers came from ${group.join(', ')}`);
+  const silent = (e.each ?? []).filter((group) => !answers.some((a) => a.pod && group.includes(a.pod)));
+  for (const group of silent) problems.push(`none of ${count} answers came from ${group.join(', ')}`);
+  // A silent side already says the split is wrong; otherwise the canary's count must lie in its binomial region.
+  const share = e.share && !silent.length ? shareProblem(e.share, answers.map((a) => a.pod)) : undefined;
+  if (share) problems.push(share);
   if (e.samePod && pods.length !== 1) problems.push('expected every answer from the same pod (cookie affinity)');
   const target = e.target !== undefined && e.target !== probe.path ? `, backend got ${e.target}` : '';
   if (problems.length) return { ok: false, detail: `${what}: ${seen}; ${problems.join('; ')}` };

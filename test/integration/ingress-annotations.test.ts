@@ -3,17 +3,18 @@
  * load balancer, on real namespaces (iptables mode, host-gw): the upstream
  * conformance host-rules scenario with ssl-redirect off, rewrite-target,
  * redirects, app-root, force-ssl-redirect, allowlists, canary by weight and
- * header, cookie affinity, hashing, proxy-body-size, HTTPS and gRPC
- * backends, endpoint upstreams against service-upstream, `verify` following
- * all of it, the notices for annotations the lab does not model, and a
- * `scale` under a request stream losing nothing. The lab is removed even
- * when a check fails.
+ * header (and header value), cookie affinity, hashing, proxy-body-size,
+ * HTTPS and gRPC backends, endpoint upstreams against service-upstream,
+ * `verify` following all of it, the notices for annotations the lab does
+ * not model, and a readiness flip and a `scale` under a request stream
+ * losing nothing. The lab is removed even when a check fails.
  */
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 import { leftovers, rootSnapshot } from '../helpers/host.js';
 
 const STREAM = join(ROOT, 'dist/bench/request-stream.js');
@@ -77,6 +78,8 @@ spec:
     ing('closed', 'closed.test', 'web', { [`${P}/whitelist-source-range`]: '198.51.100.0/24' }),
     ing('canary-main', 'canary.test', 'web'),
     ing('canary', 'canary.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-weight`]: '"0"', [`${P}/canary-by-header`]: 'X-Canary', [`${P}/canary-by-cookie`]: 'canary' }),
+    ing('value-main', 'value.test', 'web'),
+    ing('value-canary', 'value.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-by-header`]: 'X-Env', [`${P}/canary-by-header-value`]: 'staging' }),
     ing('all-main', 'all.test', 'web'),
     ing('all-canary', 'all.test', 'next', { [`${P}/canary`]: '"true"', [`${P}/canary-weight`]: '"100"' }),
     ing('sticky', 'sticky.test', 'web', { [`${P}/affinity`]: 'cookie', [`${P}/session-cookie-name`]: 'route' }),
@@ -184,6 +187,13 @@ if (!isRoot) {
       t.same(apps(podsOf('http://all.test/', 10)), new Set(['next']), 'weight 100: always the canary');
     });
 
+    t.test('canary-by-header-value: that value of the header reaches the canary, another does not', async (t) => {
+      t.same(apps(podsOf('http://value.test/', 5, ['-H', 'X-Env: staging'])), new Set(['next']), 'X-Env: staging');
+      t.same(apps(podsOf('http://value.test/', 5, ['-H', 'X-Env: production'])), new Set(['web']), 'X-Env: production');
+      t.same(apps(podsOf('http://value.test/', 5, ['-H', 'X-Env: always'])), new Set(['web']), '"always" is only a value like any other once a value is set');
+      t.same(apps(podsOf('http://value.test/', 5)), new Set(['web']), 'without the header (weight 0)');
+    });
+
     t.test('affinity cookie keeps one pod; upstream-hash-by one URI on one pod', async (t) => {
       const sticky = podsOf('http://sticky.test/', 6, ['-b', '']);
       t.equal(sticky.length, 6);
@@ -218,20 +228,58 @@ if (!isRoot) {
       t.match(v.stdout, /P8 external -> ingress \S+ http:\/\/sticky\.test\/: .*cookie route keeps one pod/);
     });
 
-    t.test('scale under a request stream: endpoints leave nginx before their pods stop; nothing is lost', async (t) => {
-      const stream = spawn('ip', ['netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, `http://${ip}/`, '8000', '20', '2000', 'stream.test']);
+    t.test('readiness and scale under a request stream: endpoints leave nginx before their pods stop; nothing is lost', async (t) => {
+      // Streams one after another until the changes are done, whatever they take: a shell loop in the client's namespace, so the
+      // next stream starts at once even while this process waits for a CLI command. Each prints one JSON line.
+      const stop = join(dir, 'stream.stop');
+      const stream = spawn('ip', ['netns', 'exec', `${name}.ext.external`, 'sh', '-c', 'stop=$1; shift; while [ ! -e "$stop" ]; do "$@" || exit 1; done', 'sh', stop, process.execPath, STREAM, `http://${ip}/`, '2000', '20', '2000', 'stream.test']);
       let outText = '';
       stream.stdout.on('data', (c: Buffer) => (outText += c.toString()));
-      const done = new Promise<void>((resolve) => stream.once('exit', () => resolve()));
+      const done = new Promise<number | null>((resolve) => stream.once('close', (code) => resolve(code)));
+      t.teardown(() => {
+        if (!existsSync(stop)) writeFileSync(stop, '');
+      });
       await new Promise((r) => setTimeout(r, 1000));
+
+      // A web pod fails its readiness probe: its IP leaves the endpoint upstream of every controller's nginx.conf.
+      const podsJson = (ns: string) => (JSON.parse(cli(['get', 'pods', '--name', name, '-n', ns, '-o', 'json']).stdout) as { items: { metadata: { name: string }; status: { podIP?: string } }[] }).items;
+      const controllers = podsJson('ingress-nginx').map((p) => p.metadata.name).filter((n) => n.startsWith('ingress-nginx-controller-'));
+      t.equal(controllers.length, 2, 'two controller pods');
+      const webUpstream = (controller: string) => {
+        const conf = readFileSync(`/run/kube-netlab/${name}/ingress/ingress-nginx-${controller}/nginx.conf`, 'utf8');
+        const start = conf.indexOf('upstream default-web-80 {');
+        return start < 0 ? '' : conf.slice(start, conf.indexOf('}', start));
+      };
+      const inUpstream = (podIP: string) => controllers.map((c) => webUpstream(c).includes(`server ${podIP}:8080;`));
+      const flipped = podsJson('default').find((p) => p.metadata.name.startsWith('web-'))!;
+      const podIP = flipped.status.podIP ?? '';
+      t.same(inUpstream(podIP), [true, true], `${flipped.metadata.name} (${podIP}) is an upstream server while ready`);
+      const flip = (state: string) => cli(['exec', '--name', name, `default/${flipped.metadata.name}`, '--', 'curl', '-sS', '-X', 'POST', `localhost:8080/ready?state=${state}`]);
+      t.equal(flip('false').code, 0);
+      const without = () => controllers.every((c) => webUpstream(c).includes('server ') && !webUpstream(c).includes(`server ${podIP}:8080;`));
+      t.ok(await eventually(without, { timeout: 15_000, every: 100 }), `${podIP} leaves upstream default-web-80 of every controller`);
+      t.same(controllers.map((c) => webUpstream(c).match(/server \S+;/g)?.length), [2, 2], 'the two ready pods stay');
+      t.equal(flip('true').code, 0);
+      t.ok(await eventually(() => inUpstream(podIP).every((x) => x), { timeout: 15_000, every: 100 }), `${podIP} is back once its probe passes`);
+
       const down = cli(['scale', '--name', name, 'deploy/web', '--replicas', '1']);
       t.equal(down.code, 0, down.stderr);
       const upAgain = cli(['scale', '--name', name, 'deploy/web', '--replicas', '3']);
       t.equal(upAgain.code, 0, upAgain.stderr);
-      await done;
-      const result = JSON.parse(outText) as { sent: number; failures: unknown[] };
-      t.ok(result.sent > 100, `${result.sent} requests sent`);
-      t.same(result.failures, [], 'no request lost while pods left and joined');
+      t.ok(await eventually(() => controllers.every((c) => webUpstream(c).match(/server \S+;/g)?.length === 3), { timeout: 15_000, every: 100 }), 'the new replicas join the upstream once their probes pass');
+      writeFileSync(stop, '');
+      t.equal(await done, 0, 'every stream ran to its end');
+      const results = outText
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { sent: number; failures: unknown[] });
+      const sent = results.reduce((n, r) => n + r.sent, 0);
+      t.ok(sent > 100, `${sent} requests sent in ${results.length} streams`);
+      t.same(
+        results.flatMap((r) => r.failures),
+        [],
+        'no request lost while a pod went unready and back, and pods left and joined',
+      );
     });
 
     t.test('down leaves nothing behind', async (t) => {

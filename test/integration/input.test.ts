@@ -54,6 +54,13 @@ if (!isRoot) {
       line: 16,
       text: /names pod default\/q, which does not exist; pods of default: p/,
     },
+    {
+      name: 'an Ingress with a configuration-snippet annotation, which ingress-nginx refuses by default',
+      yaml: (lab) =>
+        `apiVersion: kube-netlab.dev/v1alpha1\nkind: Lab\nmetadata: {name: ${lab}}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    nginx.ingress.kubernetes.io/configuration-snippet: 'more_set_headers "X-Lab: yes";'\nspec:\n  ingressClassName: nginx\n  rules:\n    - http:\n        paths:\n          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n`,
+      line: 10,
+      text: /Ingress default\/web: annotation nginx\.ingress\.kubernetes\.io\/configuration-snippet is refused: ingress-nginx disables snippet annotations by default/,
+    },
   ];
   for (const c of cases) {
     t.test(c.name, async (t) => {

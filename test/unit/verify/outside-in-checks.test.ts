@@ -5,7 +5,7 @@ import { planLab } from '../../../src/model/plan.js';
 import { resolverData } from '../../../src/model/dns-records.js';
 import { upstreamData, upstreamServers } from '../../../src/components/ingress-nginx/upstreams.js';
 import type { IngressBackendSpec } from '../../../src/spec/ingress.js';
-import { ingressChecks } from '../../../src/verify/ingress-checks.js';
+import { binomialPmf, canaryRequests, ingressChecks, shareProblem, shareRegion, type IngressProbe } from '../../../src/verify/ingress-checks.js';
 import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';
 
@@ -128,9 +128,11 @@ t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary
   t.match(find('http://rw.example.com/api:'), { expect: { status: 200, target: '/' } });
   t.match(find('http://open.example.com/:'), { expect: { status: 200 } }, 'ssl-redirect false: plain HTTP is served');
   t.match(find('http://closed.example.com/:'), { expect: { status: 403 } }, 'the external client is outside the allowlist');
-  const share = find('http://canary.example.com/:')!;
-  t.equal(share.count, 62, '20% is seen in 62 requests but once in a million runs');
+  const share = find('http://canary.example.com/:')! as IngressProbe;
+  t.equal(share.count, 66, '20% is told from 80% in 66 requests');
   t.same(share.expect.each, [['web-a', 'web-b'], ['next']]);
+  t.same(share.expect.share, { canary: ['next'], share: 0.2, min: 1, max: 31 }, 'the canary answers 1-31 of the 66');
+  t.match(checks.find((c) => c.probes[0] === share)?.name, /canary canary takes 20%: both answer in 66 requests, the canary 1-31 of them$/);
   t.match(find('http://canary.example.com/ X-Canary: always:'), { expect: { pods: ['next'] } }, 'the canary header');
   t.match(find('http://canary.example.com/ Cookie: beta=always:'), { expect: { pods: ['next'] } }, 'the canary cookie');
   const noCanary = ingressChecks(p, proxyInputs(p, (key) => !key.startsWith('default/next')));
@@ -138,4 +140,43 @@ t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary
   t.same(none?.expect.pods, ['web-a', 'web-b'], 'a canary without ready endpoints takes nothing, even asked by header');
   t.match(find('http://sticky.example.com/:'), { count: 6, cookies: true, expect: { samePod: true } });
   t.match(find('https://grpc.example.com/:'), { grpc: true, expect: { status: 200 } });
+});
+
+t.test('P8 canary share: a binomial region around weight/100 x n, failing a right split once in a million runs', async (t) => {
+  t.same(binomialPmf(4, 0.5).map((x) => Math.round(x * 16 * 1e9) / 1e9), [1, 4, 6, 4, 1]);
+  t.ok(Math.abs(binomialPmf(200, 0.07).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'the probabilities sum to 1');
+
+  for (const weight of [1, 10, 20, 30, 50, 80, 99]) {
+    const s = weight / 100;
+    const r = canaryRequests(s);
+    const pmf = binomialPmf(r.n, s);
+    const outside = pmf.reduce((a, p, k) => (k < r.min || k > r.max ? a + p : a), 0);
+    t.ok(outside <= 1e-6, `${weight}%: a right split leaves the region with probability ${outside.toExponential(2)} <= 1e-6`);
+    t.ok(r.min <= Math.round(s * r.n) && Math.round(s * r.n) <= r.max, `${weight}%: the region holds weight/100 x n`);
+  }
+  /** Whether n requests show share s: both sides inside the region, and a split the wrong way round (1 - s) passing at most once in a million runs. */
+  const shows = (n: number, s: number) => {
+    const { min, max } = shareRegion(n, s);
+    const swapped = binomialPmf(n, 1 - s).reduce((a, p, k) => (k >= min && k <= max ? a + p : a), 0);
+    return min >= 1 && max <= n - 1 && swapped <= 1e-6;
+  };
+  for (const weight of [10, 20, 30, 80]) {
+    const { n } = canaryRequests(weight / 100);
+    t.ok(shows(n, weight / 100) && !shows(n - 1, weight / 100), `${weight}%: ${n} requests, the fewest that tell it from ${100 - weight}%`);
+  }
+  t.match(canaryRequests(0.3), { n: 134, both: true }, 'three tenths: told from seven tenths in 134');
+  t.match(canaryRequests(0.5), { n: 21, min: 1, max: 20, both: true }, 'one half: both sides answer in 21 requests');
+  t.match(shareRegion(20, 0.5), { min: 0 }, 'and 20 would not show it');
+  t.match(canaryRequests(0.4), { n: 29, min: 1, max: 24, both: true }, 'two fifths: telling it from three fifths needs more than 200 requests; the fewest where both sides answer');
+  t.match(canaryRequests(0.01), { n: 20, min: 0, max: 5, both: false }, 'a share too small to be seen in 200 requests: 20, and a canary taking much more fails');
+
+  const expect = { canary: ['next'], share: 0.2, ...canaryRequests(0.2) };
+  const answers = (fromCanary: number, n = expect.n) => Array.from({ length: n }, (_, i) => (i < fromCanary ? 'next' : i % 2 ? 'web-a' : 'web-b'));
+  t.equal(shareProblem(expect, answers(13)), undefined, 'a right split (13 of 66) passes');
+  t.equal(shareProblem(expect, answers(1)), undefined, 'and so does its rare low end');
+  t.equal(shareProblem(expect, answers(31)), undefined, 'and its rare high end');
+  t.equal(shareProblem(expect, answers(53)), 'the canary (next) answered 53 of 66; a 20% share answers 1-31 but once in a million runs', 'a 20% canary taking 80% fails');
+  t.match(shareProblem(expect, answers(32)), /answered 32 of 66/, 'one past the region fails');
+  t.match(shareProblem(expect, answers(0)), /answered 0 of 66/, 'a canary that never answers fails');
+  t.match(shareProblem(expect, [...answers(13).slice(1), undefined]), undefined, "nginx's own answers count for no side");
 });
