@@ -132,9 +132,7 @@ t.test('no agent: the client says so and where to look', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-none-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await t.rejects(agentStatus(dir), { name: 'AgentError', message: /the agent of .* is not running \(nothing answers on .*agent\.sock\); see .*agent\.log/ });
-  const started = Date.now();
-  await t.rejects(waitAgentReady(dir, 300), /is not ready after 300 ms: the agent of .* is not running/);
-  t.ok(Date.now() - started < 2000, 'gives up at its timeout');
+  await t.rejects(waitAgentReady(dir, 300), /is not ready after 300 ms: the agent of .* is not running/, 'gives up at its timeout, saying why');
 });
 
 t.test('waitAgentReady waits for every container of plan.json', async (t) => {
@@ -186,9 +184,8 @@ t.test('waitAgentReady stops at once when the agent process is gone', async (t) 
   const dir = mkdtempSync(join(tmpdir(), 'agent-dead-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'agent.log'), 'line 1\ncannot start: plan.json: not valid JSON\n');
-  const started = Date.now();
-  // A pid that cannot exist (above pid_max).
+  // A pid that cannot exist (above pid_max). The error is the dead agent's, not the timeout's: it did not wait for it.
   const err = await waitAgentReady(dir, 10_000, { pid: 2 ** 30 }).catch((e: unknown) => e);
   t.match(err, { message: /the agent \(pid 1073741824\) exited before it was ready: .*\n {2}last lines of .*agent\.log:\n {4}line 1\n {4}cannot start: plan\.json: not valid JSON/s });
-  t.ok(Date.now() - started < 2000, 'did not wait for the timeout');
+  t.notMatch(err, { message: /not ready after/ });
 });
