@@ -46,7 +46,7 @@ export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> |
   if (drift.objects && !drift.differences.length) driftResults.push({ path: 'CHECK', name: `CHECK ${drift.objects} kernel objects and the lab's processes as the plan says`, ok: true, details: [], durationMs: Math.round(performance.now() - started) });
   progress(`running ${checks.length} checks${reach.length ? ` and ${reach.length} ReachabilityTest(s) with ${cells} cells` : ''} on lab ${plan.lab}`);
   const overflowsBefore = neighbourTableOverflows();
-  const results = await runChecks(checks, plan.lab, undefined, opts.onProgress);
+  const results = await runChecks(checks, plan, undefined, opts.onProgress);
   // After the path checks, so their traffic and the cells' do not meet.
   const measured = await measureTests(plan, reach);
   const cellResults: CheckResult[] = measured.flatMap((t) =>

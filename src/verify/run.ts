@@ -1,4 +1,5 @@
 /** Runs checks with bounded parallelism; a check passes when all its probes do. */
+import type { Plan } from '../model/types.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { Check, Probe } from './checks.js';
 import { digBatch, type DigResult } from './dig.js';
@@ -46,12 +47,12 @@ function batchedDns(checks: readonly Check[]): DnsLookup {
   };
 }
 
-async function runCheck(check: Check, lab: string, lookup: DnsLookup): Promise<CheckResult> {
+async function runCheck(check: Check, plan: Plan, lookup: DnsLookup): Promise<CheckResult> {
   const started = performance.now();
   const results = await Promise.all(check.probes.map((p) => runProbe(p, lookup)));
   // A failed probe names the trace that follows its packet.
   const explain = check.probes.flatMap((p, i) => {
-    const line = results[i]!.ok ? undefined : traceLine(lab, p);
+    const line = results[i]!.ok ? undefined : traceLine(plan.lab, p, plan);
     return line ? [`explain: ${line}`] : [];
   });
   return {
@@ -66,7 +67,7 @@ async function runCheck(check: Check, lab: string, lookup: DnsLookup): Promise<C
 /** Called after each check with how many are done, how many in all and how many failed so far. */
 export type CheckProgress = (done: number, total: number, failed: number) => void;
 
-export async function runChecks(checks: Check[], lab: string, concurrency = 8, onProgress: CheckProgress = () => {}): Promise<CheckResult[]> {
+export async function runChecks(checks: Check[], plan: Plan, concurrency = 8, onProgress: CheckProgress = () => {}): Promise<CheckResult[]> {
   const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'connect' || p.kind === 'http' || p.kind === 'service');
   const inProcess = checks.filter(isInProcess);
   const tools = checks.filter((c) => !isInProcess(c));
@@ -74,7 +75,7 @@ export async function runChecks(checks: Check[], lab: string, concurrency = 8, o
   const lookup = batchedDns(checks);
   let failed = 0;
   const one = async (c: Check) => {
-    const r = await runCheck(c, lab, lookup);
+    const r = await runCheck(c, plan, lookup);
     results.set(c, r);
     if (!r.ok) failed++;
     onProgress(results.size, checks.length, failed);

@@ -4,18 +4,31 @@
  * with the rules that moved it and one verdict. After every trace no trace
  * table and no monitor is left anywhere, and the root namespace is as it
  * was. A deleted route makes the trace stop at that node; `verify` then
- * names the trace that shows it. `graph` draws the live lab with the path.
+ * names the trace that shows it. An interrupted trace leaves nothing.
+ * `graph` draws the live lab with the path.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../../src/model/types.js';
-import { cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 import { rootSnapshot } from '../helpers/host.js';
 import { traceLeftovers, type JsonHop, type JsonProbe, type JsonTrace } from '../helpers/trace.js';
 
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
+
+/** The default lab's NodePorts keep the client address (Local); this one does not. */
+const CLUSTER_NODEPORT = `---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30999}]
+`;
 
 if (!isRoot) {
   t.skip('integration tests need root (network namespaces)');
@@ -26,7 +39,7 @@ if (!isRoot) {
     t.teardown(() => {
       cli(['down', '--name', name]);
     });
-    const file = writeLab(dir, name, readFileSync(DEFAULT_LAB, 'utf8').replace(/^ {2}name: demo$/m, `  name: ${name}`));
+    const file = writeLab(dir, name, readFileSync(DEFAULT_LAB, 'utf8').replace(/^ {2}name: demo$/m, `  name: ${name}`) + CLUSTER_NODEPORT);
     const before = rootSnapshot();
     const up = cli(['up', '-f', file]);
     t.equal(up.code, 0, up.stderr);
@@ -104,6 +117,16 @@ if (!isRoot) {
       t.match(r.probes[0]!.result.answer, /saw the client as 203\.0\.113\.10/);
     });
 
+    await t.test('P6 NodePort with externalTrafficPolicy Cluster: KUBE-SVC, then MASQUERADE on the node', async (t) => {
+      const r = trace('external', 'node/node1', '--port', '30999');
+      const node = forward(r.probes[0]!).find((h) => h.place === 'node1')!;
+      t.match(rules(node), /-A KUBE-NODEPORTS .*--dport 30999 .*-j KUBE-EXT-/);
+      t.match(rules(node), /-j KUBE-MARK-MASQ/, 'marked for masquerade: the reply must come back through this node');
+      t.match(rules(node), /MASQUERADE/, 'and masqueraded on the way out');
+      t.equal(r.verdict.outcome, 'delivered');
+      t.notMatch(r.probes[0]!.result.answer, /saw the client as 203\.0\.113\.10/, 'the pod does not see the client');
+    });
+
     await t.test('P7 outside to a LoadBalancer IP: the load balancer\'s DNAT to a NodePort, then the node\'s', async (t) => {
       const lb = plan.services.find((s) => s.key === 'shop/storefront')!;
       const r = trace('external', lb.loadBalancerIP!);
@@ -169,6 +192,17 @@ if (!isRoot) {
       const r = trace('default/toolbox', 'svc/shop/api');
       t.match(r.verdict, { outcome: 'dropped', line: /NETPOL-POD-ING-\w+: "shop\/api-\w+ is isolated for ingress by shop\/shop-ingress; no rule allows it"/ });
       t.ok(plan.pods.some((p) => p.labels.app === 'api' && p.node === r.verdict.place), 'dropped on a node of an api pod: ingress is enforced on the receiver\'s node');
+    });
+
+    await t.test('Ctrl-C in the middle of a trace: the trace tables and monitors go with it', async (t) => {
+      // A dropped destination keeps the probe waiting for its timeout: the interrupt comes while everything is in place.
+      const child = spawn(process.execPath, [CLI, 'trace', '--name', name, 'default/toolbox', 'svc/shop/api'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const placed = await eventually(() => traceLeftovers(plan).some((l) => l.startsWith('monitor')) && traceLeftovers(plan).some((l) => l.startsWith('trace table')), { every: 20, timeout: 20_000 });
+      t.ok(placed, 'the trace put its tables and monitors in place');
+      child.kill('SIGINT');
+      t.equal(await exited, 130, 'interrupted');
+      t.same(traceLeftovers(plan), [], 'nothing is left: no trace table, no monitor');
     });
 
     await t.test('a route deleted on a node: the trace stops there with "no route", and verify names the trace', async (t) => {
