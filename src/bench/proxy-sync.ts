@@ -11,7 +11,7 @@ import { applyProxyRules, nftCachesRefreshed } from '../kernel/netfilter.js';
 import type { ProxyNodeInput, ProxyServicePort } from '../model/services.js';
 import type { ProxyMode } from '../spec/lab.js';
 import { renderIptablesBootstrap, IptablesMemo, renderIptablesSync } from '../components/kube-proxy/iptables.js';
-import { NFT_CACHE_PROBE, NFT_FAMILY, NFT_TABLE, renderNftablesSync } from '../components/kube-proxy/nftables.js';
+import { NFT_CACHE_PROBE, NFT_FAMILY, NFT_TABLE, NftablesMemo, renderNftablesSync } from '../components/kube-proxy/nftables.js';
 import { rawApply } from './measure.js';
 
 const NETNS = 'kube-netlab-bench-proxy';
@@ -51,11 +51,12 @@ export function syntheticInput(count: number): ProxyNodeInput {
   return { node: 'node1', nodeIP: '192.168.56.11', clusterCIDR: '10.244.0.0/16', masqueradeBit: 14, services };
 }
 
-/** Kept across the syncs of one measurement, as the proxy controller keeps it. */
+/** Kept across the syncs of one measurement, as the proxy controller keeps them. */
 const memo = new IptablesMemo();
+const nftMemo = new NftablesMemo();
 
 function render(mode: ProxyMode, input: ProxyNodeInput, previous?: ProxyNodeInput): string {
-  return mode === 'iptables' ? renderIptablesSync(input, previous, memo) : renderNftablesSync(input, previous);
+  return mode === 'iptables' ? renderIptablesSync(input, previous, memo) : renderNftablesSync(input, previous, nftMemo);
 }
 
 const raw = (mode: ProxyMode, text: string) => rawApply(netnsPath(NETNS), mode, text);

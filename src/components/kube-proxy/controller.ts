@@ -12,7 +12,7 @@ import { applyProxyRules } from '../../kernel/netfilter.js';
 /** Applies one node's rendered rules in its namespace, as one transaction; throws when the tool refuses them. */
 export type ProxyApplier = (mode: ProxyMode, netns: string, text: string, context: string) => Promise<unknown>;
 import { IptablesMemo, renderIptablesSync } from './iptables.js';
-import { NFT_CACHE_PROBE, renderNftablesSync } from './nftables.js';
+import { NFT_CACHE_PROBE, NftablesMemo, renderNftablesSync } from './nftables.js';
 import type { Logger } from '../../runtime/log.js';
 import { SyncLoop } from '../../runtime/sync-loop.js';
 
@@ -42,7 +42,9 @@ export interface ProxyView {
 export class ProxyController {
   private readonly applied = new Map<string, { input: ProxyNodeInput; json: string }>();
   /** The iptables renderer's parts of the last sync, so the next one renders only what changed. */
-  private readonly memo = new IptablesMemo();
+  private readonly iptablesMemo = new IptablesMemo();
+  /** The nftables names already hashed, so a sync does not hash them again. */
+  private readonly nftablesMemo = new NftablesMemo();
   private readonly loop: SyncLoop;
   private readonly state: ProxyStatus;
 
@@ -71,7 +73,7 @@ export class ProxyController {
   }
 
   private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {
-    return this.state.mode === 'iptables' ? renderIptablesSync(input, previous, this.memo) : renderNftablesSync(input, previous);
+    return this.state.mode === 'iptables' ? renderIptablesSync(input, previous, this.iptablesMemo) : renderNftablesSync(input, previous, this.nftablesMemo);
   }
 
   private async syncOnce(): Promise<boolean> {

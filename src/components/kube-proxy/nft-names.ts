@@ -15,20 +15,25 @@ const PREFIX_MAX = 16;
 const BASE_MAX = NFT_NAME_MAX - PREFIX_MAX;
 
 /**
- * Every sync names every service port and endpoint again, and hashing is
- * most of a render's cost; names are pure, so they are kept. Cleared when it
- * grows past any lab's size, so endpoint churn cannot grow it without bound.
+ * Names already computed, by their readable part. Every sync names every
+ * service port and endpoint again, and hashing is most of a render's cost;
+ * names are pure, so a caller may keep them. The caller owns it (the proxy
+ * controller keeps one across syncs), so two controllers, or two tests,
+ * never see each other's names. Without one, every name is hashed anew.
  */
-const known = new Map<string, string>();
-const KNOWN_MAX = 200_000;
+export type NameMemo = Map<string, string>;
+/** Past any lab's size: endpoint churn cannot grow a memo kept for the agent's lifetime without bound. */
+const MEMO_MAX = 200_000;
 
-function hashAndTruncate(name: string): string {
-  let base = known.get(name);
+function hashAndTruncate(name: string, memo: NameMemo | undefined): string {
+  let base = memo?.get(name);
   if (base === undefined) {
     const full = `${nftHash(name)}-${name}`;
     base = full.length > BASE_MAX ? `${full.slice(0, BASE_MAX - 3)}...` : full;
-    if (known.size >= KNOWN_MAX) known.clear();
-    known.set(name, base);
+    if (memo) {
+      if (memo.size >= MEMO_MAX) memo.clear();
+      memo.set(name, base);
+    }
   }
   return base;
 }
@@ -41,14 +46,14 @@ type EndpointId = Pick<ProxyEndpoint, 'ip' | 'port'>;
  * so an unnamed port leaves the last part empty (`ns/svc/tcp/`); Kubernetes
  * only allows one unnamed port per service, so that stays unique.
  */
-export function servicePortChainBase(sp: PortId): string {
-  return hashAndTruncate(`${sp.namespace}/${sp.service}/${sp.protocol.toLowerCase()}/${sp.portName}`);
+export function servicePortChainBase(sp: PortId, memo?: NameMemo): string {
+  return hashAndTruncate(`${sp.namespace}/${sp.service}/${sp.protocol.toLowerCase()}/${sp.portName}`, memo);
 }
 
 /** `<H8>-<ns>/<svc>/<proto>/<portName>__<ip>/<port>`; `:` is not allowed in names, so IPv6 colons become dots. */
-export function endpointChainBase(sp: PortId, ep: EndpointId): string {
+export function endpointChainBase(sp: PortId, ep: EndpointId, memo?: NameMemo): string {
   const ip = ep.ip.replaceAll(':', '.');
-  return hashAndTruncate(`${sp.namespace}/${sp.service}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+  return hashAndTruncate(`${sp.namespace}/${sp.service}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`, memo);
 }
 
 export interface ServicePortChains {
@@ -62,16 +67,16 @@ export interface ServicePortChains {
   firewall: string;
 }
 
-export function servicePortChains(sp: PortId): ServicePortChains {
-  const base = servicePortChainBase(sp);
+export function servicePortChains(sp: PortId, memo?: NameMemo): ServicePortChains {
+  const base = servicePortChainBase(sp, memo);
   return { service: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
 }
 
-export function endpointChainName(sp: PortId, ep: EndpointId): string {
-  return `endpoint-${endpointChainBase(sp, ep)}`;
+export function endpointChainName(sp: PortId, ep: EndpointId, memo?: NameMemo): string {
+  return `endpoint-${endpointChainBase(sp, ep, memo)}`;
 }
 
 /** The set of client IPs that stick to this endpoint (ClientIP session affinity). */
-export function affinitySetName(sp: PortId, ep: EndpointId): string {
-  return `affinity-${endpointChainBase(sp, ep)}`;
+export function affinitySetName(sp: PortId, ep: EndpointId, memo?: NameMemo): string {
+  return `affinity-${endpointChainBase(sp, ep, memo)}`;
 }

@@ -19,7 +19,7 @@
  */
 import { categorize } from './categorize.js';
 import { sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
-import { affinitySetName, endpointChainName, servicePortChains } from './nft-names.js';
+import { affinitySetName, endpointChainName, servicePortChains, type NameMemo } from './nft-names.js';
 
 export const NFT_FAMILY = 'ip';
 export const NFT_TABLE = 'kube-proxy';
@@ -128,18 +128,18 @@ const markOf = (input: ProxyNodeInput) => `0x${(1 << input.masqueradeBit).toStri
 
 
 /** Sticky endpoints first, then a uniform random pick. */
-function dispatchRules(sp: ProxyServicePort, endpoints: ProxyEndpoint[]): string[] {
-  const rules = sp.affinityTimeoutSeconds ? endpoints.map((e) => `ip saddr @${affinitySetName(sp, e)} goto ${endpointChainName(sp, e)}`) : [];
-  const arms = endpoints.map((e, i) => `${i} : goto ${endpointChainName(sp, e)}`).join(' , ');
+function dispatchRules(sp: ProxyServicePort, endpoints: ProxyEndpoint[], memo: NameMemo): string[] {
+  const rules = sp.affinityTimeoutSeconds ? endpoints.map((e) => `ip saddr @${affinitySetName(sp, e, memo)} goto ${endpointChainName(sp, e, memo)}`) : [];
+  const arms = endpoints.map((e, i) => `${i} : goto ${endpointChainName(sp, e, memo)}`).join(' , ');
   rules.push(`numgen random mod ${endpoints.length} vmap { ${arms} }`);
   return rules;
 }
 
-function endpointRules(sp: ProxyServicePort, e: ProxyEndpoint): string[] {
+function endpointRules(sp: ProxyServicePort, e: ProxyEndpoint, memo: NameMemo): string[] {
   return [
     // A pod reaching itself through the service must be SNATed, or it would answer itself directly.
     `ip saddr ${e.ip} jump ${MARK_MASQ}`,
-    ...(sp.affinityTimeoutSeconds ? [`update @${affinitySetName(sp, e)} { ip saddr }`] : []),
+    ...(sp.affinityTimeoutSeconds ? [`update @${affinitySetName(sp, e, memo)} { ip saddr }`] : []),
     `meta l4proto ${sp.protocol.toLowerCase()} dnat to ${e.ip}:${e.port}`,
   ];
 }
@@ -157,9 +157,9 @@ function externalRules(input: ProxyNodeInput, serviceChain: string, localChain: 
 }
 
 /** What the port adds to the shared sets and maps: where its addresses lead, or why they are refused. */
-function portElements(sp: ProxyServicePort): NftElement[] {
+function portElements(sp: ProxyServicePort, memo: NameMemo): NftElement[] {
   const c = categorize(sp);
-  const names = servicePortChains(sp);
+  const names = servicePortChains(sp, memo);
   const p = sp.protocol.toLowerCase();
   const spn = servicePortName(sp);
   const internalChain = sp.internalPolicyLocal ? names.local : names.service;
@@ -182,24 +182,24 @@ function portElements(sp: ProxyServicePort): NftElement[] {
   return elements;
 }
 
-function portChains(input: ProxyNodeInput, sp: ProxyServicePort): PortChains {
+function portChains(input: ProxyNodeInput, sp: ProxyServicePort, memo: NameMemo): PortChains {
   const c = categorize(sp);
-  const names = servicePortChains(sp);
+  const names = servicePortChains(sp, memo);
   const internalChain = sp.internalPolicyLocal ? names.local : names.service;
   // Traffic to the ClusterIP from outside the pod network may come back another way unless SNATed.
   const masq = `ip daddr ${sp.clusterIP} ${sp.protocol.toLowerCase()} dport ${sp.port} ip saddr != ${input.clusterCIDR} jump ${MARK_MASQ}`;
   const masqIn = (chain: string) => (chain === internalChain && c.hasInternal ? [masq] : []);
 
   const chains: NftChain[] = [];
-  if (c.cluster.length > 0) chains.push({ name: names.service, rules: [...masqIn(names.service), ...dispatchRules(sp, c.cluster)] });
-  if (c.local.length > 0) chains.push({ name: names.local, rules: [...masqIn(names.local), ...dispatchRules(sp, c.local)] });
+  if (c.cluster.length > 0) chains.push({ name: names.service, rules: [...masqIn(names.service), ...dispatchRules(sp, c.cluster, memo)] });
+  if (c.local.length > 0) chains.push({ name: names.local, rules: [...masqIn(names.local), ...dispatchRules(sp, c.local, memo)] });
   if (c.hasEndpoints && c.externallyAccessible) {
     chains.push({ name: names.external, rules: externalRules(input, names.service, names.local, c.externalLocal, c.hasExternal) });
   }
-  for (const e of c.reachable) chains.push({ name: endpointChainName(sp, e), rules: endpointRules(sp, e) });
+  for (const e of c.reachable) chains.push({ name: endpointChainName(sp, e, memo), rules: endpointRules(sp, e, memo) });
 
   const timeout = sp.affinityTimeoutSeconds;
-  const affinitySets = timeout ? c.reachable.map((e) => ({ name: affinitySetName(sp, e), timeoutSeconds: timeout })) : [];
+  const affinitySets = timeout ? c.reachable.map((e) => ({ name: affinitySetName(sp, e, memo), timeoutSeconds: timeout })) : [];
   return { chains, affinitySets };
 }
 
@@ -253,9 +253,9 @@ const elementId = (e: NftElement) => `${e.container} ${e.key}`;
 const sameElement = (a: NftElement, b: NftElement) => a.value === b.value && a.comment === b.comment;
 
 /** Elements of some ports, by container and key: a ClusterIP shared by several ports is one element. */
-function elementsOf(ports: ProxyServicePort[]): Map<string, NftElement> {
+function elementsOf(ports: ProxyServicePort[], memo: NameMemo): Map<string, NftElement> {
   const elements = new Map<string, NftElement>();
-  for (const e of ports.flatMap(portElements)) if (!elements.has(elementId(e))) elements.set(elementId(e), e);
+  for (const e of ports.flatMap((sp) => portElements(sp, memo))) if (!elements.has(elementId(e))) elements.set(elementId(e), e);
   return elements;
 }
 
@@ -272,7 +272,7 @@ function ownedBy(ports: PortChains[]): Owned {
   };
 }
 
-const owned = (input: ProxyNodeInput, ports: ProxyServicePort[]) => ownedBy(ports.map((sp) => portChains(input, sp)));
+const owned = (input: ProxyNodeInput, ports: ProxyServicePort[], memo: NameMemo) => ownedBy(ports.map((sp) => portChains(input, sp, memo)));
 
 /** What `before` owned and `now` does not: flushed first, deleted last, once nothing points at them. */
 function staleObjects(before: Owned, now: Owned) {
@@ -285,9 +285,9 @@ function staleObjects(before: Owned, now: Owned) {
 /** Node-wide settings appear in the fixed rules; when they change only a full sync is right. */
 const nodeSettings = (input: ProxyNodeInput) => JSON.stringify([input.nodeIP, input.clusterCIDR, input.masqueradeBit]);
 
-function fullSync(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {
-  const ports = input.services.map((sp) => portChains(input, sp));
-  const stale = previous ? staleObjects(owned(previous, previous.services), ownedBy(ports)) : { chains: [], sets: [] };
+function fullSync(input: ProxyNodeInput, previous: ProxyNodeInput | undefined, memo: NameMemo): string {
+  const ports = input.services.map((sp) => portChains(input, sp, memo));
+  const stale = previous ? staleObjects(owned(previous, previous.services, memo), ownedBy(ports)) : { chains: [], sets: [] };
   const lines = [...skeleton(input), ...stale.chains.map(flushChain)];
   for (const port of ports) {
     lines.push(...port.chains.flatMap((c) => declareChain(c.name)));
@@ -295,7 +295,7 @@ function fullSync(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): 
     lines.push(...port.affinitySets.map(addAffinitySet));
     lines.push(...port.chains.flatMap(ruleLines));
   }
-  lines.push(...[...elementsOf(input.services).values()].map(addElement));
+  lines.push(...[...elementsOf(input.services, memo).values()].map(addElement));
   lines.push(...stale.chains.map(deleteChain), ...stale.sets.map(deleteSet));
   return `${lines.join('\n')}\n`;
 }
@@ -327,14 +327,14 @@ function changedPorts(input: ProxyNodeInput, previous: ProxyNodeInput) {
   return { now: pick(now), before: pick(before) };
 }
 
-function partialSync(input: ProxyNodeInput, previous: ProxyNodeInput): string {
+function partialSync(input: ProxyNodeInput, previous: ProxyNodeInput, memo: NameMemo): string {
   const changed = changedPorts(input, previous);
-  const before = owned(previous, changed.before);
-  const ports = changed.now.map((sp) => portChains(input, sp));
+  const before = owned(previous, changed.before, memo);
+  const ports = changed.now.map((sp) => portChains(input, sp, memo));
   const stale = staleObjects(before, ownedBy(ports));
 
-  const elementsBefore = elementsOf(changed.before);
-  const elementsNow = elementsOf(changed.now);
+  const elementsBefore = elementsOf(changed.before, memo);
+  const elementsNow = elementsOf(changed.now, memo);
   const differs = (e: NftElement, other: Map<string, NftElement>) => {
     const o = other.get(elementId(e));
     return !o || !sameElement(e, o);
@@ -358,14 +358,24 @@ function partialSync(input: ProxyNodeInput, previous: ProxyNodeInput): string {
 }
 
 /**
+ * What a caller keeps between syncs so names are not hashed again: the
+ * proxy controller owns one, so nothing in this module outlives a call.
+ * Without it a render starts from nothing (the result is the same, only
+ * slower). Names do not depend on the node, so one serves every node.
+ */
+export class NftablesMemo {
+  readonly names: NameMemo = new Map();
+}
+
+/**
  * One node's sync as an `nft -f` script. Without `previous`, or when a
  * node-wide setting changed, a full sync; otherwise only what differs from
  * `previous`, which must be the input of the last sync that was applied.
  * An empty string means there is nothing to change.
  */
-export function renderNftablesSync(input: ProxyNodeInput, previous?: ProxyNodeInput): string {
-  if (!previous || nodeSettings(previous) !== nodeSettings(input)) return fullSync(input, previous);
-  return partialSync(input, previous);
+export function renderNftablesSync(input: ProxyNodeInput, previous?: ProxyNodeInput, memo: NftablesMemo = new NftablesMemo()): string {
+  if (!previous || nodeSettings(previous) !== nodeSettings(input)) return fullSync(input, previous, memo.names);
+  return partialSync(input, previous, memo.names);
 }
 
 /**

@@ -93,6 +93,23 @@ for (const mode of ['iptables', 'nftables'] as const) {
   });
 }
 
+t.test('a new controller writes what an older one wrote first: what a controller remembers is its own', async (t) => {
+  for (const mode of ['iptables', 'nftables'] as const) {
+    const older = setup(mode);
+    t.teardown(() => older.controller.stop());
+    older.controller.kick();
+    await older.settled();
+    older.unready(older.plan.pods.find((p) => p.name === 'web-2')!.key);
+    older.controller.kick();
+    await older.settled();
+    const newer = setup(mode);
+    t.teardown(() => newer.controller.stop());
+    newer.controller.kick();
+    await newer.settled();
+    t.same(newer.applied.map((a) => a.text), older.applied.slice(0, 3).map((a) => a.text), `${mode}: the same full sync, byte for byte`);
+  }
+});
+
 for (const [mode, full] of [
   ['iptables', true],
   ['nftables', false],

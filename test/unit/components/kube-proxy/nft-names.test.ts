@@ -1,5 +1,5 @@
 import t from 'tap';
-import { affinitySetName, endpointChainBase, endpointChainName, servicePortChainBase, servicePortChains } from '../../../../src/components/kube-proxy/nft-names.js';
+import { affinitySetName, endpointChainBase, endpointChainName, servicePortChainBase, servicePortChains, type NameMemo } from '../../../../src/components/kube-proxy/nft-names.js';
 
 const port = (namespace: string, service: string, portName: string, protocol: 'TCP' | 'UDP' = 'TCP') => ({ namespace, service, portName, protocol });
 
@@ -51,4 +51,18 @@ t.test('the same input always gives the same name', async (t) => {
   const ns1 = port('ns1', 'svc1', 'p80');
   t.equal(servicePortChainBase(ns1), servicePortChainBase({ ...ns1 }));
   t.not(endpointChainBase(ns1, { ip: '10.0.0.1', port: 80 }), endpointChainBase(ns1, { ip: '10.0.0.1', port: 81 }));
+});
+
+t.test('a memo gives the same names, and holds only what its own caller asked for', async (t) => {
+  const ns1 = port('ns1', 'svc1', 'p80');
+  const ep = { ip: '10.180.0.1', port: 80 };
+  const mine: NameMemo = new Map();
+  const other: NameMemo = new Map();
+  t.same(servicePortChains(ns1, mine), servicePortChains(ns1));
+  t.equal(endpointChainName(ns1, ep, mine), endpointChainName(ns1, ep));
+  t.equal(affinitySetName(ns1, ep, mine), 'affinity-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80', 'a second lookup, from the memo, is the same');
+  t.same([...mine.keys()], ['ns1/svc1/tcp/p80', 'ns1/svc1/tcp/p80__10.180.0.1/80']);
+  t.equal(other.size, 0, 'another memo sees none of it');
+  t.equal(servicePortChainBase(ns1, other), servicePortChainBase(ns1, mine));
+  t.equal(other.size, 1);
 });

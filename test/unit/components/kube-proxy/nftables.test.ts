@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../src/model/services.js';
-import { renderNftablesCleanup, renderNftablesSync } from '../../../../src/components/kube-proxy/nftables.js';
+import { NftablesMemo, renderNftablesCleanup, renderNftablesSync } from '../../../../src/components/kube-proxy/nftables.js';
 
 /** Expected scripts are written indented and grouped; the renderer writes one command per line. */
 const script = (text: string) =>
@@ -446,6 +446,24 @@ t.test('load-balancer IPs lead to the external chain; with Local policy and no l
     'add element ip kube-proxy service-ips { 172.18.255.1 . tcp . 80 : goto external-HA4JRZAW-default/local-np/tcp/ }',
     'add element ip kube-proxy no-endpoint-services { 172.18.255.1 . tcp . 80 comment "default/local-np" : drop }',
   ]);
+});
+
+t.test('a memo changes no text, and each caller keeps its own', async (t) => {
+  const before = lab('node1');
+  const after = copy(before);
+  port(after, 'api').endpoints.pop();
+  const mine = new NftablesMemo();
+  t.equal(renderNftablesSync(before, undefined, mine), renderNftablesSync(before), 'full sync, memo or not');
+  t.equal(renderNftablesSync(after, before, mine), renderNftablesSync(after, before), 'partial sync, memo or not');
+  t.equal(renderNftablesSync(before, undefined, mine), renderNftablesSync(before, undefined, new NftablesMemo()), 'a warm memo and a fresh one give the same text');
+  t.ok(mine.names.size > 0, 'the memo holds the names it was asked for');
+
+  const other = new NftablesMemo();
+  const elsewhere = copy(before);
+  port(elsewhere, 'web').service = 'only-elsewhere';
+  renderNftablesSync(elsewhere, undefined, other);
+  t.ok([...other.names.keys()].some((k) => k.includes('only-elsewhere')), 'the other memo holds its own names');
+  t.notOk([...mine.names.keys()].some((k) => k.includes('only-elsewhere')), 'and they never reach this one');
 });
 
 t.test('cleanup deletes the whole table, and succeeds when there is none', async (t) => {
