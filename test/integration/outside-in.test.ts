@@ -296,10 +296,7 @@ if (!isRoot) {
       t.ok(result.sent > 100, `${result.sent} requests sent`);
       t.same(result.failures, [], 'no request lost across the reload');
       let got: Answer = {};
-      for (let i = 0; i < 30 && got.pod !== 'api'; i++) {
-        got = getJson('https://shop.example.com/new', '--resolve', `shop.example.com:443:${ingressIP}`, '--cacert', crt);
-        if (got.pod !== 'api') await new Promise((r) => setTimeout(r, 100));
-      }
+      await eventually(() => (got = getJson('https://shop.example.com/new', '--resolve', `shop.example.com:443:${ingressIP}`, '--cacert', crt)).pod === 'api', { every: 100, timeout: 60_000 });
       t.equal(got.pod, 'api', 'the new path is served');
     });
 
@@ -388,16 +385,15 @@ if (!isRoot) {
       t.equal(status(`http://${clusterIP}/`, '--connect-timeout', '1'), '000', 'ClusterIP via node1: dead with node1');
       t.equal(cli(['fault', '--name', name, 'node-up', 'node1']).code, 0);
       let code = '';
-      for (let i = 0; i < 40 && code !== '200'; i++) {
-        code = status(`http://${clusterIP}/`, '--connect-timeout', '1');
-        if (code !== '200') await new Promise((r) => setTimeout(r, 100));
-      }
+      await eventually(() => (code = status(`http://${clusterIP}/`, '--connect-timeout', '1')) === '200', { every: 100, timeout: 60_000 });
       t.equal(code, '200', 'ClusterIP via node1: works while node1 is up');
       let targets: string[] = [];
-      for (let i = 0; i < 50 && targets.length !== 2; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        targets = (JSON.parse(readFileSync(join(runDir, 'cloud-load-balancer.json'), 'utf8')) as { balancers: { service: string; targets: string[] }[] }).balancers.find((b) => b.service === 'default/web-local')!.targets;
-      }
+      await eventually(
+        () =>
+          (targets = (JSON.parse(readFileSync(join(runDir, 'cloud-load-balancer.json'), 'utf8')) as { balancers: { service: string; targets: string[] }[] }).balancers.find((b) => b.service === 'default/web-local')!.targets)
+            .length === 2,
+        { every: 100, timeout: 60_000 },
+      );
       t.same(targets, ['node1', 'node3'], 'node1 is back behind the load balancer');
       t.match(cli(['get', 'nodes', '--name', name]).stdout, /^node1\s+Ready\s/m, 'node1 is Ready again');
     });
@@ -406,11 +402,7 @@ if (!isRoot) {
       const k = cli(['fault', '--name', name, 'kill-pod', 'api']);
       t.equal(k.code, 0, k.stderr);
       t.match(k.stderr, /killed the containers of pod default\/api/);
-      let ok = false;
-      for (let i = 0; i < 50 && !ok; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        ok = getJson('http://a.apps.example.com/', '--resolve', `a.apps.example.com:80:${ingressIP}`).pod === 'api';
-      }
+      const ok = await eventually(() => getJson('http://a.apps.example.com/', '--resolve', `a.apps.example.com:80:${ingressIP}`).pod === 'api', { every: 200, timeout: 60_000 });
       t.ok(ok, 'api answers again through the ingress');
     });
 

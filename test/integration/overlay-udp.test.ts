@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonConfigFile, overlayUdpDaemon } from '../../src/model/daemons.js';
 import { forwardingConfig } from '../../src/components/udp/forward.js';
+import { eventually } from '../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PORT = 8285;
@@ -62,17 +63,13 @@ if (process.getuid?.() !== 0) {
   const logOf = (node: string) => join(runDir, `overlay-udp-${node}.log`);
   const alive = (c: ChildProcess | undefined) => !!c && c.exitCode === null && c.signalCode === null;
 
-  const waitFor = async (what: string, ms: number, check: () => boolean) => {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await sleep(50);
-    }
+  const waitFor = async (what: string | (() => string), ms: number, check: () => boolean) => {
+    if (!(await eventually(check, { timeout: ms }))) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
   };
   const logLines = (node: string) => (existsSync(logOf(node)) ? readFileSync(logOf(node), 'utf8') : '');
   /** Waits until `node`'s log holds `needle` `count` times. */
   const waitLog = (node: string, needle: string, count = 1, ms = 10_000) =>
-    waitFor(`'${needle}' in ${logOf(node)} (log so far:\n${logLines(node)})`, ms, () => logLines(node).split(needle).length - 1 >= count);
+    waitFor(() => `'${needle}' in ${logOf(node)} (log so far:\n${logLines(node)})`, ms, () => logLines(node).split(needle).length - 1 >= count);
 
   const startDaemon = async (n: typeof n1) => {
     const log = openSync(logOf(n.name), 'a');
@@ -270,7 +267,7 @@ if (process.getuid?.() !== 0) {
     t.match(during.stdout, /100% packet loss/);
     await startDaemon(n2);
     let back = ping(n1.pod, n2.podIP);
-    for (let i = 0; i < 5 && back.code !== 0; i++) back = ping(n1.pod, n2.podIP);
+    await eventually(() => back.code === 0 || (back = ping(n1.pod, n2.podIP)).code === 0, { timeout: 60_000 });
     t.equal(back.code, 0, 'answers again after the restart');
   });
 

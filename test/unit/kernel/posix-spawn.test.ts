@@ -8,6 +8,7 @@ import t from 'tap';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { posixSpawnDetached } from '../../../src/kernel/posix-spawn.js';
 import { isAlive } from '../../../src/kernel/procs.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const statusField = (pid: number, field: string) => new RegExp(`^${field}:\\s+(\\S+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
 
@@ -22,7 +23,7 @@ t.test('a detached child: own session, default signals, stdio on /dev/null, the 
   });
   // posix_spawn returns once the child has its own memory, a moment before exec has renamed it.
   const comm = () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  for (let i = 0; i < 500 && comm() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 2));
+  await eventually(() => comm() === 'sleep', { every: 2, timeout: 10_000 });
   t.equal(comm(), 'sleep', 'it runs the program');
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   t.equal(Number(stat[3]), pid, 'the leader of a session of its own (setsid)');
@@ -33,7 +34,7 @@ t.test('a detached child: own session, default signals, stdio on /dev/null, the 
   const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   t.ok(env.includes('KUBE_NETLAB_TEST_MARK=x1'), 'the environment given');
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => !isAlive(pid), { every: 10, timeout: 10_000 });
   t.notOk(isAlive(pid), 'SIGTERM ends it');
 });
 
