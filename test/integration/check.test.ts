@@ -204,6 +204,12 @@ if (!isRoot) {
     // A flushed chain, repaired by rebuilding the lab.
     spawnSync('ip', ['netns', 'exec', n3!.netns, 'iptables', '-t', 'nat', '-F', 'KUBE-SERVICES']);
     t.match((await checkLab(plan)).differences.map(differenceLine), [/^node3  kube-proxy  nat chain KUBE-SERVICES: \d+ rules missing: /], 'a flushed chain: named');
+    // verify says what is broken before the paths that fail because of it.
+    const v = cli(['verify', '--name', name, '--only', 'CHECK,P5', '--tap']);
+    t.equal(v.code, 1, 'verify fails on the drift');
+    const lines = v.stdout.split('\n').filter((l) => /^(not )?ok \d+ - /.test(l));
+    t.match(lines[0], /^not ok 1 - CHECK node3  kube-proxy  nat chain KUBE-SERVICES: \d+ rules missing: /, 'the drift is verify\'s first failure');
+    t.ok(lines.slice(1).some((l) => /^not ok \d+ - P5 /.test(l)), `then the service paths that fail because of it: ${lines.join(' | ')}`);
     t.equal(cli(['up', '-f', file]).code, 0, 'up rebuilds the lab');
     t.same((await checkLab(JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan)).differences, [], 'a flushed chain: clean after up');
     t.equal(check().code, 0, 'clean at the end');
