@@ -2,4 +2,4 @@
 import { exerciseSuite } from '../helpers/exercise-suite.js';
 import { labName } from '../helpers/cli.js';
 
-exerciseSuite(['pod-route-missing'], labName('exr'));
+exerciseSuite(['pod-route-missing'], labName('exr'), { verbs: true });
