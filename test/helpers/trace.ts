@@ -3,6 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Plan } from '../../src/model/types.js';
 
+/** A NodePort of externalTrafficPolicy Cluster to add to the default lab (its own NodePorts keep the client address: Local). */
+export const CLUSTER_NODEPORT = `---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30999}]
+`;
+
 export interface JsonHop {
   leg: number;
   direction: 'forward' | 'reply';

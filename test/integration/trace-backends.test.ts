@@ -13,19 +13,9 @@ import { fileURLToPath } from 'node:url';
 import type { Plan } from '../../src/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { rootSnapshot } from '../helpers/host.js';
-import { traceLeftovers, type JsonHop, type JsonTrace } from '../helpers/trace.js';
+import { CLUSTER_NODEPORT, traceLeftovers, type JsonHop, type JsonTrace } from '../helpers/trace.js';
 
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
-
-const CLUSTER_NODEPORT = `---
-apiVersion: v1
-kind: Service
-metadata: {name: web-np}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080, nodePort: 30999}]
-`;
 
 function traceOf(name: string, ...args: string[]): JsonTrace {
   const r = cli(['trace', '--name', name, '-o', 'json', ...args]);

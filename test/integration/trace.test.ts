@@ -15,20 +15,9 @@ import type { Plan } from '../../src/model/types.js';
 import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { rootSnapshot } from '../helpers/host.js';
-import { traceLeftovers, type JsonHop, type JsonProbe, type JsonTrace } from '../helpers/trace.js';
+import { CLUSTER_NODEPORT, traceLeftovers, type JsonHop, type JsonProbe, type JsonTrace } from '../helpers/trace.js';
 
 const DEFAULT_LAB = fileURLToPath(new URL('../../lab/default.yaml', import.meta.url));
-
-/** The default lab's NodePorts keep the client address (Local); this one does not. */
-const CLUSTER_NODEPORT = `---
-apiVersion: v1
-kind: Service
-metadata: {name: web-np}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080, nodePort: 30999}]
-`;
 
 if (!isRoot) {
   t.skip('integration tests need root (network namespaces)');
