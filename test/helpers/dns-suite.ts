@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, labName, tempDir, writeLab } from './cli.js';
 import { eventually } from './eventually.js';
-import { agentStatus } from '../../src/agent/client.js';
+import { agentStatus } from '../../dist/agent/client.js';
 import { leftovers } from './host.js';
 
 function dnsLab(name: string, backend: string, proxyMode: string, webReplicas = 3, extra = ''): string {

@@ -3,4 +3,4 @@
  * before and after a lab, and what must be left after `down`. The soak
  * (`npm run soak`) uses the same reads.
  */
-export { leftovers, rootSnapshot } from '../../src/bench/host-state.js';
+export { leftovers, rootSnapshot } from '../../dist/bench/host-state.js';

@@ -5,7 +5,7 @@
  * pod behind its own Service s-<ns>-<pod>. Used by the engine's unit tests
  * and the integration tests, which apply the same cases to a real lab.
  */
-import type { Plan } from '../../src/model/types.js';
+import type { Plan } from '../../dist/model/types.js';
 import type { CaseStep, Edit, Expectation, PeerRef } from '../fixtures/netpol/upstream-cases.js';
 
 export const NAMESPACES = ['x', 'y', 'z'] as const;

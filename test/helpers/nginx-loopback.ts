@@ -12,8 +12,8 @@ import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { requestHost } from '../../src/components/ingress-nginx/match.js';
-import type { NginxCert } from '../../src/components/ingress-nginx/nginx-conf.js';
+import { requestHost } from '../../dist/components/ingress-nginx/match.js';
+import type { NginxCert } from '../../dist/components/ingress-nginx/nginx-conf.js';
 
 export const NGINX = '/usr/sbin/nginx';
 export const HAVE_NGINX = existsSync(NGINX);

@@ -1,7 +1,7 @@
 /** Builds LabSpecs in code for tests of the pure layers (no YAML involved). */
-import type { ServiceSpec } from '../../src/spec/services.js';
-import type { Plan } from '../../src/model/types.js';
-import type { LabSpec, PodSpec } from '../../src/spec/lab.js';
+import type { ServiceSpec } from '../../dist/spec/services.js';
+import type { Plan } from '../../dist/model/types.js';
+import type { LabSpec, PodSpec } from '../../dist/spec/lab.js';
 
 export function pod(namespace: string, name: string, extra: Partial<PodSpec> = {}): PodSpec {
   return {

@@ -1,7 +1,7 @@
 /** What integration tests read of `trace -o json`, and what a trace must not leave behind. */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import type { Plan } from '../../src/model/types.js';
+import type { Plan } from '../../dist/model/types.js';
 
 /** A NodePort of externalTrafficPolicy Cluster to add to the default lab (its own NodePorts keep the client address: Local). */
 export const CLUSTER_NODEPORT = `---

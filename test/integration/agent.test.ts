@@ -9,10 +9,10 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsInode, withNetns, withNewUtsNamespace } from '../../src/kernel/ffi.js';
-import { posixSpawnDetached } from '../../src/kernel/posix-spawn.js';
+import { nsInode, withNetns, withNewUtsNamespace } from '../../dist/kernel/ffi.js';
+import { posixSpawnDetached } from '../../dist/kernel/posix-spawn.js';
 import { eventually } from '../helpers/eventually.js';
-import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../src/agent/client.js';
+import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../dist/agent/client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

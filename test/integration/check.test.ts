@@ -11,16 +11,16 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { checkLab, differenceLine } from '../../src/check/index.js';
-import type { FdbObject, NeighbourObject } from '../../src/components/objects.js';
-import type { Plan } from '../../src/model/types.js';
+import { checkLab, differenceLine } from '../../dist/check/index.js';
+import type { FdbObject, NeighbourObject } from '../../dist/components/objects.js';
+import type { Plan } from '../../dist/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
-import { agentStatus, waitAgentReady } from '../../src/agent/client.js';
-import { isAlive } from '../../src/kernel/procs.js';
-import { processDifferences } from '../../src/check/agent.js';
-import { placeNames } from '../../src/check/expected.js';
-import { labDaemons, labObjects } from '../../src/components/registry.js';
+import { agentStatus, waitAgentReady } from '../../dist/agent/client.js';
+import { isAlive } from '../../dist/kernel/procs.js';
+import { processDifferences } from '../../dist/check/agent.js';
+import { placeNames } from '../../dist/check/expected.js';
+import { labDaemons, labObjects } from '../../dist/components/registry.js';
 
 /** A Service (kube-proxy rules on every node) and a policy isolating the pods of `other` on node2 (network policy rules there). */
 const SERVICE_AND_POLICY = `---

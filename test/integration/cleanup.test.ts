@@ -5,7 +5,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { labDir } from '../../src/apply/state.js';
+import { labDir } from '../../dist/apply/state.js';
 import { join } from 'node:path';
 import { CLI, cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers } from '../helpers/host.js';

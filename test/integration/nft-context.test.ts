@@ -5,9 +5,9 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { closeNftContexts, libnftablesAvailable, nftRunInNetns, refreshNftCache } from '../../src/kernel/nft-context.js';
-import { NFT_CACHE_PROBE } from '../../src/components/kube-proxy/nftables.js';
-import { createNamespaces, deleteNamespaces } from '../../src/kernel/netns.js';
+import { closeNftContexts, libnftablesAvailable, nftRunInNetns, refreshNftCache } from '../../dist/kernel/nft-context.js';
+import { NFT_CACHE_PROBE } from '../../dist/components/kube-proxy/nftables.js';
+import { createNamespaces, deleteNamespaces } from '../../dist/kernel/netns.js';
 import { isRoot } from '../helpers/cli.js';
 import { rootSnapshot } from '../helpers/host.js';
 

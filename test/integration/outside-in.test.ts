@@ -13,8 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { leftovers, rootSnapshot } from '../helpers/host.js';
-import { agentStatus } from '../../src/agent/client.js';
-import { isAlive, processesInNamespaces } from '../../src/kernel/procs.js';
+import { agentStatus } from '../../dist/agent/client.js';
+import { isAlive, processesInNamespaces } from '../../dist/kernel/procs.js';
 import { eventually } from '../helpers/eventually.js';
 
 const STREAM = join(ROOT, 'dist/bench/request-stream.js');

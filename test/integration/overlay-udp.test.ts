@@ -11,8 +11,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonConfigFile, overlayUdpDaemon } from '../../src/model/daemons.js';
-import { forwardingConfig } from '../../src/components/udp/forward.js';
+import { daemonConfigFile, overlayUdpDaemon } from '../../dist/model/daemons.js';
+import { forwardingConfig } from '../../dist/components/udp/forward.js';
 import { eventually } from '../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

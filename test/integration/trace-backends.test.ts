@@ -10,7 +10,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Plan } from '../../src/model/types.js';
+import type { Plan } from '../../dist/model/types.js';
 import { cli, isRoot, labName, smallLab, tempDir, writeLab } from '../helpers/cli.js';
 import { rootSnapshot } from '../helpers/host.js';
 import { CLUSTER_NODEPORT, traceLeftovers, type JsonHop, type JsonTrace } from '../helpers/trace.js';

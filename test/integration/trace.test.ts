@@ -11,7 +11,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Plan } from '../../src/model/types.js';
+import type { Plan } from '../../dist/model/types.js';
 import { CLI, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { rootSnapshot } from '../helpers/host.js';

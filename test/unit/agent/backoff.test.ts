@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BACKOFF_RESET_AFTER_MS, backoffDelay, nextBackoff } from '../../../src/agent/backoff.js';
+import { BACKOFF_RESET_AFTER_MS, backoffDelay, nextBackoff } from '../../../dist/agent/backoff.js';
 
 t.test('1 s, doubling, at most 10 s', async (t) => {
   t.same([0, 1, 2, 3, 4, 5, 50, 5000].map(backoffDelay), [1000, 2000, 4000, 8000, 10000, 10000, 10000, 10000]);

@@ -8,9 +8,9 @@ import t from 'tap';
 import { createSocket } from 'node:dgram';
 import { get, request, Agent } from 'node:http';
 import { createServer, connect } from 'node:net';
-import { openListeningSocketHere, SyscallError } from '../../../src/kernel/ffi.js';
-import { Container, type ContainerDeps } from '../../../src/agent/containers.js';
-import type { ContainerTarget } from '../../../src/agent/plan-targets.js';
+import { openListeningSocketHere, SyscallError } from '../../../dist/kernel/ffi.js';
+import { Container, type ContainerDeps } from '../../../dist/agent/containers.js';
+import type { ContainerTarget } from '../../../dist/agent/plan-targets.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

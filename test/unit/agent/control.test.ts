@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady } from '../../../src/agent/client.js';
-import { createControlServer, listenControl } from '../../../src/agent/control.js';
-import { planDigest, targetsFromPlanText } from '../../../src/agent/plan-targets.js';
-import type { AgentStatus, ContainerStatus, DaemonStatus } from '../../../src/agent/protocol.js';
-import { labDaemons } from '../../../src/components/registry.js';
-import { planLab } from '../../../src/model/plan.js';
-import type { Plan } from '../../../src/model/types.js';
+import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady } from '../../../dist/agent/client.js';
+import { createControlServer, listenControl } from '../../../dist/agent/control.js';
+import { planDigest, targetsFromPlanText } from '../../../dist/agent/plan-targets.js';
+import type { AgentStatus, ContainerStatus, DaemonStatus } from '../../../dist/agent/protocol.js';
+import { labDaemons } from '../../../dist/components/registry.js';
+import { planLab } from '../../../dist/model/plan.js';
+import type { Plan } from '../../../dist/model/types.js';
 import { labSpec, pod } from '../../helpers/spec.js';
-import { NotFoundError } from '../../../src/agent/supervisor.js';
+import { NotFoundError } from '../../../dist/agent/supervisor.js';
 
 /** A whole plan, as `up` writes it: one node, one pod with two containers. */
 function planOf(backend: 'host-gw' | 'udp'): Plan {

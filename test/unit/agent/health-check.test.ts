@@ -1,5 +1,5 @@
 import t from 'tap';
-import { healthBody } from '../../../src/agent/health-check.js';
+import { healthBody } from '../../../dist/agent/health-check.js';
 
 t.test('the health check answers as kube-proxy does: 200 with local endpoints, 503 without', async (t) => {
   t.same(healthBody('shop/api', 2), { status: 200, body: '{"service":{"namespace":"shop","name":"api"},"localEndpoints":2,"serviceProxyHealthy":true}\n' });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { NodeLifecycle } from '../../../src/agent/node-lifecycle.js';
+import { NodeLifecycle } from '../../../dist/agent/node-lifecycle.js';
 import { parse } from '../../fixtures/config/helpers.js';
 
 t.test('a node unheard of for the grace period is NotReady; heard again, Ready at once', async (t) => {

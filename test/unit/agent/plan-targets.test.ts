@@ -1,5 +1,5 @@
 import t from 'tap';
-import { containerTargets, diffTargets, fingerprint, planDigest, targetsFromPlanText, type ContainerTarget } from '../../../src/agent/plan-targets.js';
+import { containerTargets, diffTargets, fingerprint, planDigest, targetsFromPlanText, type ContainerTarget } from '../../../dist/agent/plan-targets.js';
 
 function pod(name: string, netns: string, ip: string, containers: Array<{ name: string; ports: Array<{ containerPort: number; protocol?: string }> }>) {
   return { namespace: 'default', name, key: `default/${name}`, netns, node: 'node1', ip, address: `${ip}/24`, containers };

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ProbeScheduler, type ProbeTarget } from '../../../src/agent/probes.js';
+import { ProbeScheduler, type ProbeTarget } from '../../../dist/agent/probes.js';
 
 const target = (key: string): ProbeTarget => ({
   key,
@@ -62,7 +62,7 @@ t.test('a container that does not run yet is looked at again within 100 ms, not 
 t.test('an HTTP probe connects from the socket it is given, one connection per probe, as the kubelet does', async (t) => {
   const { createServer } = await import('node:http');
   const { Socket } = await import('node:net');
-  const { httpProbe, tcpProbe } = await import('../../../src/runtime/probe-net.js');
+  const { httpProbe, tcpProbe } = await import('../../../dist/runtime/probe-net.js');
   const seen: { path?: string; connection?: string; agent?: string }[] = [];
   const server = createServer((req, res) => {
     seen.push({ path: req.url, connection: req.headers.connection, agent: req.headers['user-agent'] });

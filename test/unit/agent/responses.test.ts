@@ -1,6 +1,6 @@
 import t from 'tap';
-import { MAX_BYTES, ROUTES, identity, normaliseIP, patternChunk, respond, type ServeContext, type TextReply, ReadyFlags } from '../../../src/agent/responses.js';
-import { ReadinessTracker } from '../../../src/agent/readiness.js';
+import { MAX_BYTES, ROUTES, identity, normaliseIP, patternChunk, respond, type ServeContext, type TextReply, ReadyFlags } from '../../../dist/agent/responses.js';
+import { ReadinessTracker } from '../../../dist/agent/readiness.js';
 
 const ctx: ServeContext = { pod: 'web-1', namespace: 'shop', container: 'http', node: 'node2', podIP: '10.244.1.5', serverPort: 8080 };
 const peer = { address: '::ffff:10.244.2.7', port: 40123 };

@@ -5,15 +5,15 @@
  * with its place, component and what was expected and found.
  */
 import t from 'tap';
-import { processDifferences } from '../../../src/check/agent.js';
-import { labDaemons, labObjects } from '../../../src/components/registry.js';
-import { compare, differenceLine } from '../../../src/check/compare.js';
-import { placeNames } from '../../../src/check/expected.js';
-import type { KernelState, NetnsState } from '../../../src/check/kernel.js';
-import { objectsOf, type Owned } from '../../../src/components/objects.js';
-import { planLab } from '../../../src/model/plan.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor } from '../../../src/model/daemons.js';
-import type { AgentStatus } from '../../../src/agent/protocol.js';
+import { processDifferences } from '../../../dist/check/agent.js';
+import { labDaemons, labObjects } from '../../../dist/components/registry.js';
+import { compare, differenceLine } from '../../../dist/check/compare.js';
+import { placeNames } from '../../../dist/check/expected.js';
+import type { KernelState, NetnsState } from '../../../dist/check/kernel.js';
+import { objectsOf, type Owned } from '../../../dist/components/objects.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor } from '../../../dist/model/daemons.js';
+import type { AgentStatus } from '../../../dist/agent/protocol.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 function planFor(backend: 'vxlan' | 'host-gw' | 'udp' | 'cloud-routes') {

@@ -1,7 +1,7 @@
 /** The files the kubelet writes for a namespace, compared line by line with what the plan renders. */
 import t from 'tap';
-import { compareFiles, fileProblem } from '../../../src/check/files.js';
-import { differenceLine } from '../../../src/check/compare.js';
+import { compareFiles, fileProblem } from '../../../dist/check/files.js';
+import { differenceLine } from '../../../dist/check/compare.js';
 
 const RESOLV = 'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n';
 

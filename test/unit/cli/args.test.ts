@@ -1,7 +1,7 @@
 import t from 'tap';
-import { parseArgs } from '../../../src/cli/args.js';
-import { age, table } from '../../../src/cli/table.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { parseArgs } from '../../../dist/cli/args.js';
+import { age, table } from '../../../dist/cli/table.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 
 const specs = [
   { name: 'file', short: 'f', value: true },

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseLab, replicaNames } from '../../../src/config/index.js';
+import { parseLab, replicaNames } from '../../../dist/config/index.js';
 import { codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 
 function deployment(opts: { name?: string; namespace?: string; replicas?: number | string; selector?: string; labels?: string; spec?: string } = {}): string {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isForeignAnnotation } from '../../../src/config/ingress-annotations.js';
+import { isForeignAnnotation } from '../../../dist/config/ingress-annotations.js';
 import { lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 
 const P = 'nginx.ingress.kubernetes.io/';

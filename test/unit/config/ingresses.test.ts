@@ -1,5 +1,5 @@
 import t from 'tap';
-import { servedIngresses } from '../../../src/spec/ingress.js';
+import { servedIngresses } from '../../../dist/spec/ingress.js';
 import { FILE, codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 
 const withLab = (...docs: string[]) => [lab(), ...docs].join('\n---\n');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_BACKEND, DEFAULTS } from '../../../src/config/index.js';
+import { DEFAULT_BACKEND, DEFAULTS } from '../../../dist/config/index.js';
 import { codesAndLines, FILE, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
 
 t.test('a minimal Lab document gets every default', async (t) => {

@@ -2,8 +2,8 @@ import t from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLab } from '../../../src/config/index.js';
-import { ConfigError, type ConfigProblem } from '../../../src/util/errors.js';
+import { loadLab } from '../../../dist/config/index.js';
+import { ConfigError, type ConfigProblem } from '../../../dist/util/errors.js';
 
 const FIXTURES = resolve(fileURLToPath(new URL('../../fixtures/config', import.meta.url)));
 const fixture = (...p: string[]) => join(FIXTURES, ...p);

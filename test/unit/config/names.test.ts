@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fixLabel, labelKeyProblem, labelProblem, labelValueProblem, portNameProblem, subdomainProblem } from '../../../src/config/names.js';
+import { fixLabel, labelKeyProblem, labelProblem, labelValueProblem, portNameProblem, subdomainProblem } from '../../../dist/config/names.js';
 
 t.test('DNS-1123 labels', async (t) => {
   for (const ok of ['a', 'web', 'web-1', '1web', 'a'.repeat(63)]) t.equal(labelProblem(ok, 'name'), undefined, ok);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLab } from '../../../src/config/index.js';
+import { loadLab } from '../../../dist/config/index.js';
 import { FILE, lab, lineOf, parse } from '../../fixtures/config/helpers.js';
 
 const withLab = (...docs: string[]) => [lab(), ...docs].join('\n---\n');

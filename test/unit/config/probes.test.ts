@@ -1,6 +1,6 @@
 import t from 'tap';
 import { FILE, codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
-import { planLab } from '../../../src/model/plan.js';
+import { planLab } from '../../../dist/model/plan.js';
 import { filePods } from '../../helpers/spec.js';
 
 const withLab = (...docs: string[]) => [lab(), ...docs].join('\n---\n');

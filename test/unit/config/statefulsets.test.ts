@@ -1,6 +1,6 @@
 import t from 'tap';
 import { codesAndLines, lab, lineOf, parse, problems } from '../../fixtures/config/helpers.js';
-import { parseLab } from '../../../src/config/index.js';
+import { parseLab } from '../../../dist/config/index.js';
 
 function statefulSet(opts: { name?: string; replicas?: number; serviceName?: string | null; spec?: string } = {}): string {
   return [

@@ -8,8 +8,8 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIFFICULTIES, SEED_PATHS, findExercise, listExercises, parseExercise } from '../../../src/exercises/catalog.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { DIFFICULTIES, SEED_PATHS, findExercise, listExercises, parseExercise } from '../../../dist/exercises/catalog.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 
 const all = listExercises();
 

@@ -1,6 +1,6 @@
 /** Rules as iptables-save prints them, split into the words `iptables -A CHAIN` takes back. */
 import t from 'tap';
-import { chainRules, ruleWords } from '../../../src/exercises/context.js';
+import { chainRules, ruleWords } from '../../../dist/exercises/context.js';
 
 t.test('quoted comments stay one word, escaped quotes inside them too', async (t) => {
   t.same(ruleWords('-d 10.96.0.11/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-X'), [

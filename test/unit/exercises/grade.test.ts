@@ -1,7 +1,7 @@
 /** The grader's three conditions, and the rebuilt lab, on recorded measurements. */
 import t from 'tap';
-import type { Difference } from '../../../src/check/compare.js';
-import { grade, gradeLines } from '../../../src/exercises/grade.js';
+import type { Difference } from '../../../dist/check/compare.js';
+import { grade, gradeLines } from '../../../dist/exercises/grade.js';
 
 const FAULT: Difference = { place: 'node2', component: 'sysctl', object: 'sysctl net.ipv4.ip_forward', problem: '0 (expected 1)' };
 const OK = { ok: true, detail: 'ping 10.244.0.2: 64 bytes' };

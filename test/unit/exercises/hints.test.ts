@@ -1,6 +1,6 @@
 /** Hints come one tier per call, in order, and then all three with the way out. */
 import t from 'tap';
-import { nextHint } from '../../../src/exercises/hints.js';
+import { nextHint } from '../../../dist/exercises/hints.js';
 
 const HINTS = ['look at node2', 'sysctl shows it', 'compare with node1'] as const;
 

@@ -9,9 +9,9 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exerciseCommand } from '../../../src/cli/commands/exercise.js';
-import { listExercises } from '../../../src/exercises/catalog.js';
-import { readSolved, recordSolved } from '../../../src/exercises/state.js';
+import { exerciseCommand } from '../../../dist/cli/commands/exercise.js';
+import { listExercises } from '../../../dist/exercises/catalog.js';
+import { readSolved, recordSolved } from '../../../dist/exercises/state.js';
 
 const saved = process.env.KUBE_NETLAB_STATE_DIR;
 t.teardown(() => {

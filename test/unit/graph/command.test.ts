@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { graphCommand } from '../../../src/cli/commands/graph.js';
-import { parseLab } from '../../../src/config/index.js';
-import { graphOf } from '../../../src/graph/model.js';
-import { planLab } from '../../../src/model/plan.js';
+import { graphCommand } from '../../../dist/cli/commands/graph.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { graphOf } from '../../../dist/graph/model.js';
+import { planLab } from '../../../dist/model/plan.js';
 
 const LAB = fileURLToPath(new URL('../../fixtures/graph/lab.yaml', import.meta.url));
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/graph/${name}`, import.meta.url), 'utf8');

@@ -5,13 +5,13 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseLab } from '../../../src/config/index.js';
-import { planLab } from '../../../src/model/plan.js';
-import { graphOf, nodePartId, podId, serviceId } from '../../../src/graph/model.js';
-import { renderDot } from '../../../src/graph/dot.js';
-import { renderMermaid } from '../../../src/graph/mermaid.js';
-import { renderSvg } from '../../../src/graph/svg.js';
-import { renderHtml } from '../../../src/graph/html.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { graphOf, nodePartId, podId, serviceId } from '../../../dist/graph/model.js';
+import { renderDot } from '../../../dist/graph/dot.js';
+import { renderMermaid } from '../../../dist/graph/mermaid.js';
+import { renderSvg } from '../../../dist/graph/svg.js';
+import { renderHtml } from '../../../dist/graph/html.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/graph/${name}`, import.meta.url), 'utf8');
 const plan = planLab(parseLab([{ file: 'lab.yaml', text: fixture('lab.yaml') }]));

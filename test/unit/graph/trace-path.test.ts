@@ -7,16 +7,16 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseLab } from '../../../src/config/index.js';
-import { renderDot } from '../../../src/graph/dot.js';
-import { renderMermaid } from '../../../src/graph/mermaid.js';
-import { graphOf, nodePartId, podId, serviceId } from '../../../src/graph/model.js';
-import { highlightOf } from '../../../src/graph/trace-path.js';
-import { planLab } from '../../../src/model/plan.js';
-import { verdictOf, type Hop, type ProbeResult } from '../../../src/trace/hops.js';
-import type { TraceResult } from '../../../src/trace/index.js';
-import type { TracedProbe } from '../../../src/trace/run.js';
-import type { TraceDestination } from '../../../src/trace/targets.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { renderDot } from '../../../dist/graph/dot.js';
+import { renderMermaid } from '../../../dist/graph/mermaid.js';
+import { graphOf, nodePartId, podId, serviceId } from '../../../dist/graph/model.js';
+import { highlightOf } from '../../../dist/graph/trace-path.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { verdictOf, type Hop, type ProbeResult } from '../../../dist/trace/hops.js';
+import type { TraceResult } from '../../../dist/trace/index.js';
+import type { TracedProbe } from '../../../dist/trace/run.js';
+import type { TraceDestination } from '../../../dist/trace/targets.js';
 
 const plan = planLab(parseLab([{ file: 'lab.yaml', text: readFileSync(new URL('../../fixtures/graph/lab.yaml', import.meta.url), 'utf8') }]));
 const [node1, node2] = plan.nodes as [(typeof plan.nodes)[number], (typeof plan.nodes)[number]];

@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
-import { run } from '../../../src/kernel/exec.js';
-import { CommandError, EnvironmentError } from '../../../src/util/errors.js';
+import { run } from '../../../dist/kernel/exec.js';
+import { CommandError, EnvironmentError } from '../../../dist/util/errors.js';
 
 /** Children of this process that exist (zombies included) besides those it had before (a loader's helper): run must reap every one it starts. */
 const allChildren = () => readdirSync('/proc/self/task').flatMap((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));

@@ -1,7 +1,7 @@
 /** The neighbour-table arithmetic and the kernel's statistics as `up` and `verify` read them (pure). */
 import t from 'tap';
-import { neighbourTableAdvice, neighboursNeeded, overflowNote, raiseLimitCommand, tableFulls } from '../../../src/kernel/neighbour-table.js';
-import { formatHuman, formatJson } from '../../../src/verify/report.js';
+import { neighbourTableAdvice, neighboursNeeded, overflowNote, raiseLimitCommand, tableFulls } from '../../../dist/kernel/neighbour-table.js';
+import { formatHuman, formatJson } from '../../../dist/verify/report.js';
 
 const STATS = `entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mcast rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards table_fulls
 0000020b 00009dc8 0000aa1c 00000003   0005e29b 00011d5d 000000bc   00000000         00000000         00000000         00001317       00000000            0000121d

@@ -6,8 +6,8 @@
  */
 import t from 'tap';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { posixSpawnDetached } from '../../../src/kernel/posix-spawn.js';
-import { isAlive } from '../../../src/kernel/procs.js';
+import { posixSpawnDetached } from '../../../dist/kernel/posix-spawn.js';
+import { isAlive } from '../../../dist/kernel/procs.js';
 import { eventually } from '../../helpers/eventually.js';
 
 const statusField = (pid: number, field: string) => new RegExp(`^${field}:\\s+(\\S+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { clusterDnsData, resolverData } from '../../../src/model/dns-records.js';
-import { planLab } from '../../../src/model/plan.js';
-import type { ServiceSpec } from '../../../src/spec/services.js';
+import { clusterDnsData, resolverData } from '../../../dist/model/dns-records.js';
+import { planLab } from '../../../dist/model/plan.js';
+import type { ServiceSpec } from '../../../dist/spec/services.js';
 import { labSpec, pod, service as namedService } from '../../helpers/spec.js';
 
 /** Services here select the `app: web` pods whatever their name. */

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { daemonsFor } from '../../../src/model/daemons.js';
-import { planLab } from '../../../src/model/plan.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { daemonsFor } from '../../../dist/model/daemons.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 import { filePods, labSpec, pod } from '../../helpers/spec.js';
 
 t.test('addresses: router .1, nodes from .11, one /24 per node, pods from .2', async (t) => {

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { proxyInputs, serviceEndpoints } from '../../../src/model/endpoints.js';
-import { planLab } from '../../../src/model/plan.js';
-import type { ServicePortSpec, ServiceSpec } from '../../../src/spec/services.js';
-import type { LabSpec, PodSpec } from '../../../src/spec/lab.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { proxyInputs, serviceEndpoints } from '../../../dist/model/endpoints.js';
+import { planLab } from '../../../dist/model/plan.js';
+import type { ServicePortSpec, ServiceSpec } from '../../../dist/spec/services.js';
+import type { LabSpec, PodSpec } from '../../../dist/spec/lab.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 import { fileServices, labSpec, pod } from '../../helpers/spec.js';
 
 let line = 100;

@@ -6,11 +6,11 @@
  * JSON shape.
  */
 import t from 'tap';
-import { cellDetails, comparisonTable, expectedTable, formatTestHuman, measuredTable, table, testJson } from '../../../src/reachability/report.js';
-import type { Predicted } from '../../../src/reachability/predict.js';
-import type { ProbeOutcome } from '../../../src/reachability/probe.js';
-import type { MeasuredCell, MeasuredTest, Measured } from '../../../src/reachability/run.js';
-import type { Result } from '../../../src/spec/reachability.js';
+import { cellDetails, comparisonTable, expectedTable, formatTestHuman, measuredTable, table, testJson } from '../../../dist/reachability/report.js';
+import type { Predicted } from '../../../dist/reachability/predict.js';
+import type { ProbeOutcome } from '../../../dist/reachability/probe.js';
+import type { MeasuredCell, MeasuredTest, Measured } from '../../../dist/reachability/run.js';
+import type { Result } from '../../../dist/spec/reachability.js';
 
 interface CellInput {
   from: string;

@@ -5,13 +5,13 @@
  * and every problem with the line to fix.
  */
 import t from 'tap';
-import { parseLab } from '../../../src/config/index.js';
-import { proxyInputs } from '../../../src/model/endpoints.js';
-import { planLab } from '../../../src/model/plan.js';
-import { PolicyEngine, podParty } from '../../../src/components/network-policy/engine.js';
-import { makeWorld } from '../../../src/reachability/predict.js';
-import { checkReachabilityTests, resolveReachabilityTests, type Cell } from '../../../src/reachability/resolve.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { proxyInputs } from '../../../dist/model/endpoints.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { PolicyEngine, podParty } from '../../../dist/components/network-policy/engine.js';
+import { makeWorld } from '../../../dist/reachability/predict.js';
+import { checkReachabilityTests, resolveReachabilityTests, type Cell } from '../../../dist/reachability/resolve.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 import { lineOf } from '../../fixtures/config/helpers.js';
 import { MODEL_PODS, labDocument, modelManifests } from '../../helpers/netpol-model.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { renderFiles } from '../../../src/render/files.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { renderFiles } from '../../../dist/render/files.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const filesOf = (pods: Parameters<typeof labSpec>[0]['pods']) => new Map(renderFiles(planLab(labSpec({ namespaces: ['default', 'shop', 'other'], pods }))).map((f) => [f.path, f.content]));

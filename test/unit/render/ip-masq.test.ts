@@ -1,6 +1,6 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { renderIpMasq } from '../../../src/components/ip-masq/render.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { renderIpMasq } from '../../../dist/components/ip-masq/render.js';
 import { labSpec } from '../../helpers/spec.js';
 
 t.test("flannel's ip-masq chains for one node: pod traffic leaving the pod network is masqueraded, pod-to-pod is not", async (t) => {

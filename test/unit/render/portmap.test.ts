@@ -1,9 +1,9 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { podChain, renderPortmap } from '../../../src/components/portmap/render.js';
-import { labNamespaces, renderTopology } from '../../../src/components/topology/render.js';
-import { renderFiles } from '../../../src/render/files.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { podChain, renderPortmap } from '../../../dist/components/portmap/render.js';
+import { labNamespaces, renderTopology } from '../../../dist/components/topology/render.js';
+import { renderFiles } from '../../../dist/render/files.js';
+import { ConfigError } from '../../../dist/util/errors.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const hp = pod('default', 'hp', { nodeName: 'node2', containers: [{ name: 'web', ports: [{ containerPort: 8080, protocol: 'TCP', hostPort: 8081 }, { containerPort: 53, protocol: 'UDP', hostPort: 53 }] }] });

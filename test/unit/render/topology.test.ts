@@ -1,7 +1,7 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { renderFiles } from '../../../src/render/files.js';
-import { labNamespaces, podMac, renderSysctls, renderTopology } from '../../../src/components/topology/render.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { renderFiles } from '../../../dist/render/files.js';
+import { labNamespaces, podMac, renderSysctls, renderTopology } from '../../../dist/components/topology/render.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const text = (stage: { netns: string; lines: string[] }[]) => stage.map((b) => `# ${b.netns}\n${b.lines.join('\n')}`).join('\n');

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { renderTopology } from '../../../src/components/topology/render.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { renderTopology } from '../../../dist/components/topology/render.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 t.test('udp: flannel0 TUN per node with the node /24 network address, MTU node - 28, one route for the pod CIDR', async (t) => {

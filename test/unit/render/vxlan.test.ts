@@ -1,6 +1,6 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { renderTopology } from '../../../src/components/topology/render.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { renderTopology } from '../../../dist/components/topology/render.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 t.test('vxlan: flannel.1 per node, then neighbour, fdb and onlink route per peer, in that order', async (t) => {

@@ -4,9 +4,9 @@
  * table's text.
  */
 import t from 'tap';
-import { parsePacket, parseTrace, parseTraceLine, tidyRule } from '../../../src/trace/events.js';
-import { indexRules, iptablesComment, ruleKey } from '../../../src/trace/rulesets.js';
-import { renderTraceTable } from '../../../src/trace/table.js';
+import { parsePacket, parseTrace, parseTraceLine, tidyRule } from '../../../dist/trace/events.js';
+import { indexRules, iptablesComment, ruleKey } from '../../../dist/trace/rulesets.js';
+import { renderTraceTable } from '../../../dist/trace/table.js';
 
 const RECORDED = `add table inet kube-netlab-trace
 trace id e105f494 inet kube-netlab-trace output packet: oif "lo" ip saddr 127.0.0.1 ip daddr 10.99.0.1 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 28776 ip protocol tcp ip length 60 tcp sport 40123 tcp dport 80 tcp flags == syn tcp window 65495 
@@ -122,7 +122,7 @@ table inet kube-netlab-trace-45001 {
 });
 
 t.test('a conntrack entry as one sentence', async (t) => {
-  const { describeConntrack } = await import('../../../src/trace/run.js');
+  const { describeConntrack } = await import('../../../dist/trace/run.js');
   t.equal(
     describeConntrack('tcp      6 117 TIME_WAIT src=10.244.1.4 dst=10.96.0.11 sport=25453 dport=80 src=10.244.0.2 dst=10.244.1.4 sport=8080 dport=25453 [ASSURED] mark=0 use=1'),
     '10.244.1.4:25453 → 10.96.0.11:80, answered from 10.244.0.2:8080 to 10.244.1.4:25453 (TIME_WAIT)',

@@ -8,12 +8,12 @@
  */
 import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseTrace } from '../../../src/trace/events.js';
-import { assembleHops, verdictOf, type Hop, type NamespaceTrace, type ProbeResult, type RuleLookup } from '../../../src/trace/hops.js';
-import { formatTrace, type TraceResult } from '../../../src/trace/index.js';
-import type { TracedProbe } from '../../../src/trace/run.js';
-import type { TracedFlow } from '../../../src/trace/table.js';
-import type { TraceDestination, TraceSource } from '../../../src/trace/targets.js';
+import { parseTrace } from '../../../dist/trace/events.js';
+import { assembleHops, verdictOf, type Hop, type NamespaceTrace, type ProbeResult, type RuleLookup } from '../../../dist/trace/hops.js';
+import { formatTrace, type TraceResult } from '../../../dist/trace/index.js';
+import type { TracedProbe } from '../../../dist/trace/run.js';
+import type { TracedFlow } from '../../../dist/trace/table.js';
+import type { TraceDestination, TraceSource } from '../../../dist/trace/targets.js';
 
 const dir = (name: string) => new URL(`../../fixtures/trace/${name}/`, import.meta.url);
 

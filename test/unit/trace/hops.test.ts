@@ -7,9 +7,9 @@
  */
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseTrace } from '../../../src/trace/events.js';
-import { assembleHops, hopLines, replyLine, verdictOf, type NamespaceTrace } from '../../../src/trace/hops.js';
-import type { TracedFlow } from '../../../src/trace/table.js';
+import { parseTrace } from '../../../dist/trace/events.js';
+import { assembleHops, hopLines, replyLine, verdictOf, type NamespaceTrace } from '../../../dist/trace/hops.js';
+import type { TracedFlow } from '../../../dist/trace/table.js';
 
 const dir = (name: string) => new URL(`../../fixtures/trace/${name}/`, import.meta.url);
 

@@ -1,6 +1,6 @@
 /** The ports a trace must not draw for its probe: every local port of the source namespace's sockets (pure). */
 import t from 'tap';
-import { portsInUse } from '../../../src/trace/run.js';
+import { portsInUse } from '../../../dist/trace/run.js';
 
 const PROC_NET = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234 1 0000000000000000 100 0 0 10 0

@@ -1,9 +1,9 @@
 /** What `trace SRC DST` names, resolved against the default lab's plan, without root. */
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { loadLab } from '../../../src/config/index.js';
-import { planLab } from '../../../src/model/plan.js';
-import { pathNamespaces, resolveDestination, resolveSource } from '../../../src/trace/targets.js';
+import { loadLab } from '../../../dist/config/index.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { pathNamespaces, resolveDestination, resolveSource } from '../../../dist/trace/targets.js';
 
 const plan = planLab(loadLab([fileURLToPath(new URL('../../../lab/default.yaml', import.meta.url))]));
 const web = plan.pods.filter((p) => p.labels.app === 'web' && p.namespace === 'default');

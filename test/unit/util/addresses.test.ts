@@ -1,6 +1,6 @@
 /** The one address module: membership with host bits, IPv6 never in, offsets, subnets. */
 import t from 'tap';
-import { cidr, inCidr, nthAddress, nthSubnet, offsetIn, parseIPv4, subnetCount } from '../../../src/util/addresses.js';
+import { cidr, inCidr, nthAddress, nthSubnet, offsetIn, parseIPv4, subnetCount } from '../../../dist/util/addresses.js';
 
 t.test('inCidr: inside, outside, edges, host bits ignored, IPv6 never in', async (t) => {
   t.ok(inCidr('10.244.1.5', '10.244.0.0/16'));

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import { allChecks, containerChecks, crossNodeChecks, daemonChecks, sameNodeChecks } from '../../../src/verify/checks.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { allChecks, containerChecks, crossNodeChecks, daemonChecks, sameNodeChecks } from '../../../dist/verify/checks.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const twoContainers = pod('shop', 'duo', {

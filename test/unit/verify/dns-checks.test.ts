@@ -1,8 +1,8 @@
 import t from 'tap';
-import { planLab } from '../../../src/model/plan.js';
-import type { Probe } from '../../../src/verify/checks.js';
-import { parseDig, splitBatch } from '../../../src/verify/dig.js';
-import { dnsChecks } from '../../../src/verify/dns-checks.js';
+import { planLab } from '../../../dist/model/plan.js';
+import type { Probe } from '../../../dist/verify/checks.js';
+import { parseDig, splitBatch } from '../../../dist/verify/dig.js';
+import { dnsChecks } from '../../../dist/verify/dns-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';
 
 

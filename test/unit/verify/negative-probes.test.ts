@@ -9,7 +9,7 @@
  * and is left to the integration suite.
  */
 import t from 'tap';
-import { runProbe } from '../../../src/verify/probes.js';
+import { runProbe } from '../../../dist/verify/probes.js';
 
 const from = { netns: `kube-netlab-no-such-netns-${process.pid}`, label: 'a pod that is not there' };
 /** nsenter's own complaint, whatever util-linux's exact wording: it names the missing path. */

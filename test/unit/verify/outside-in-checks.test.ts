@@ -1,12 +1,12 @@
 import t from 'tap';
-import { proxyInputs } from '../../../src/model/endpoints.js';
-import type { IngressSpec } from '../../../src/spec/ingress.js';
-import { planLab } from '../../../src/model/plan.js';
-import { resolverData } from '../../../src/model/dns-records.js';
-import { upstreamData, upstreamServers } from '../../../src/components/ingress-nginx/upstreams.js';
-import type { IngressBackendSpec } from '../../../src/spec/ingress.js';
-import { binomialPmf, canaryRequests, ingressChecks, shareProblem, shareRegion, type IngressProbe } from '../../../src/verify/ingress-checks.js';
-import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
+import { proxyInputs } from '../../../dist/model/endpoints.js';
+import type { IngressSpec } from '../../../dist/spec/ingress.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { resolverData } from '../../../dist/model/dns-records.js';
+import { upstreamData, upstreamServers } from '../../../dist/components/ingress-nginx/upstreams.js';
+import type { IngressBackendSpec } from '../../../dist/spec/ingress.js';
+import { binomialPmf, canaryRequests, ingressChecks, shareProblem, shareRegion, type IngressProbe } from '../../../dist/verify/ingress-checks.js';
+import { outsideInChecks } from '../../../dist/verify/outside-in-checks.js';
 import { labSpec, pod, service } from '../../helpers/spec.js';
 
 const SRC = { file: 'test.yaml', line: 1 };
@@ -123,7 +123,7 @@ t.test('P8 follows the annotations: rewrite, ssl-redirect off, allowlist, canary
   });
   const p = planLab(s);
   const checks = ingressChecks(p, proxyInputs(p, () => true));
-  const find = (needle: string) => checks.find((c) => c.name.includes(needle))?.probes[0] as Extract<import('../../../src/verify/checks.js').Probe, { kind: 'ingress' }> | undefined;
+  const find = (needle: string) => checks.find((c) => c.name.includes(needle))?.probes[0] as Extract<import('../../../dist/verify/checks.js').Probe, { kind: 'ingress' }> | undefined;
   t.match(find('http://rw.example.com/api/kube-netlab:'), { expect: { status: 404, target: '/kube-netlab', pods: ['web-a', 'web-b'] } }, 'the backend gets the rewritten path (and answers its own 404 for it)');
   t.match(find('http://rw.example.com/api:'), { expect: { status: 200, target: '/' } });
   t.match(find('http://open.example.com/:'), { expect: { status: 200 } }, 'ssl-redirect false: plain HTTP is served');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classifyFrame, pcapFrames } from '../../../src/verify/pcap.js';
+import { classifyFrame, pcapFrames } from '../../../dist/verify/pcap.js';
 
 const ipBytes = (ip: string) => ip.split('.').map(Number);
 

@@ -6,10 +6,10 @@
  * policy nothing changes.
  */
 import t from 'tap';
-import { parseLab } from '../../../src/config/index.js';
-import { proxyInputs } from '../../../src/model/endpoints.js';
-import { planLab } from '../../../src/model/plan.js';
-import type { Plan } from '../../../src/model/types.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { proxyInputs } from '../../../dist/model/endpoints.js';
+import { planLab } from '../../../dist/model/plan.js';
+import type { Plan } from '../../../dist/model/types.js';
 import {
   allChecks,
   containerChecks,
@@ -21,11 +21,11 @@ import {
   nodeChecks,
   sameNodeChecks,
   type Check,
-} from '../../../src/verify/checks.js';
-import { dnsChecks } from '../../../src/verify/dns-checks.js';
-import { ingressChecks } from '../../../src/verify/ingress-checks.js';
-import { outsideInChecks } from '../../../src/verify/outside-in-checks.js';
-import { serviceChecks } from '../../../src/verify/service-checks.js';
+} from '../../../dist/verify/checks.js';
+import { dnsChecks } from '../../../dist/verify/dns-checks.js';
+import { ingressChecks } from '../../../dist/verify/ingress-checks.js';
+import { outsideInChecks } from '../../../dist/verify/outside-in-checks.js';
+import { serviceChecks } from '../../../dist/verify/service-checks.js';
 import { labDocument, modelManifests } from '../../helpers/netpol-model.js';
 
 const policy = (ns: string, name: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}\n`;

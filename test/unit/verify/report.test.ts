@@ -1,13 +1,13 @@
 import t from 'tap';
-import { formatJson, formatJunit, formatTap, summaryLine, type CheckResult, type VerifyReport } from '../../../src/verify/report.js';
-import { parseLab } from '../../../src/config/index.js';
-import { planLab } from '../../../src/model/plan.js';
-import { proxyInputs } from '../../../src/model/endpoints.js';
-import { PolicyEngine } from '../../../src/components/network-policy/engine.js';
-import { makeWorld } from '../../../src/reachability/predict.js';
-import { resolveReachabilityTests } from '../../../src/reachability/resolve.js';
-import { cellDetails, measuredTable } from '../../../src/reachability/report.js';
-import type { MeasuredTest } from '../../../src/reachability/run.js';
+import { formatJson, formatJunit, formatTap, summaryLine, type CheckResult, type VerifyReport } from '../../../dist/verify/report.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { proxyInputs } from '../../../dist/model/endpoints.js';
+import { PolicyEngine } from '../../../dist/components/network-policy/engine.js';
+import { makeWorld } from '../../../dist/reachability/predict.js';
+import { resolveReachabilityTests } from '../../../dist/reachability/resolve.js';
+import { cellDetails, measuredTable } from '../../../dist/reachability/report.js';
+import type { MeasuredTest } from '../../../dist/reachability/run.js';
 
 const report: VerifyReport = {
   lab: 'demo',

@@ -1,7 +1,7 @@
 import t from 'tap';
-import type { ProxyNodeInput, ProxyServicePort } from '../../../src/model/services.js';
-import { planLab } from '../../../src/model/plan.js';
-import { serviceChecks } from '../../../src/verify/service-checks.js';
+import type { ProxyNodeInput, ProxyServicePort } from '../../../dist/model/services.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { serviceChecks } from '../../../dist/verify/service-checks.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 // Four pods of the file on node1, node2, node3, node1; the cluster DNS add-on's two land on node2 and node3.

@@ -1,9 +1,9 @@
 /** A failed check's probe as the `kube-netlab trace` command that follows it. */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseLab } from '../../../src/config/index.js';
-import { planLab } from '../../../src/model/plan.js';
-import { traceLine } from '../../../src/verify/trace-line.js';
+import { parseLab } from '../../../dist/config/index.js';
+import { planLab } from '../../../dist/model/plan.js';
+import { traceLine } from '../../../dist/verify/trace-line.js';
 
 t.test('service, UDP, refused and ingress probes; none for probes without one destination', async (t) => {
   const from = { netns: 'demo.pod.default.web-x', label: 'default/web-x' };

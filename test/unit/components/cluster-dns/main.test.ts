@@ -7,9 +7,9 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as dnsPacket from 'dns-packet';
-import { dataProblem, metricsText, parseArgs, parseData, stateOf } from '../../../../src/components/cluster-dns/daemon.js';
-import { DnsServer } from '../../../../src/components/cluster-dns/server.js';
-import { daemonStateFile } from '../../../../src/model/daemons.js';
+import { dataProblem, metricsText, parseArgs, parseData, stateOf } from '../../../../dist/components/cluster-dns/daemon.js';
+import { DnsServer } from '../../../../dist/components/cluster-dns/server.js';
+import { daemonStateFile } from '../../../../dist/model/daemons.js';
 import { fixture } from '../../../fixtures/dns/data.js';
 import { eventually } from '../../../helpers/eventually.js';
 

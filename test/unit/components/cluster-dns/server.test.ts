@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { connect, createServer, type Server } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { DnsServer, parseUpstream } from '../../../../src/components/cluster-dns/server.js';
+import { DnsServer, parseUpstream } from '../../../../dist/components/cluster-dns/server.js';
 import { fixture, withBigHeadless } from '../../../fixtures/dns/data.js';
 
 type Q = { name: string; type: dnsPacket.RecordType };

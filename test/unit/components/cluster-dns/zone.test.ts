@@ -1,5 +1,5 @@
 import t from 'tap';
-import { answer, buildIndex, canonicalName, endpointLabel, reverseToIp, srvWeight, type DnsRecord, type ZoneAnswer, type ZoneIndex } from '../../../../src/components/cluster-dns/zone.js';
+import { answer, buildIndex, canonicalName, endpointLabel, reverseToIp, srvWeight, type DnsRecord, type ZoneAnswer, type ZoneIndex } from '../../../../dist/components/cluster-dns/zone.js';
 import { fixture } from '../../../fixtures/dns/data.js';
 
 const z = buildIndex(fixture());

@@ -13,10 +13,10 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderNginxConf, upstreamName, type NginxConfInput } from '../../../../src/components/ingress-nginx/nginx-conf.js';
-import { routeRequest, rewriteUri, type RouteRequest } from '../../../../src/components/ingress-nginx/route.js';
-import { planServers, type UpstreamRef } from '../../../../src/components/ingress-nginx/servers.js';
-import type { IngressSpec, NginxAnnotations } from '../../../../src/spec/ingress.js';
+import { renderNginxConf, upstreamName, type NginxConfInput } from '../../../../dist/components/ingress-nginx/nginx-conf.js';
+import { routeRequest, rewriteUri, type RouteRequest } from '../../../../dist/components/ingress-nginx/route.js';
+import { planServers, type UpstreamRef } from '../../../../dist/components/ingress-nginx/servers.js';
+import type { IngressSpec, NginxAnnotations } from '../../../../dist/spec/ingress.js';
 import { ingress } from '../../../fixtures/ingress/cases.js';
 import { freePort, get, HAVE_NGINX, makeCert, NGINX, startNginx, type Reply } from '../../../helpers/nginx-loopback.js';
 

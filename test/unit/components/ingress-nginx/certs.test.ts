@@ -48,7 +48,7 @@ t.test('processes asking for the same certificate at once leave a key that belon
 });
 
 t.test('calls of one process asking for the same certificate at once get a key that belongs to it', async (t) => {
-  const { CertStore } = await import('../../../../src/components/ingress-nginx/certs.js');
+  const { CertStore } = await import('../../../../dist/components/ingress-nginx/certs.js');
   const pub = (args: string[]) => execFileSync('openssl', args, { encoding: 'utf8' });
   for (let round = 0; round < 3; round++) {
     const store = new CertStore(t.testdir({}), 'race');

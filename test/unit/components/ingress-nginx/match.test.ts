@@ -1,6 +1,6 @@
 /** The reference matcher against the rules' table (the same table the nginx test runs against real nginx). */
 import t from 'tap';
-import { matchIngress, prefixBase, requestHost, requestPath, wildcardMatches } from '../../../../src/components/ingress-nginx/match.js';
+import { matchIngress, prefixBase, requestHost, requestPath, wildcardMatches } from '../../../../dist/components/ingress-nginx/match.js';
 import { answer, ingress, SCENARIOS } from '../../../fixtures/ingress/cases.js';
 
 for (const scenario of SCENARIOS) {

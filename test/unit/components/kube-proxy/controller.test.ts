@@ -7,10 +7,10 @@
  * state in nftables mode (nft applies all or nothing).
  */
 import t from 'tap';
-import { ProxyController, type ProxyView } from '../../../../src/components/kube-proxy/controller.js';
-import { proxyInputs } from '../../../../src/model/endpoints.js';
-import { planLab } from '../../../../src/model/plan.js';
-import type { ProxyMode } from '../../../../src/spec/lab.js';
+import { ProxyController, type ProxyView } from '../../../../dist/components/kube-proxy/controller.js';
+import { proxyInputs } from '../../../../dist/model/endpoints.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import type { ProxyMode } from '../../../../dist/spec/lab.js';
 import { labSpec, pod, service } from '../../../helpers/spec.js';
 import { eventually } from '../../../helpers/eventually.js';
 

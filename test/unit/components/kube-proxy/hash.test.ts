@@ -1,6 +1,6 @@
 import t from 'tap';
-import { endpointHash, extChain, fwChain, joinHostPort, nftHash, portProtoHash, sepChain, svcChain, svlChain } from '../../../../src/components/kube-proxy/hash.js';
-import { base32 } from '../../../../src/render/netfilter-text.js';
+import { endpointHash, extChain, fwChain, joinHostPort, nftHash, portProtoHash, sepChain, svcChain, svlChain } from '../../../../dist/components/kube-proxy/hash.js';
+import { base32 } from '../../../../dist/render/netfilter-text.js';
 
 t.test('base32 follows RFC 4648 (its test vectors)', async (t) => {
   const cases: [string, string][] = [

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../src/model/services.js';
+import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../dist/model/services.js';
 import {
   IptablesMemo,
   iptablesChainsOf,
@@ -7,7 +7,7 @@ import {
   LARGE_CLUSTER_ENDPOINTS,
   renderIptablesBootstrap,
   renderIptablesSync,
-} from '../../../../src/components/kube-proxy/iptables.js';
+} from '../../../../dist/components/kube-proxy/iptables.js';
 
 // ---- fixture: the services of kube-proxy's own tests, so every hash below is a verified one ----
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { affinitySetName, endpointChainBase, endpointChainName, servicePortChainBase, servicePortChains, type NameMemo } from '../../../../src/components/kube-proxy/nft-names.js';
+import { affinitySetName, endpointChainBase, endpointChainName, servicePortChainBase, servicePortChains, type NameMemo } from '../../../../dist/components/kube-proxy/nft-names.js';
 
 const port = (namespace: string, service: string, portName: string, protocol: 'TCP' | 'UDP' = 'TCP') => ({ namespace, service, portName, protocol });
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../src/model/services.js';
-import { NftablesMemo, renderNftablesCleanup, renderNftablesSync } from '../../../../src/components/kube-proxy/nftables.js';
+import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../dist/model/services.js';
+import { NftablesMemo, renderNftablesCleanup, renderNftablesSync } from '../../../../dist/components/kube-proxy/nftables.js';
 
 /** Expected scripts are written indented and grouped; the renderer writes one command per line. */
 const script = (text: string) =>

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { healthTargetKey, loadBalancersOf, type LoadBalancerSet } from '../../../../src/components/load-balancer/config.js';
-import { HealthTable } from '../../../../src/components/load-balancer/health.js';
-import { renderLoadBalancerRules, targetsOf } from '../../../../src/components/load-balancer/lb-rules.js';
-import { planLab } from '../../../../src/model/plan.js';
+import { healthTargetKey, loadBalancersOf, type LoadBalancerSet } from '../../../../dist/components/load-balancer/config.js';
+import { HealthTable } from '../../../../dist/components/load-balancer/health.js';
+import { renderLoadBalancerRules, targetsOf } from '../../../../dist/components/load-balancer/lb-rules.js';
+import { planLab } from '../../../../dist/model/plan.js';
 import { labSpec, pod, service } from '../../../helpers/spec.js';
 
 const SET: LoadBalancerSet = {

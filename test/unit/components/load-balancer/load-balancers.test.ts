@@ -1,8 +1,8 @@
 import t from 'tap';
-import { ConfigError } from '../../../../src/util/errors.js';
-import { allocateLoadBalancerIPs, describePool, loadBalancerPool } from '../../../../src/model/load-balancers.js';
-import { planLab } from '../../../../src/model/plan.js';
-import type { ConfigProblem } from '../../../../src/util/errors.js';
+import { ConfigError } from '../../../../dist/util/errors.js';
+import { allocateLoadBalancerIPs, describePool, loadBalancerPool } from '../../../../dist/model/load-balancers.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import type { ConfigProblem } from '../../../../dist/util/errors.js';
 import { labSpec, pod, service } from '../../../helpers/spec.js';
 
 const lb = (name: string, extra = {}) => service('default', name, { type: 'LoadBalancer', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: undefined as unknown as number }], ...extra });

@@ -5,10 +5,10 @@
  * `except`, ICMP, and the reasons it gives.
  */
 import t from 'tap';
-import { parseLab } from '../../../../src/config/index.js';
-import { planLab } from '../../../../src/model/plan.js';
-import { PolicyEngine, hostSourceToward, podParty, type Protocol } from '../../../../src/components/network-policy/engine.js';
-import type { Plan } from '../../../../src/model/types.js';
+import { parseLab } from '../../../../dist/config/index.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import { PolicyEngine, hostSourceToward, podParty, type Protocol } from '../../../../dist/components/network-policy/engine.js';
+import type { Plan } from '../../../../dist/model/types.js';
 import { MODEL_PODS, labDocument, modelManifests } from '../../../helpers/netpol-model.js';
 
 const policy = (ns: string, name: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}\n`;

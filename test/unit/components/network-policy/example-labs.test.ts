@@ -8,13 +8,13 @@
  */
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { loadLab } from '../../../../src/config/index.js';
-import { planLab } from '../../../../src/model/plan.js';
-import { proxyInputs } from '../../../../src/model/endpoints.js';
-import { PolicyEngine } from '../../../../src/components/network-policy/engine.js';
-import { makeWorld } from '../../../../src/reachability/predict.js';
-import { resolveReachabilityTests } from '../../../../src/reachability/resolve.js';
-import { checkPlannedTests } from '../../../../src/apply/tests.js';
+import { loadLab } from '../../../../dist/config/index.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import { proxyInputs } from '../../../../dist/model/endpoints.js';
+import { PolicyEngine } from '../../../../dist/components/network-policy/engine.js';
+import { makeWorld } from '../../../../dist/reachability/predict.js';
+import { resolveReachabilityTests } from '../../../../dist/reachability/resolve.js';
+import { checkPlannedTests } from '../../../../dist/apply/tests.js';
 
 const labFile = (name: string) => fileURLToPath(new URL(`../../../../lab/${name}`, import.meta.url));
 

@@ -6,12 +6,12 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseLab } from '../../../../src/config/index.js';
-import { planLab } from '../../../../src/model/plan.js';
-import { compileNode } from '../../../../src/components/network-policy/compile.js';
-import { PolicyEngine } from '../../../../src/components/network-policy/engine.js';
-import { renderNetpolIptables } from '../../../../src/components/network-policy/iptables.js';
-import { renderNetpolNftables } from '../../../../src/components/network-policy/nftables.js';
+import { parseLab } from '../../../../dist/config/index.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import { compileNode } from '../../../../dist/components/network-policy/compile.js';
+import { PolicyEngine } from '../../../../dist/components/network-policy/engine.js';
+import { renderNetpolIptables } from '../../../../dist/components/network-policy/iptables.js';
+import { renderNetpolNftables } from '../../../../dist/components/network-policy/nftables.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/netpol/${name}`, import.meta.url), 'utf8');
 const plan = planLab(parseLab([{ file: 'render-lab.yaml', text: fixture('render-lab.yaml') }]));

@@ -5,9 +5,9 @@
  * every cell of every probed port must equal upstream's expectation.
  */
 import t from 'tap';
-import { parseLab } from '../../../../src/config/index.js';
-import { planLab } from '../../../../src/model/plan.js';
-import { PolicyEngine } from '../../../../src/components/network-policy/engine.js';
+import { parseLab } from '../../../../dist/config/index.js';
+import { planLab } from '../../../../dist/model/plan.js';
+import { PolicyEngine } from '../../../../dist/components/network-policy/engine.js';
 import { upstreamCases } from '../../../fixtures/netpol/upstream-cases.js';
 import { MODEL_PODS, expectedCells, labDocument, modelManifests, substitute } from '../../../helpers/netpol-model.js';
 import type { CaseStep } from '../../../fixtures/netpol/upstream-cases.js';

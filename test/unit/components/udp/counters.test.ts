@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Counters, dropsBetween } from '../../../../src/components/udp/counters.js';
+import { Counters, dropsBetween } from '../../../../dist/components/udp/counters.js';
 
 t.test('counters snapshot and the drops between two snapshots', async (t) => {
   const c = new Counters();

@@ -8,7 +8,7 @@ import {
   ipv4Problem,
   noIcmpErrorAbout,
   parseCidr,
-} from '../../../../src/components/udp/packet.js';
+} from '../../../../dist/components/udp/packet.js';
 import { headerChecksumValid, icmp, ipv4, prng, referenceChecksum, udp } from './fixtures/packets.js';
 
 t.test('addresses and CIDRs as unsigned integers', async (t) => {

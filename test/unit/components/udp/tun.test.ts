@@ -3,8 +3,8 @@
  * any user: attaching must never create a device by accident.
  */
 import t from 'tap';
-import { openTun } from '../../../../src/kernel/ffi.js';
-import { TunDevice } from '../../../../src/components/udp/tun.js';
+import { openTun } from '../../../../dist/kernel/ffi.js';
+import { TunDevice } from '../../../../dist/components/udp/tun.js';
 
 t.test('a device this namespace does not have is not created', async (t) => {
   t.throws(() => TunDevice.open('nosuchtun0'), {

@@ -15,7 +15,7 @@ import {
   VNET_HEADER_LENGTH,
   writeVnetHeader,
   type VnetHeader,
-} from '../../../../src/components/udp/vnet.js';
+} from '../../../../dist/components/udp/vnet.js';
 import { addr, ipv4, prng, referenceChecksum } from './fixtures/packets.js';
 
 const MTU = 1472;
