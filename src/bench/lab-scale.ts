@@ -14,7 +14,8 @@ import { deleteNamespaces } from '../kernel/netns.js';
 import { planLab } from '../model/plan.js';
 import { loadLab } from '../config/index.js';
 import { batchText } from '../render/batch.js';
-import { labNamespaces, renderTopology } from '../components/topology/render.js';
+import { labNamespaces } from '../components/topology/render.js';
+import { upStages } from '../components/registry.js';
 import { labMemory, runToEnd, timed } from './measure.js';
 import { neighbourTableOverflows } from '../kernel/neighbour-table.js';
 
@@ -74,7 +75,7 @@ function rawScript(dir: string, file: string): string {
   const nsFile = join(dir, 'netns.batch');
   writeFileSync(nsFile, labNamespaces(plan).map((n) => `netns add ${n}`).join('\n') + '\n');
   lines.push(`ip -batch ${nsFile}`);
-  renderTopology(plan).forEach((stage, s) =>
+  upStages(plan).forEach((stage, s) =>
     stage.forEach((b, i) => {
       const f = join(dir, `s${s}-${i}.batch`);
       writeFileSync(f, batchText(b));

@@ -11,6 +11,22 @@ import type { DaemonSpec } from '../model/daemons.js';
 import type { NodePlan, Plan } from '../model/types.js';
 import type { NetnsBatch, RenderedFile, Sysctl } from '../render/batch.js';
 
+/**
+ * The steps in which `up` creates kernel objects, in order. The batches of
+ * one step run in parallel, one process per namespace (every component's
+ * lines for a namespace merged, in registry order); a step starts when the
+ * previous one is done, because a veth is created from one side before the
+ * other side can address it, and vxlan's routes need their fdb entries.
+ */
+export const UP_STEPS = ['internet', 'router', 'nodes', 'node-fdb', 'node-routes', 'pods'] as const;
+export type UpStep = (typeof UP_STEPS)[number];
+
+/** Kernel objects of one component under the name `check` prints for them. */
+export type KernelGroup = { label: string; sysctls?: readonly Sysctl[]; files?: readonly RenderedFile[] } & (
+  | { step: UpStep; batches: readonly NetnsBatch[] }
+  | { step?: undefined; batches?: undefined }
+);
+
 /** A component's netfilter rules on one node. */
 export interface NetfilterPart {
   /** Prefixes of the iptables chains it owns (`KUBE-`, `CNI-`): differences in them, and jumps to them, are its. */
@@ -34,10 +50,11 @@ export interface Component {
   enabled(plan: Plan): boolean;
   /**
    * The `ip -batch` lines it renders (links, addresses, routes, neighbours,
-   * fdb entries), the sysctls it sets and the files it writes, under the name `check` prints for
-   * them: the kernel objects it owns are read back from these.
+   * fdb entries) with the step of `up` they run in, the sysctls it sets and
+   * the files it writes: `up` creates the kernel objects from these, and
+   * `check` reads them back.
    */
-  kernel?(plan: Plan): { label: string; batches?: readonly NetnsBatch[]; sysctls?: readonly Sysctl[]; files?: readonly RenderedFile[] }[];
+  kernel?(plan: Plan): KernelGroup[];
   netfilter?: NetfilterPart;
   /** The processes it needs, each with its own rendered config. */
   daemons?(plan: Plan): DaemonSpec[];

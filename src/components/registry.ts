@@ -8,10 +8,10 @@
 import type { DaemonSpec } from '../model/daemons.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { NodePlan, Plan } from '../model/types.js';
-import type { RenderedFile } from '../render/batch.js';
+import { mergeBatches, type NetnsBatch, type RenderedFile, type Sysctl } from '../render/batch.js';
 import { cloudRoutesComponent } from './cloud-routes/index.js';
 import { clusterDns } from './cluster-dns/index.js';
-import type { Component } from './contract.js';
+import { UP_STEPS, type Component } from './contract.js';
 import { hostGwComponent } from './host-gw/index.js';
 import { ingressNginx } from './ingress-nginx/index.js';
 import { ipMasq } from './ip-masq/index.js';
@@ -41,6 +41,21 @@ export const COMPONENTS: readonly Component[] = [
 
 export function componentsOf(plan: Plan): Component[] {
   return COMPONENTS.filter((c) => c.enabled(plan));
+}
+
+/**
+ * The `ip -batch` work of `up`, stage by stage: every enabled component's
+ * batches of one step, merged per namespace in registry order (a backend's
+ * router and node lines follow the topology's, whose devices they use).
+ */
+export function upStages(plan: Plan): NetnsBatch[][] {
+  const groups = componentsOf(plan).flatMap((c) => c.kernel?.(plan) ?? []);
+  return UP_STEPS.map((step) => mergeBatches(...groups.filter((g) => g.step === step).map((g) => [...g.batches!]))).filter((stage) => stage.length > 0);
+}
+
+/** Every sysctl the lab sets, in registry order. */
+export function labSysctls(plan: Plan): Sysctl[] {
+  return componentsOf(plan).flatMap((c) => (c.kernel?.(plan) ?? []).flatMap((k) => k.sysctls ?? []));
 }
 
 /** Every kernel object of the lab, each under the name of what made it. */

@@ -11,10 +11,12 @@ export const topology: Component = {
   name: 'topology',
   enabled: () => true,
   kernel: (plan) => [
-    { label: 'internet', batches: [...renderInternet(plan), ...renderExternalClients(plan), ...renderLoadBalancer(plan)] },
-    { label: 'router', batches: renderRouter(plan) },
-    { label: 'node', batches: renderNodes(plan) },
-    { label: 'pod', batches: renderPods(plan) },
+    // The internet bridge first: the router, the external clients and the load balancer plug their uplinks into it.
+    { label: 'internet', step: 'internet', batches: renderInternet(plan) },
+    { label: 'router', step: 'router', batches: renderRouter(plan) },
+    { label: 'internet', step: 'router', batches: [...renderExternalClients(plan), ...renderLoadBalancer(plan)] },
+    { label: 'node', step: 'nodes', batches: renderNodes(plan) },
+    { label: 'pod', step: 'pods', batches: renderPods(plan) },
     { label: 'sysctl', sysctls: renderSysctls(plan) },
     // The hosts and resolv.conf the kubelet writes for each pod (and the nodes' own), which `ip netns exec` mounts over /etc.
     { label: 'kubelet', files: renderFiles(plan) },

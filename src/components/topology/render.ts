@@ -14,8 +14,6 @@
  */
 import type { Plan, PodPlan } from '../../model/types.js';
 import type { NetnsBatch, Sysctl } from '../../render/batch.js';
-import { mergeBatches } from '../../render/batch.js';
-import { podNetworkBackend } from '../pod-network/backends.js';
 
 /** Every namespace of the lab, in creation order. */
 export function labNamespaces(plan: Plan): string[] {
@@ -154,21 +152,6 @@ export function renderPod(p: PodPlan): NetnsBatch {
 
 export function renderPods(plan: Plan): NetnsBatch[] {
   return plan.pods.filter((p) => !p.hostNetwork).map(renderPod);
-}
-
-/**
- * The stages `up` runs in order. The pod network backend adds its objects to
- * the router and node batches of the stage where those namespaces are set up.
- */
-export function renderTopology(plan: Plan): NetnsBatch[][] {
-  const backend = podNetworkBackend(plan.spec.podNetwork.backend).render(plan);
-  return [
-    renderInternet(plan),
-    mergeBatches(renderRouter(plan), renderExternalClients(plan), renderLoadBalancer(plan), backend.router),
-    mergeBatches(renderNodes(plan), backend.nodes),
-    ...(backend.stages ?? []),
-    renderPods(plan),
-  ];
 }
 
 export function renderSysctls(plan: Plan): Sysctl[] {

@@ -7,7 +7,8 @@
  *   3. route: peer /24 via the peer's network address, onlink
  * The route comes last so the kernel never has to resolve a gateway whose
  * neighbour entry does not exist yet. Each kind is its own stage, so the
- * order holds for every peer.
+ * order holds for every peer (the `node-fdb` and `node-routes`
+ * steps of `up`).
  */
 import type { NodePlan } from '../../model/types.js';
 import { vtepAddress } from '../pod-network/plan.js';
@@ -36,17 +37,15 @@ export const vxlan: PodNetworkBackend = {
           ...peersOf(n).map((p) => `neigh add ${vtepAddress(p)} lladdr ${p.vtepMac} dev ${dev} nud permanent`),
         ],
       })),
-      stages: [
-        plan.nodes.map((n) => ({
-          netns: n.netns,
-          tool: 'bridge' as const,
-          lines: peersOf(n).map((p) => `fdb add ${p.vtepMac} dev ${dev} dst ${p.ip} self permanent`),
-        })),
-        plan.nodes.map((n) => ({
-          netns: n.netns,
-          lines: peersOf(n).map((p) => `route add ${p.podCIDR} via ${vtepAddress(p)} dev ${dev} onlink`),
-        })),
-      ],
+      fdb: plan.nodes.map((n) => ({
+        netns: n.netns,
+        tool: 'bridge' as const,
+        lines: peersOf(n).map((p) => `fdb add ${p.vtepMac} dev ${dev} dst ${p.ip} self permanent`),
+      })),
+      routes: plan.nodes.map((n) => ({
+        netns: n.netns,
+        lines: peersOf(n).map((p) => `route add ${p.podCIDR} via ${vtepAddress(p)} dev ${dev} onlink`),
+      })),
     };
   },
 };

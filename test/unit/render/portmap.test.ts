@@ -1,7 +1,8 @@
 import t from 'tap';
 import { planLab } from '../../../dist/model/plan.js';
 import { podChain, renderPortmap } from '../../../dist/components/portmap/render.js';
-import { labNamespaces, renderTopology } from '../../../dist/components/topology/render.js';
+import { labNamespaces } from '../../../dist/components/topology/render.js';
+import { upStages } from '../../../dist/components/registry.js';
 import { renderFiles } from '../../../dist/render/files.js';
 import { ConfigError } from '../../../dist/util/errors.js';
 import { labSpec, pod } from '../../helpers/spec.js';
@@ -51,7 +52,7 @@ t.test('hostNetwork: the node namespace and IP, no veth, no namespace or files o
   const pod = plan.pods.find((p) => p.name === 'hn')!;
   t.match(pod, { netns: 't.node.node3', ip: '192.168.56.13', hostVeth: '', hostNetwork: true });
   t.notOk(labNamespaces(plan).includes('t.pod.default.hn'));
-  const stages = renderTopology(plan).flat();
+  const stages = upStages(plan).flat();
   t.notOk(stages.some((b) => b.netns === 't.node.node3' && b.lines.some((l) => l.startsWith('link add veth'))), 'no veth for hn on node3');
   t.notOk(renderFiles(plan).some((f) => f.path.includes('/t.pod.default.hn/')));
 });

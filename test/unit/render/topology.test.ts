@@ -1,14 +1,15 @@
 import t from 'tap';
 import { planLab } from '../../../dist/model/plan.js';
 import { renderFiles } from '../../../dist/render/files.js';
-import { labNamespaces, podMac, renderSysctls, renderTopology } from '../../../dist/components/topology/render.js';
+import { labNamespaces, podMac, renderSysctls } from '../../../dist/components/topology/render.js';
+import { upStages } from '../../../dist/components/registry.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 const text = (stage: { netns: string; lines: string[] }[]) => stage.map((b) => `# ${b.netns}\n${b.lines.join('\n')}`).join('\n');
 
 t.test('host-gw: every node routes the other pod /24s via their node IP', async (t) => {
   const plan = planLab(labSpec({ pods: [pod('default', 'a'), pod('default', 'b')] }));
-  const [internet, routerStage, nodes, pods] = renderTopology(plan);
+  const [internet, routerStage, nodes, pods] = upStages(plan);
   t.equal(
     text(internet!),
     `# t.internet
@@ -90,7 +91,7 @@ route add default via 10.244.0.1`,
 
 t.test('cloud-routes: nodes keep only their default route; the router maps each /24 to its node', async (t) => {
   const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'cloud-routes' } }));
-  const [, routerStage, nodes] = renderTopology(plan);
+  const [, routerStage, nodes] = upStages(plan);
   const router = routerStage!.find((b) => b.netns === 't.router')!;
   t.same(router.lines.filter((l) => l.startsWith('route add 10.244')), [
     'route add 10.244.0.0/24 via 192.168.56.11 dev br0',
@@ -120,7 +121,7 @@ t.test('external servers: own namespace on the internet bridge, gateway the inte
   const plan = planLab(spec);
   t.same(plan.internet.servers, [{ name: 'legacy.example.net', netns: 't.srv.0', ip: '203.0.113.50', ports: [80, 8080], peer: 'to-srv0' }]);
   t.ok(labNamespaces(plan).includes('t.srv.0'));
-  const [internet, routerStage] = renderTopology(plan);
+  const [internet, routerStage] = upStages(plan);
   t.ok(internet![0]!.lines.includes('link add to-srv0 type veth peer name eth0 netns t.srv.0'));
   t.same(routerStage!.find((b) => b.netns === 't.srv.0')!.lines, [
     'link set lo up',

@@ -1,11 +1,11 @@
 import t from 'tap';
 import { planLab } from '../../../dist/model/plan.js';
-import { renderTopology } from '../../../dist/components/topology/render.js';
+import { upStages } from '../../../dist/components/registry.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 t.test('udp: flannel0 TUN per node with the node /24 network address, MTU node - 28, one route for the pod CIDR', async (t) => {
   const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'udp' }, pods: [pod('default', 'a')] }));
-  const stages = renderTopology(plan);
+  const stages = upStages(plan);
   const nodes = stages[2]!;
   const tail = (n: number) => nodes.find((b) => b.netns === `t.node.node${n}`)!.lines.slice(-4);
   t.same([1, 2, 3].map(tail), [0, 1, 2].map((i) => [

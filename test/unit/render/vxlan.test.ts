@@ -1,13 +1,13 @@
 import t from 'tap';
 import { planLab } from '../../../dist/model/plan.js';
-import { renderTopology } from '../../../dist/components/topology/render.js';
+import { upStages } from '../../../dist/components/registry.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
 t.test('vxlan: flannel.1 per node, then neighbour, fdb and onlink route per peer, in that order', async (t) => {
   const spec = labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'vxlan' }, pods: [pod('default', 'a')] });
   const plan = planLab(spec);
   const [m1, m2, m3] = plan.nodes.map((n) => n.vtepMac);
-  const stages = renderTopology(plan);
+  const stages = upStages(plan);
   t.equal(stages.length, 6, 'internet, router, nodes, fdb, routes, pods');
   const [, , nodes, fdb, routes] = stages;
   const node1 = nodes!.find((b) => b.netns === 't.node.node1')!;
@@ -37,12 +37,12 @@ t.test('vxlan: flannel.1 per node, then neighbour, fdb and onlink route per peer
 
 t.test('vxlan port and VNI come from the lab file', async (t) => {
   const spec = labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'vxlan', vxlan: { port: 4789, vni: 42 } } });
-  const nodes = renderTopology(planLab(spec))[2]!;
+  const nodes = upStages(planLab(spec))[2]!;
   t.match(nodes[0]!.lines.join('\n'), /link add flannel\.42 address \S+ type vxlan id 42 local 192\.168\.56\.11 dev eth0 dstport 4789 nolearning/);
 });
 
 t.test('the pod end of each veth gets the overlay MTU too, not the 1500 default', async (t) => {
   const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: 'vxlan' }, pods: [pod('default', 'a')] }));
-  const node1 = renderTopology(plan)[2]!.find((b) => b.netns === 't.node.node1')!;
+  const node1 = upStages(plan)[2]!.find((b) => b.netns === 't.node.node1')!;
   t.match(node1.lines.join('\n'), /link add veth[0-9a-f]{8} mtu 1450 type veth peer name eth0 address 0a:58(:[0-9a-f]{2}){4} mtu 1450 netns t\.pod\.default\.a/);
 });
