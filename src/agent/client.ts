@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
 import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
-import { daemonStateFile, ingressDaemonsFor } from '../model/daemons.js';
+import { daemonStateFile } from '../model/daemons.js';
+import { ingressDaemons } from '../components/ingress-nginx/daemon.js';
 import { labDaemons } from '../components/registry.js';
 import type { Plan } from '../model/types.js';
 
@@ -136,8 +137,7 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
     return daemons.filter((d) => !d.ready).map(describeDaemon);
   }
   const byName = new Map(daemons.map((d) => [d.name, d]));
-  // A plan of bare pods (no spec) has no daemons.
-  return (plan.spec === undefined ? [] : labDaemons(plan)).flatMap((spec) => {
+  return labDaemons(plan).flatMap((spec) => {
     const d = byName.get(spec.name);
     if (d?.ready) return [];
     return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];
@@ -153,7 +153,7 @@ function ingressBehind(runDir: string, status: AgentStatus): string[] {
   } catch {
     return [];
   }
-  return ingressDaemonsFor(plan).flatMap((spec) => {
+  return ingressDaemons(plan).flatMap((spec) => {
     try {
       const state = JSON.parse(readFileSync(join(runDir, daemonStateFile(spec)), 'utf8')) as { upstreams?: string };
       return state.upstreams === status.ingressUpstreams ? [] : [spec.name];

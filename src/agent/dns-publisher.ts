@@ -8,7 +8,7 @@
 import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import type { DnsServerData } from '../components/cluster-dns/data.js';
-import { CLUSTER_DNS_DATA, RESOLVER_DATA } from '../model/daemons.js';
+import { CLUSTER_DNS_DATA, RESOLVER_DATA } from '../components/cluster-dns/daemon.js';
 import { clusterDnsData, resolverData } from '../model/dns-records.js';
 import type { PodReady } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
@@ -25,8 +25,6 @@ export class DnsPublisher {
   ) {}
 
   publish(plan: Plan, ready: PodReady): void {
-    // Plans of a bare list of pods (no Lab) have no services and no internet side.
-    if (!Array.isArray(plan.services) || !plan.spec || !plan.internet?.resolver) return;
     this.write(CLUSTER_DNS_DATA, (serial) => clusterDnsData(plan, ready, serial));
     this.write(RESOLVER_DATA, (serial) => resolverData(plan, serial));
   }

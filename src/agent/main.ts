@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { openClientSocket, openListeningSocket } from '../kernel/ffi.js';
 import { createControlServer, listenControl } from './control.js';
 import { log } from '../runtime/log.js';
-import { planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
+import { checkPlanShape, planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
 import { type ReloadResult } from './protocol.js';
 import { PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
 import { Supervisor } from './supervisor.js';
@@ -35,7 +35,6 @@ import { ProxyController } from '../components/kube-proxy/controller.js';
 import { NetpolController } from '../components/network-policy/controller.js';
 import { HealthCheckServers } from './health-check.js';
 import { NodeLifecycle } from './node-lifecycle.js';
-import { DEFAULTS } from '../config/defaults.js';
 import type { ContainerStatus } from './protocol.js';
 import { podReadyFrom } from './client.js';
 
@@ -45,15 +44,6 @@ interface LoadedPlan {
   daemons: DaemonSpec[];
   probes: ProbeTarget[];
   version: string;
-}
-
-/**
- * The daemons of a lab's plan. A plan of bare pods (no spec: the agent run
- * on namespaces made by hand, as its own integration test does) has
- * containers only.
- */
-function daemonsOf(plan: Plan): DaemonSpec[] {
-  return plan.spec === undefined ? [] : labDaemons(plan);
 }
 
 function readPlan(runDir: string): LoadedPlan {
@@ -66,9 +56,10 @@ function readPlan(runDir: string): LoadedPlan {
   }
   // Parsed and checked here first, so a broken plan.json is reported with its name.
   const podTargets = targetsFromPlanText(text, file);
-  const plan = JSON.parse(text) as Plan;
+  const plan: unknown = JSON.parse(text);
+  checkPlanShape(plan, file);
   const targets = [...podTargets, ...apiServerTargets(plan), ...externalServerTargets(plan)];
-  return { plan, targets, daemons: daemonsOf(plan), probes: probeTargets(plan), version: planDigest(text) };
+  return { plan, targets, daemons: labDaemons(plan), probes: probeTargets(plan), version: planDigest(text) };
 }
 
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */
@@ -146,11 +137,11 @@ async function main(argv: string[]): Promise<void> {
   supervisor = sup;
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   daemons = nodeDaemons;
-  const nodes = new NodeLifecycle(() => (plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds) * 1000);
+  const nodes = new NodeLifecycle(() => plan.plan.spec.nodeMonitorGracePeriodSeconds * 1000);
   // A container running a lab program runs once its daemon serves (it has written its state file).
   const isRunning = (key: string) => {
     if (!sup.status().some((c) => `${c.pod}/${c.container}` === key && c.state === 'running')) return false;
-    const pod = (plan.plan.pods ?? []).find((p) => key.startsWith(`${p.key}/`));
+    const pod = plan.plan.pods.find((p) => key.startsWith(`${p.key}/`));
     if (!pod?.containers.some((c) => c.program)) return true;
     return nodeDaemons.status().some((d) => d.netns === pod.netns && d.ready);
   };
@@ -160,21 +151,19 @@ async function main(argv: string[]): Promise<void> {
   prober = probes;
   // The same rule `get` and `verify` apply to the agent's status: every container running and ready.
   const podReady = () => podReadyFrom({ containers: containerStatus() });
-  // A plan without nodes or services (a bare list of pods) has nothing for kube-proxy to program.
-  const hasServices = (p: Plan) => Array.isArray(p.nodes) && Array.isArray(p.services) && p.spec?.serviceNetwork !== undefined;
   const kube = new ProxyController(
-    plan.plan.spec?.serviceNetwork?.proxyMode ?? 'iptables',
+    plan.plan.spec.serviceNetwork.proxyMode,
     () => ({
       planVersion: plan.version,
-      netns: new Map((plan.plan.nodes ?? []).map((n) => [n.name, n.netns])),
-      inputs: hasServices(plan.plan) ? proxyInputs(plan.plan, podReady()) : [],
+      netns: new Map(plan.plan.nodes.map((n) => [n.name, n.netns])),
+      inputs: proxyInputs(plan.plan, podReady()),
     }),
     log,
     (view) => healthServers.apply(view.inputs, view.netns),
   );
   proxy = kube;
   // Policies follow pods, labels and policies, which only a reload changes; readiness plays no part.
-  const policies = new NetpolController(plan.plan.spec?.serviceNetwork?.proxyMode ?? 'iptables', () => ({ planVersion: plan.version, plan: plan.plan }), log);
+  const policies = new NetpolController(plan.plan.spec.serviceNetwork.proxyMode, () => ({ planVersion: plan.version, plan: plan.plan }), log);
   netpol = policies;
   const dns = new DnsPublisher(runDir, log);
   const upstreams = new UpstreamPublisher(runDir, log);
@@ -193,8 +182,8 @@ async function main(argv: string[]): Promise<void> {
     return { planVersion: next.version, ...summary };
   };
   const containerStatus = (): ContainerStatus[] => {
-    const nodeOf = new Map((plan.plan.pods ?? []).map((p) => [p.key, p.node]));
-    const terminating = new Set((plan.plan.pods ?? []).filter((p) => p.terminating).map((p) => p.key));
+    const nodeOf = new Map(plan.plan.pods.map((p) => [p.key, p.node]));
+    const terminating = new Set(plan.plan.pods.filter((p) => p.terminating).map((p) => p.key));
     return sup.status().map((c) => {
       const key = `${c.pod}/${c.container}`;
       const probe = probes.tracker.lastResult(key);
@@ -217,12 +206,12 @@ async function main(argv: string[]): Promise<void> {
       proxy: kube.status(),
       netpol: policies.status(),
       ...(upstreams.version !== undefined ? { ingressUpstreams: upstreams.version } : {}),
-      nodes: nodes.conditions((plan.plan.nodes ?? []).map((n) => n.name)),
+      nodes: nodes.conditions(plan.plan.nodes.map((n) => n.name)),
     }),
     kill: (pod, container) => {
       const killed = sup.kill(pod, container);
       // A container that runs a lab program (the cluster DNS, the ingress controller) is that program's process: it dies too.
-      const planned = (plan.plan.pods ?? []).find((p) => p.key === pod);
+      const planned = plan.plan.pods.find((p) => p.key === pod);
       if (planned?.containers.some((c) => c.program && killed.some((k) => k.container === c.name))) {
         const daemonsKilled = nodeDaemons.killIn(planned.netns);
         if (daemonsKilled.length) log(`killed ${daemonsKilled.join(', ')} with the container of pod ${pod}`);
@@ -231,7 +220,7 @@ async function main(argv: string[]): Promise<void> {
     },
     node: (name, reachable) => {
       nodes.setReachable(name, reachable);
-      log(`node ${name} ${reachable ? 'reachable again' : `unreachable; NotReady after ${plan.plan.spec?.nodeMonitorGracePeriodSeconds ?? DEFAULTS.nodeMonitorGracePeriodSeconds} s`}`);
+      log(`node ${name} ${reachable ? 'reachable again' : `unreachable; NotReady after ${plan.plan.spec.nodeMonitorGracePeriodSeconds} s`}`);
       return nodes.conditions([name])[0]!;
     },
     reload,
@@ -263,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
       if ((restarts.get(key) ?? c.restartCount) !== c.restartCount) probes.tracker.reset(key);
       restarts.set(key, c.restartCount);
     }
-    const lost = (plan.plan.nodes ?? []).filter((n) => nodes.notReady(n.name)).map((n) => n.name).join(',');
+    const lost = plan.plan.nodes.filter((n) => nodes.notReady(n.name)).map((n) => n.name).join(',');
     if (lost !== lastLost) {
       log(lost ? `node lifecycle: NotReady: ${lost}; their pods leave every service` : `node lifecycle: every node Ready`);
       lastLost = lost;

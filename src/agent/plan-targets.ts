@@ -42,6 +42,29 @@ function str(file: string, where: string, value: unknown, field: string): string
 }
 
 /**
+ * A plan.json as `up` and `apply` write it: the agent refuses anything less
+ * (a half-written or hand-made file) before it reads a field, so no code
+ * after this guards against missing parts. Names the first part missing.
+ */
+export function checkPlanShape(plan: unknown, file = 'plan.json'): asserts plan is Plan {
+  if (!plan || typeof plan !== 'object') fail(file, 'top level', 'must be an object');
+  const p = plan as Record<string, unknown>;
+  if (p.version !== 1) fail(file, 'version', `is ${JSON.stringify(p.version)}, this agent reads version 1`);
+  for (const list of ['nodes', 'pods', 'services', 'ingresses'] as const) {
+    if (!Array.isArray(p[list])) fail(file, 'top level', `'${list}' must be a list`);
+  }
+  for (const part of ['spec', 'router', 'internet'] as const) {
+    if (!p[part] || typeof p[part] !== 'object') fail(file, 'top level', `'${part}' must be an object`);
+  }
+  const internet = p.internet as Record<string, unknown>;
+  if (!Array.isArray(internet.servers) || !Array.isArray(internet.clients) || !internet.resolver || !internet.loadBalancer) {
+    fail(file, 'internet', "must have 'servers', 'clients', 'resolver' and 'loadBalancer'");
+  }
+  const spec = p.spec as Record<string, unknown>;
+  if (!spec.serviceNetwork || !spec.podNetwork || !Array.isArray(spec.networkPolicies)) fail(file, 'spec', "must have 'serviceNetwork', 'podNetwork' and 'networkPolicies'");
+}
+
+/**
  * The containers of a plan, in plan order. Checks only what the agent uses,
  * and names the pod and field when something is off.
  */
@@ -143,7 +166,7 @@ export function diffTargets(current: ContainerTarget[], desired: ContainerTarget
  * server with host networking.
  */
 export function apiServerTargets(plan: Plan): ContainerTarget[] {
-  const kubernetes = plan.services?.find((s) => s.key === 'default/kubernetes');
+  const kubernetes = plan.services.find((s) => s.key === 'default/kubernetes');
   return (kubernetes?.staticEndpoints ?? []).flatMap((ep) => {
     const node = plan.nodes.find((n) => n.name === ep.nodeName);
     if (!node) return [];
@@ -171,7 +194,7 @@ export function apiServerTargets(plan: Plan): ContainerTarget[] {
  * pods, after flannel's ip-masq).
  */
 export function externalServerTargets(plan: Plan): ContainerTarget[] {
-  return (plan.internet?.servers ?? []).map((s) => ({
+  return plan.internet.servers.map((s) => ({
     key: `external/${s.name}/server`,
     podKey: `external/${s.name}`,
     namespace: 'external',

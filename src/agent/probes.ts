@@ -34,7 +34,7 @@ interface PlanContainer {
 
 /** The probed containers of a plan, with named ports resolved against the container's own ports. */
 export function probeTargets(plan: Plan): ProbeTarget[] {
-  const nodes = new Map((plan.nodes ?? []).map((n) => [n.name, n.netns]));
+  const nodes = new Map(plan.nodes.map((n) => [n.name, n.netns]));
   const out: ProbeTarget[] = [];
   for (const pod of plan.pods) {
     for (const c of pod.containers as PlanContainer[]) {

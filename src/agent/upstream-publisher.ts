@@ -22,7 +22,7 @@ export class UpstreamPublisher {
 
   publish(plan: Plan, ready: PodReady): void {
     // Only labs with an ingress controller read it.
-    if (!Array.isArray(plan.services) || !(plan.pods ?? []).some((p) => p.containers.some((c) => c.program === 'ingress-nginx'))) return;
+    if (!plan.pods.some((p) => p.containers.some((c) => c.program === 'ingress-nginx'))) return;
     const data = upstreamData(plan, ready);
     if (data.version === this.version) return;
     const path = join(this.runDir, INGRESS_UPSTREAMS_FILE);

@@ -25,7 +25,8 @@ import { checkHolders, startHolders } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
 import { neighbourTableAdvice, neighbourTableLimit } from '../kernel/neighbour-table.js';
-import { daemonStateFile, LOAD_BALANCER_DAEMON } from '../model/daemons.js';
+import { daemonStateFile } from '../model/daemons.js';
+import { LOAD_BALANCER_DAEMON } from '../components/load-balancer/daemon.js';
 import type { LoadBalancerState } from '../components/load-balancer/config.js';
 
 export interface UpOptions {

@@ -105,7 +105,7 @@ function servicePorts(plan: Plan, ready: PodReady): ProxyServicePort[] {
     return r;
   };
   const out: ProxyServicePort[] = [];
-  for (const svc of plan.services ?? []) {
+  for (const svc of plan.services) {
     if (!proxied(svc)) continue;
     const pods = index.selected(svc).filter((p) => svc.publishNotReadyAddresses || isReady(p.key));
     for (const port of svc.ports) {
@@ -159,7 +159,7 @@ export function proxyInputs(plan: Plan, ready: PodReady): ProxyNodeInput[] {
 export function serviceEndpoints(plan: Plan, ready: PodReady): Endpoints[] {
   const index = new PodIndex(plan.pods);
   const out: Endpoints[] = [];
-  for (const svc of plan.services ?? []) {
+  for (const svc of plan.services) {
     if (svc.type === 'ExternalName' || (!svc.selector && !svc.staticEndpoints)) continue;
     const subsets = new Map<string, EndpointSubset>();
     const add = (address: EndpointAddress, ports: EndpointPort[], isReady: boolean) => {

@@ -105,7 +105,7 @@ export interface LabSpec {
    * node-down`) the node lifecycle controller marks it NotReady and its
    * pods not ready, so they leave every service. Upstream: 40 s.
    */
-  nodeMonitorGracePeriodSeconds?: number;
+  nodeMonitorGracePeriodSeconds: number;
   external: { cidr: string; servers: ExternalServerSpec[] };
   /** Namespaces in the order declared; `default` is always present. */
   namespaces: string[];

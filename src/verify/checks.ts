@@ -4,7 +4,7 @@
  * holds the probes that prove it.
  */
 import { BACKENDS } from '../components/pod-network/plan.js';
-import { daemonsFor } from '../model/daemons.js';
+import { udpDaemons } from '../components/udp/daemon.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';
 import { outsideInChecks } from './outside-in-checks.js';
@@ -264,7 +264,7 @@ export function nodeChecks(plan: Plan, view?: PolicyView): Check[] {
 
 /** Every node-level daemon the backend needs (the udp forwarder) is up and bound where peers send to it. */
 export function daemonChecks(plan: Plan): Check[] {
-  return daemonsFor(plan).map((spec) => {
+  return udpDaemons(plan).map((spec) => {
     const node = plan.nodes.find((n) => n.netns === spec.netns)!;
     const port = plan.spec.podNetwork.udp.port;
     return {

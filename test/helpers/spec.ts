@@ -42,6 +42,7 @@ export function labSpec(overrides: Partial<LabSpec> = {}): LabSpec {
     podNetwork: { cidr: '10.244.0.0/16', backend: 'host-gw', vxlan: { port: 8472, vni: 1 }, udp: { port: 8285 } },
     serviceNetwork: { cidr: '10.96.0.0/12', proxyMode: 'iptables' },
     clusterDomain: 'cluster.local',
+    nodeMonitorGracePeriodSeconds: 40,
     external: { cidr: '203.0.113.0/24', servers: [] },
     namespaces: ['default'],
     namespaceLabels: {},

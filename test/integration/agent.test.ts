@@ -13,6 +13,8 @@ import { nsInode, withNetns, withNewUtsNamespace } from '../../dist/kernel/ffi.j
 import { posixSpawnDetached } from '../../dist/kernel/posix-spawn.js';
 import { eventually } from '../helpers/eventually.js';
 import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../dist/agent/client.js';
+import { planLab } from '../../dist/model/plan.js';
+import { labSpec } from '../helpers/spec.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -80,7 +82,18 @@ if (process.getuid?.() !== 0) {
     ],
   };
   const client: PodDef = { namespace: 'other', name: 'client', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8080, protocol: 'TCP' }] }] };
-  const writePlan = (pods: PodDef[]) => writeFileSync(join(runDir, 'plan.json'), JSON.stringify({ version: 1, lab: 'agt', pods: pods.map(podDef) }, null, 2));
+  // A whole plan, as `up` writes one, around these hand-made pods: no nodes and no services, and the
+  // internet side's daemons every lab runs (its DNS resolver, the cloud load balancer) in the client's namespace.
+  const base = planLab(labSpec({ name: 'agt', nodes: labSpec().nodes.slice(0, 1) }));
+  const planOf = (pods: PodDef[]) => ({
+    ...base,
+    nodes: [],
+    services: [],
+    ingresses: [],
+    internet: { ...base.internet, netns: nsB, servers: [], clients: [], resolver: { ip: ipB }, loadBalancer: { ...base.internet.loadBalancer, netns: nsB } },
+    pods: pods.map((p) => ({ ...podDef(p), gateway: '10.77.0.254', hostVeth: '', mtu: 1500, labels: { app: p.name }, dnsPolicy: 'ClusterFirst' })),
+  });
+  const writePlan = (pods: PodDef[]) => writeFileSync(join(runDir, 'plan.json'), JSON.stringify(planOf(pods), null, 2));
 
   const udpClient = `
     const [host, port, payload] = process.argv.slice(1);
@@ -149,12 +162,12 @@ if (process.getuid?.() !== 0) {
   });
 
   t.test('the agent builds and starts', async (t) => {
-    // The agent runs as built JS, as `up` starts it; only its own module graph is compiled.
+    // The agent runs as built JS, as `up` starts it; only its own module graph and the daemons every lab runs are compiled.
     const out = join(work, 'dist');
     symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
     const tsc = spawnSync(
       process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', out, '--rootDir', join(ROOT, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', join(ROOT, 'src/agent/main.ts')],
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', out, '--rootDir', join(ROOT, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', ...['agent/main.ts', 'components/cluster-dns/main.ts', 'components/load-balancer/main.ts'].map((m) => join(ROOT, 'src', m))],
       { cwd: ROOT, encoding: 'utf8', env },
     );
     t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
@@ -282,6 +295,11 @@ if (process.getuid?.() !== 0) {
 
     writeFileSync(join(runDir, 'plan.json'), '{"pods": [');
     await t.rejects(agentReload(runDir), { status: 400, message: /reload refused, the running containers are unchanged: .*plan\.json: not valid JSON/ });
+    t.equal((await agentStatus(runDir)).containers.length, 4);
+    // A half-written plan (pods, but none of the rest) is refused as a whole, naming what it lacks.
+    const { nodes: _nodes, ...half } = planOf([web, late, blocked]);
+    writeFileSync(join(runDir, 'plan.json'), JSON.stringify(half));
+    await t.rejects(agentReload(runDir), { status: 400, message: /reload refused, the running containers are unchanged: .*plan\.json: top level: 'nodes' must be a list; rebuild the plan with `up`/ });
     t.equal((await agentStatus(runDir)).containers.length, 4);
     writePlan([web, late, blocked]);
   });

@@ -11,7 +11,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonConfigFile, overlayUdpDaemon } from '../../dist/model/daemons.js';
+import { daemonConfigFile } from '../../dist/model/daemons.js';
+import { overlayUdpDaemon } from '../../dist/components/udp/daemon.js';
 import { forwardingConfig } from '../../dist/components/udp/forward.js';
 import { eventually } from '../helpers/eventually.js';
 

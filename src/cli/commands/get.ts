@@ -4,7 +4,7 @@
  * container status, holder processes, namespaces present).
  */
 import { agentStatus, describeDaemon, podReadyFrom, type AgentStatus } from '../../agent/client.js';
-import { daemonsFor } from '../../model/daemons.js';
+import { udpDaemons } from '../../components/udp/daemon.js';
 import { labDir, readHolders, readRecord } from '../../apply/state.js';
 import { listNamespaces } from '../../kernel/netns.js';
 import { isAlive } from '../../kernel/procs.js';
@@ -60,7 +60,7 @@ function podView(live: LiveState, pod: PodPlan): PodView {
 
 /** The node's daemons (the udp forwarder) that are not serving; a node without its pod network is NotReady, as with kubelet's NetworkUnavailable. */
 function daemonProblems(live: LiveState, node: NodePlan): string[] {
-  return daemonsFor(live.plan)
+  return udpDaemons(live.plan)
     .filter((spec) => spec.netns === node.netns)
     .flatMap((spec) => {
       const d = live.agent?.daemons.find((x) => x.name === spec.name);
@@ -134,7 +134,7 @@ function nodeJson(live: LiveState, n: NodePlan) {
 }
 
 function networkCondition(live: LiveState, n: NodePlan) {
-  if (daemonsFor(live.plan).length === 0) return [];
+  if (udpDaemons(live.plan).length === 0) return [];
   const problems = daemonProblems(live, n);
   return [
     problems.length

@@ -7,6 +7,43 @@ import { isAbsolute, join } from 'node:path';
 import type { DnsServerData } from './data.js';
 import { parseUpstream, type DnsServer } from './server.js';
 import { parseDaemonArgs } from '../../runtime/daemon.js';
+import type { DaemonSpec } from '../../model/daemons.js';
+import type { Plan } from '../../model/types.js';
+import { CLUSTER_DNS } from '../../spec/cluster-dns.js';
+
+/** Data files of the DNS servers, in the run directory; the agent rewrites them on every change of the records. */
+export const CLUSTER_DNS_DATA = 'dns-cluster.json';
+export const RESOLVER_DATA = 'dns-internet.json';
+export const RESOLVER_DAEMON = 'dns/internet-resolver';
+
+/**
+ * The DNS servers: one in every pod whose container runs the cluster DNS
+ * (serving 53 and CoreDNS's ready, health and metrics ports in the pod),
+ * and the internet's resolver in the internet router's namespace. Their
+ * config is the records file `--data` names, which the agent publishes as
+ * readiness changes.
+ */
+export function dnsDaemons(plan: Plan): DaemonSpec[] {
+  const d = CLUSTER_DNS;
+  const cluster: DaemonSpec[] = plan.pods
+    .filter((p) => p.containers.some((c) => c.program === 'cluster-dns'))
+    .map((p) => {
+      const name = `dns/${p.namespace}/${p.name}`;
+      return {
+        name,
+        netns: p.netns,
+        module: 'components/cluster-dns',
+        args: ['--name', name, '--data', CLUSTER_DNS_DATA, '--port', String(d.dnsPort), '--ready-port', String(d.readyPort), '--health-port', String(d.healthPort), '--metrics-port', String(d.metricsPort)],
+      };
+    });
+  const resolver: DaemonSpec = {
+    name: RESOLVER_DAEMON,
+    netns: plan.internet.netns,
+    module: 'components/cluster-dns',
+    args: ['--name', RESOLVER_DAEMON, '--data', RESOLVER_DATA, '--address', plan.internet.resolver.ip, '--port', String(d.dnsPort)],
+  };
+  return [...cluster, resolver];
+}
 
 /** The DNS daemon's command line, for the daemon runtime: its config is the data file `--data` names. */
 export const DNS_ARGS = {

@@ -3,12 +3,11 @@
  * the served Ingresses with their Secrets and Services, and it follows the
  * endpoints the agent publishes.
  */
-import { ingressDaemonsFor } from '../../model/daemons.js';
 import type { Component } from '../contract.js';
-import { ingressControllerConfig } from './controller.js';
+import { ingressDaemons } from './daemon.js';
 
 export const ingressNginx: Component = {
   name: 'ingress-nginx',
   enabled: () => true,
-  daemons: (plan) => ingressDaemonsFor(plan).map((spec) => ({ ...spec, config: ingressControllerConfig(plan, spec.args[spec.args.indexOf('--pod') + 1]!) })),
+  daemons: ingressDaemons,
 };

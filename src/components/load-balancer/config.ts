@@ -41,7 +41,7 @@ export const HEALTH_PATH = '/healthz';
 
 export function loadBalancersOf(plan: Plan): LoadBalancerSet {
   const balancers: LoadBalancerConfig[] = [];
-  for (const svc of plan.services ?? []) {
+  for (const svc of plan.services) {
     if (svc.type !== 'LoadBalancer' || !svc.loadBalancerIP) continue;
     // Ports without a node port (allocateLoadBalancerNodePorts: false) have nowhere to go on a node.
     const ports = svc.ports.filter((p) => p.nodePort !== undefined).map((p) => ({ protocol: p.protocol, port: p.port, nodePort: p.nodePort! }));

@@ -3,12 +3,11 @@
  * and forwards LoadBalancer IPs to the healthy ones; its config is the set
  * of load balancers and nodes.
  */
-import { cloudDaemonsFor } from '../../model/daemons.js';
 import type { Component } from '../contract.js';
-import { loadBalancersOf } from './config.js';
+import { loadBalancerDaemons } from './daemon.js';
 
 export const loadBalancer: Component = {
   name: 'load-balancer',
   enabled: () => true,
-  daemons: (plan) => cloudDaemonsFor(plan).map((spec) => ({ ...spec, config: loadBalancersOf(plan) })),
+  daemons: loadBalancerDaemons,
 };

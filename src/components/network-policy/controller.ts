@@ -94,8 +94,7 @@ export class NetpolController {
     const { planVersion, plan } = this.view();
     const started = performance.now();
     const engine = PolicyEngine.fromPlan(plan);
-    // A plan of bare pods (no nodes) has nothing to enforce on.
-    const planNodes = plan.nodes ?? [];
+    const planNodes = plan.nodes;
     // Nodes are independent: each gets its own transaction, all at once.
     const outcomes = await Promise.all(
       planNodes.map(async (node): Promise<{ node: string; changed: boolean; error?: string }> => {
@@ -122,7 +121,7 @@ export class NetpolController {
     if (changed.length) {
       this.state.syncs++;
       this.state.lastSync = { nodes: changed, ms: performance.now() - started };
-      this.log(`network policy: ${plan.spec?.networkPolicies?.length ?? 0} policies, rules of ${changed.join(', ')} rewritten in ${Math.round(performance.now() - started)} ms`);
+      this.log(`network policy: ${plan.spec.networkPolicies.length} policies, rules of ${changed.join(', ')} rewritten in ${Math.round(performance.now() - started)} ms`);
     }
     this.state.syncedPlan = planVersion;
     return true;

@@ -133,9 +133,8 @@ export class PolicyEngine {
 
   static fromPlan(plan: Plan): PolicyEngine {
     const nodeAddresses = new Map<string, string>();
-    const nodes = plan.nodes ?? [];
-    for (const n of nodes) nodeAddresses.set(vtepAddress(n), n.name);
-    return new PolicyEngine({ policies: plan.spec?.networkPolicies ?? [], pods: plan.pods ?? [], namespaceLabels: plan.spec?.namespaceLabels ?? {}, nodes, nodeAddresses });
+    for (const n of plan.nodes) nodeAddresses.set(vtepAddress(n), n.name);
+    return new PolicyEngine({ policies: plan.spec.networkPolicies, pods: plan.pods, namespaceLabels: plan.spec.namespaceLabels, nodes: plan.nodes, nodeAddresses });
   }
 
   get hasPolicies(): boolean {

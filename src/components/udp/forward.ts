@@ -23,16 +23,10 @@ import {
   type HeaderProblem,
 } from './packet.js';
 
-/** The MTU of flannel0 when the plan does not say: a 1500-byte node network minus the 28 bytes of IPv4 and UDP. */
-export const DEFAULT_POD_MTU = 1472;
-
-/** flannel's default for `Port` of the udp backend. */
-export const DEFAULT_UDP_PORT = 8285;
-
 /** The fields of a plan the overlay reads; a full `Plan` satisfies it. */
 export interface OverlayPlan {
-  spec?: { podNetwork?: { udp?: { port?: number } } };
-  nodes: Array<Pick<NodePlan, 'name' | 'netns' | 'ip' | 'podCIDR'> & Partial<Pick<NodePlan, 'podMtu'>>>;
+  spec: { podNetwork: { udp: { port: number } } };
+  nodes: Array<Pick<NodePlan, 'name' | 'netns' | 'ip' | 'podCIDR' | 'podMtu'>>;
 }
 
 export interface Endpoint {
@@ -58,7 +52,7 @@ export interface ForwardingConfig {
   /** Every other node, in plan order. */
   peers: Peer[];
   /** flannel0's MTU: the size at which a TCP super-packet from a peer is segmented again. */
-  mtu?: number;
+  mtu: number;
 }
 
 export type DropReason = HeaderProblem | 'ttl-expired' | 'no-route';
@@ -77,8 +71,7 @@ function planError(nodeName: string, message: string): Error {
 
 /** This node's forwarding configuration from the plan; throws, naming the field to fix, when the plan cannot give one. */
 export function forwardingConfig(plan: OverlayPlan, nodeName: string): ForwardingConfig {
-  if (!plan || !Array.isArray(plan.nodes)) throw planError(nodeName, 'it has no `nodes` list');
-  const port = plan.spec?.podNetwork?.udp?.port ?? DEFAULT_UDP_PORT;
+  const port = plan.spec.podNetwork.udp.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw planError(nodeName, `spec.podNetwork.udp.port is ${JSON.stringify(port)}, not a port from 1 to 65535`);
   }
@@ -109,7 +102,7 @@ export function forwardingConfig(plan: OverlayPlan, nodeName: string): Forwardin
     podCIDR: self.podCIDR,
     tunAddress: intToIp(parseCidr(self.podCIDR).network),
     peers: checked.filter((n) => n !== self).map((n) => ({ node: n.name, subnet: n.podCIDR, endpoint: { ip: n.ip, port } })),
-    mtu: self.podMtu ?? DEFAULT_POD_MTU,
+    mtu: self.podMtu,
   };
 }
 

@@ -23,7 +23,6 @@ import { describePeerChanges, Forwarder, type Endpoint, type ForwardingConfig } 
 import { destination, intToIp, ipv4Problem, source } from './packet.js';
 import { TunDevice } from './tun.js';
 import { headerForTun, prepareForWire, type VnetHeader } from './vnet.js';
-import { DEFAULT_POD_MTU } from './forward.js';
 
 const TUN_DEVICE = 'flannel0';
 const STATS_INTERVAL_MS = 5000;
@@ -143,7 +142,7 @@ class OverlayDaemon {
   }
 
   private fromTun(packet: Buffer, header: VnetHeader): void {
-    if (prepareForWire(header, packet, this.config.mtu ?? DEFAULT_POD_MTU)) this.counters.superPackets++;
+    if (prepareForWire(header, packet, this.config.mtu)) this.counters.superPackets++;
     const verdict = this.forwarder.fromTun(packet);
     switch (verdict.action) {
       case 'send': {
@@ -182,7 +181,7 @@ class OverlayDaemon {
 
   private writeTun(packet: Buffer): boolean {
     try {
-      this.tun!.write(packet, headerForTun(packet, this.config.mtu ?? DEFAULT_POD_MTU));
+      this.tun!.write(packet, headerForTun(packet, this.config.mtu));
       return true;
     } catch (err) {
       this.dropped('tun-write-failed', () => `${flow(packet)}: ${(err as Error).message}`);
@@ -264,8 +263,8 @@ function parseConfig(text: string, path: string): ForwardingConfig {
   } catch (err) {
     throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof value?.node !== 'string' || typeof value.netns !== 'string' || !Array.isArray(value.peers) || typeof value.listen?.port !== 'number') {
-    throw new Error(`${path} is not a forwarding table (node, netns, listen, peers)`);
+  if (typeof value?.node !== 'string' || typeof value.netns !== 'string' || !Array.isArray(value.peers) || typeof value.listen?.port !== 'number' || typeof value.mtu !== 'number') {
+    throw new Error(`${path} is not a forwarding table (node, netns, listen, peers, mtu)`);
   }
   return value;
 }

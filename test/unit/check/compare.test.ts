@@ -12,7 +12,6 @@ import { placeNames } from '../../../dist/check/expected.js';
 import type { KernelState, NetnsState } from '../../../dist/check/kernel.js';
 import { objectsOf, type Owned } from '../../../dist/components/objects.js';
 import { planLab } from '../../../dist/model/plan.js';
-import { cloudDaemonsFor, daemonsFor, dnsDaemonsFor } from '../../../dist/model/daemons.js';
 import type { AgentStatus } from '../../../dist/agent/protocol.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
@@ -142,7 +141,7 @@ t.test('processes: the agent, the daemons the plan asks for, the containers', as
   ]);
   const status = {
     containers: [{ pod: 'default/a', container: 'c', state: 'waiting', restartCount: 1, lastError: 'port 8080 in use' }],
-    daemons: [...daemonsFor(plan), ...dnsDaemonsFor(plan), ...cloudDaemonsFor(plan)].map((d) => ({ name: d.name, netns: d.netns, state: d.name === 'overlay-udp/node2' ? 'stopped' : 'running', ready: true, restartCount: 0, log: `/run/x/${d.name.replace('/', '-')}.log` })),
+    daemons: labDaemons(plan).map((d) => ({ name: d.name, netns: d.netns, state: d.name === 'overlay-udp/node2' ? 'stopped' : 'running', ready: true, restartCount: 0, log: `/run/x/${d.name.replace('/', '-')}.log` })),
   } as unknown as AgentStatus;
   t.same(processDifferences(plan, labDaemons(plan), status, places).map(differenceLine), [
     'node2  agent  daemon overlay-udp/node2: not running (stopped); see /run/x/overlay-udp-node2.log',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { daemonsFor } from '../../../dist/model/daemons.js';
+import { udpDaemons } from '../../../dist/components/udp/daemon.js';
 import { planLab } from '../../../dist/model/plan.js';
 import { ConfigError } from '../../../dist/util/errors.js';
 import { filePods, labSpec, pod } from '../../helpers/spec.js';
@@ -74,7 +74,7 @@ t.test('each backend sets the pod MTU from its encapsulation overhead, and only 
     const plan = planLab(labSpec({ podNetwork: { ...labSpec().podNetwork, backend: backend as keyof typeof expected } }));
     t.same([...new Set([...plan.nodes.map((n) => n.podMtu), ...plan.pods.map((p) => p.mtu)])], [mtu], backend);
     t.same(
-      daemonsFor(plan).map((d) => [d.name, d.netns, d.args]),
+      udpDaemons(plan).map((d) => [d.name, d.netns, d.args]),
       backend === 'udp' ? plan.nodes.map((n) => [`overlay-udp/${n.name}`, n.netns, ['--name', `overlay-udp/${n.name}`]]) : [],
       `${backend} daemons`,
     );

@@ -75,8 +75,6 @@ t.test('without policies: no P11 and exactly the checks the view-less checkers g
   ];
   t.same(checks, before, 'names and probes as without any policy view');
   t.same(allChecks({ ...plan, spec: { ...plan.spec, networkPolicies: [] } }, proxy), checks, 'an explicit empty list');
-  const { networkPolicies: _, ...old } = plan.spec;
-  t.same(allChecks({ ...plan, spec: old as Plan['spec'] }, proxy), checks, 'a plan from before policies existed (no field at all)');
   t.ok(pairTargets(checks).some((ip) => xIPs.includes(ip)), 'P2/P3 do target x pods without policies');
 });
 

@@ -1,10 +1,8 @@
 import t, { type Test } from 'tap';
 import {
-  DEFAULT_UDP_PORT,
   describePeerChanges,
   Forwarder,
   forwardingConfig,
-  DEFAULT_POD_MTU,
   RouteTable,
   type OverlayPlan,
   type TunVerdict,
@@ -12,8 +10,9 @@ import {
 import { ipToInt } from '../../../../dist/components/udp/packet.js';
 import { headerChecksumValid, icmp, ipv4, referenceChecksum, udp } from './fixtures/packets.js';
 
-const node = (i: number) => ({ name: `node${i}`, netns: `lab.node${i}`, ip: `192.168.56.${10 + i}`, podCIDR: `10.244.${i}.0/24` });
-const plan: OverlayPlan = { spec: { podNetwork: { udp: { port: 8285 } } }, nodes: [node(1), node(2), node(3)] };
+const node = (i: number) => ({ name: `node${i}`, netns: `lab.node${i}`, ip: `192.168.56.${10 + i}`, podCIDR: `10.244.${i}.0/24`, podMtu: 1472 });
+const spec = { podNetwork: { udp: { port: 8285 } } };
+const plan: OverlayPlan = { spec, nodes: [node(1), node(2), node(3)] };
 
 /** Everything but TTL and header checksum must be carried unchanged. */
 function sameExceptTtl(t: Test, out: Buffer, input: Buffer, what: string): void {
@@ -41,21 +40,20 @@ t.test('the configuration of one node from the plan', async (t) => {
       { node: 'node1', subnet: '10.244.1.0/24', endpoint: { ip: '192.168.56.11', port: 8285 } },
       { node: 'node3', subnet: '10.244.3.0/24', endpoint: { ip: '192.168.56.13', port: 8285 } },
     ],
-    mtu: DEFAULT_POD_MTU,
+    mtu: 1472,
   });
-  t.equal(forwardingConfig({ nodes: [node(1)] }, 'node1').listen.port, DEFAULT_UDP_PORT, 'port defaults to 8285');
+  t.equal(forwardingConfig({ spec, nodes: [{ ...node(1), podMtu: 1400 }] }, 'node1').mtu, 1400, 'flannel0 MTU from the plan');
   t.equal(forwardingConfig({ spec: { podNetwork: { udp: { port: 9999 } } }, nodes: [node(1), node(2)] }, 'node1').peers[0]!.endpoint.port, 9999);
-  t.same(forwardingConfig({ nodes: [node(1)] }, 'node1').peers, [], 'a single node has no peers');
+  t.same(forwardingConfig({ spec, nodes: [node(1)] }, 'node1').peers, [], 'a single node has no peers');
 });
 
 t.test('a plan that cannot drive the overlay says what to fix', async (t) => {
   t.throws(() => forwardingConfig(plan, 'node9'), /node node9: no node of that name \(nodes: node1, node2, node3\)/);
-  t.throws(() => forwardingConfig({} as OverlayPlan, 'node1'), /it has no `nodes` list/);
-  t.throws(() => forwardingConfig({ nodes: [{ ...node(1), netns: '' }] }, 'node1'), /the node has no `netns`/);
+  t.throws(() => forwardingConfig({ spec, nodes: [{ ...node(1), netns: '' }] }, 'node1'), /the node has no `netns`/);
   t.throws(() => forwardingConfig({ ...plan, spec: { podNetwork: { udp: { port: 70000 } } } }, 'node1'), /spec\.podNetwork\.udp\.port is 70000/);
-  t.throws(() => forwardingConfig({ nodes: [node(1), { ...node(2), ip: '192.168.56' }] }, 'node1'), /node node2: '192\.168\.56' is not an IPv4 address/);
-  t.throws(() => forwardingConfig({ nodes: [node(1), { ...node(2), podCIDR: '10.244.2.1/24' }] }, 'node1'), /node node2: .*host bits set/);
-  t.throws(() => forwardingConfig({ nodes: [node(1), { ...node(2), podCIDR: '10.244.1.0/24' }] }, 'node1'), /nodes node1 and node2 both have pod CIDR 10\.244\.1\.0\/24/);
+  t.throws(() => forwardingConfig({ spec, nodes: [node(1), { ...node(2), ip: '192.168.56' }] }, 'node1'), /node node2: '192\.168\.56' is not an IPv4 address/);
+  t.throws(() => forwardingConfig({ spec, nodes: [node(1), { ...node(2), podCIDR: '10.244.2.1/24' }] }, 'node1'), /node node2: .*host bits set/);
+  t.throws(() => forwardingConfig({ spec, nodes: [node(1), { ...node(2), podCIDR: '10.244.1.0/24' }] }, 'node1'), /nodes node1 and node2 both have pod CIDR 10\.244\.1\.0\/24/);
 });
 
 t.test('route lookup: longest prefix wins, nothing outside', async (t) => {
@@ -244,7 +242,7 @@ t.test('from UDP: written whatever the destination, as flannel does', async (t) 
 
 t.test('peer changes for the reload log', async (t) => {
   const before = forwardingConfig(plan, 'node1').peers;
-  const after = forwardingConfig({ nodes: [node(1), node(3), node(4)] }, 'node1').peers;
+  const after = forwardingConfig({ spec, nodes: [node(1), node(3), node(4)] }, 'node1').peers;
   t.same(describePeerChanges(before, after), [
     '- node2 10.244.2.0/24 via 192.168.56.12:8285',
     '+ node4 10.244.4.0/24 via 192.168.56.14:8285',
