@@ -126,7 +126,7 @@ export function renderFiles(plan: Plan): RenderedFile[] {
     files.push({ path: `${NETNS_ETC}/${node.netns}/hosts`, content: nodeHosts(plan) });
     files.push({ path: `${NETNS_ETC}/${node.netns}/resolv.conf`, content: nodeResolvConf(plan) });
   }
-  for (const client of [...plan.internet.clients, ...(plan.internet.servers ?? [])]) {
+  for (const client of [...plan.internet.clients, ...plan.internet.servers]) {
     files.push({ path: `${NETNS_ETC}/${client.netns}/resolv.conf`, content: nodeResolvConf(plan) });
   }
   return files;

@@ -294,7 +294,7 @@ export function isolationChecks(plan: Plan): Check[] {
   checks.push({
     path: 'P13',
     name: `P13 host root namespace has no interface into the lab's namespaces`,
-    probes: [{ kind: 'root-isolated', netns: [plan.router.netns, plan.internet.netns, ...(plan.internet.loadBalancer ? [plan.internet.loadBalancer.netns] : []), ...(plan.internet.servers ?? []).map((s) => s.netns), ...plan.nodes.map((n) => n.netns), ...plan.pods.map((p) => p.netns)] }],
+    probes: [{ kind: 'root-isolated', netns: [plan.router.netns, plan.internet.netns, plan.internet.loadBalancer.netns, ...plan.internet.servers.map((s) => s.netns), ...plan.nodes.map((n) => n.netns), ...plan.pods.map((p) => p.netns)] }],
   });
   return checks;
 }

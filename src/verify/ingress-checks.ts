@@ -134,7 +134,7 @@ function requestPaths(loc: LocationPlan): string[] {
 const pathOf = (target: string) => target.split(/[?#]/, 1)[0] ?? '/';
 
 export function ingressChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
-  const client = plan.internet?.clients[0];
+  const client = plan.internet.clients[0];
   const lb = plan.services.find((s) => s.namespace === INGRESS_NGINX.namespace && s.name === INGRESS_NGINX.service)?.loadBalancerIP;
   const ingresses = plan.ingresses;
   if (!client || !lb || ingresses.length === 0) return [];

@@ -163,6 +163,5 @@ function egressChecks(plan: Plan, policy?: PolicyView): Check[] {
 }
 
 export function outsideInChecks(plan: Plan, proxy: ProxyNodeInput[], policy?: PolicyView): Check[] {
-  if (!plan.internet?.loadBalancer) return [];
   return [...loadBalancerChecks(plan, proxy, policy), ...hostChecks(plan, policy), ...egressChecks(plan, policy)];
 }
