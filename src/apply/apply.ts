@@ -13,7 +13,8 @@ import { killAll } from '../kernel/procs.js';
 import { planLab } from '../model/plan.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { LabSpec } from '../spec/lab.js';
-import { NETNS_ETC, podHostname, renderFiles } from '../render/files.js';
+import { NETNS_ETC, podHostname } from '../render/files.js';
+import { labFiles } from '../components/registry.js';
 import { podPortLines, renderPod } from '../components/topology/render.js';
 import { renderPortmap } from '../components/portmap/render.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
@@ -99,7 +100,7 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
       await runBatch(renderPod(p));
     }
     const addedNs = new Set(own.map((p) => p.netns));
-    for (const f of renderFiles(plan).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
+    for (const f of labFiles(plan).map((l) => l.file).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
       mkdirSync(dirname(f.path), { recursive: true });
       writeFileSync(f.path, f.content);
     }

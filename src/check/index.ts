@@ -1,10 +1,11 @@
 /**
- * `check`: every kernel object, netfilter rule and process the plan decides,
- * compared with what the kernel and the agent say now. Read-only.
+ * `check`: every kernel object, netfilter rule, file, process and listening
+ * socket the plan decides, compared with what the kernel, /proc and the agent
+ * say now. Read-only.
  */
 import { agentStatus, podReadyFrom } from '../agent/client.js';
 import type { AgentStatus } from '../agent/protocol.js';
-import { labDir } from '../apply/state.js';
+import { labDir, readHolders } from '../apply/state.js';
 import { componentsOf, labDaemons, labFiles, labObjects, netfilterOf } from '../components/registry.js';
 import type { Plan } from '../model/types.js';
 import { processDifferences } from './agent.js';
@@ -12,6 +13,7 @@ import { compare, type Difference } from './compare.js';
 import { placeNames } from './expected.js';
 import { compareFiles, readFiles } from './files.js';
 import { readKernel } from './kernel.js';
+import { heldNamespaces, procDifferences, readProcs } from './procfs.js';
 import { checkNetfilter, type NodeNetfilter } from './netfilter.js';
 
 export { differenceLine, type Difference } from './compare.js';
@@ -63,7 +65,9 @@ export async function checkLab(plan: Plan): Promise<CheckReport> {
   const nftTables = components.flatMap((c) => c.netfilter?.nftTables ?? []);
   const nodes: NodeNetfilter[] = plan.nodes.map((node) => ({ node, ...netfilterOf(plan, node, ready, skip), nftTables, skip }));
   const files = labFiles(plan);
-  const [kernel, netfilter, contents] = await Promise.all([readKernel(expected), checkNetfilter(nodes, components), readFiles(files.map((f) => f.file.path))]);
+  const holders = readHolders(plan.lab);
+  const [kernel, netfilter, contents, procs] = await Promise.all([readKernel(expected), checkNetfilter(nodes, components), readFiles(files.map((f) => f.file.path)), readProcs(holders)]);
+  const sockets = plan.pods.reduce((n, p) => n + p.containers.reduce((m, c) => m + c.ports.length, 0), 0);
   const rules = netfilter.differences.map((d) => ({ place: d.node.name, component: d.component, object: d.name, problem: d.problem }));
   const agentDiffs = processDifferences(plan, labDaemons(plan), agent.status, places, agent.error);
   // A sync that is still behind after the wait is drift of its own: the kernel does not hold the plan's rules yet.
@@ -72,7 +76,7 @@ export async function checkLab(plan: Plan): Promise<CheckReport> {
     : [];
   return {
     lab: plan.lab,
-    objects: expected.length + netfilter.compared + files.length,
-    differences: [...compare(expected, kernel, places), ...compareFiles(files, contents, places), ...rules, ...agentDiffs, ...behind],
+    objects: expected.length + netfilter.compared + files.length + heldNamespaces(plan).length + sockets,
+    differences: [...compare(expected, kernel, places), ...compareFiles(files, contents, places), ...rules, ...procDifferences(plan, holders, procs, places), ...agentDiffs, ...behind],
   };
 }

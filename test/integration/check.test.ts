@@ -19,6 +19,8 @@ import { eventually } from '../helpers/eventually.js';
 import { agentStatus, waitAgentReady } from '../../dist/agent/client.js';
 import { isAlive } from '../../dist/kernel/procs.js';
 import { processDifferences } from '../../dist/check/agent.js';
+import { procDifferences, readProcs } from '../../dist/check/procfs.js';
+import { readHolders } from '../../dist/apply/state.js';
 import { placeNames } from '../../dist/check/expected.js';
 import { labDaemons, labObjects } from '../../dist/components/registry.js';
 
@@ -185,7 +187,21 @@ if (!isRoot) {
     const runDir = `/run/kube-netlab/${name}`;
     const pid = (await agentStatus(runDir)).daemons.find((d) => d.name === dns.name)!.pid!;
     process.kill(pid, 'SIGKILL');
-    const seen = await eventually(async () => processDifferences(plan, labDaemons(plan), await agentStatus(runDir), placeNames(plan)).map(differenceLine)[0], { every: 20, what: 'the killed daemon in the agent status' });
+    // /proc is read before the status: while the status still says the daemon waits, the read came after the kill and before the restart.
+    const dnsPod = plan.pods.find((p) => p.netns === dns.netns)!;
+    const holders = readHolders(name);
+    const seenBoth = await eventually(
+      async () => {
+        const procs = await readProcs({ [dns.netns]: holders[dns.netns]! });
+        const line = processDifferences(plan, labDaemons(plan), await agentStatus(runDir), placeNames(plan)).map(differenceLine)[0];
+        const sockets = procDifferences(plan, holders, procs, placeNames(plan)).map(differenceLine).filter((l) => l.startsWith(`pod ${dnsPod.key}  `));
+        return line ? { line, sockets } : undefined;
+      },
+      { every: 20, what: 'the killed daemon in the agent status' },
+    );
+    const seen = seenBoth?.line;
+    t.ok(seenBoth?.sockets.includes(`pod ${dnsPod.key}  cluster-dns  container coredns socket udp/53: not bound`), `a killed daemon: its pod's DNS socket is gone from /proc: ${seenBoth?.sockets.join('; ')}`);
+    t.ok(seenBoth?.sockets.includes(`pod ${dnsPod.key}  cluster-dns  container coredns socket tcp/53: not listening`), 'and its TCP socket');
     t.match(seen, new RegExp(`^pod ${dns.name.slice('dns/'.length)}  agent  daemon ${dns.name}: not running \\(waiting, last .*\\); see `), 'a killed daemon: named');
     const healed = await eventually(async () => ((await checkLab(plan)).differences.length === 0 ? 'clean' : undefined), { every: 100, timeout: 30_000 });
     t.equal(healed, 'clean', 'a killed daemon: clean once the agent has restarted it');
