@@ -1,7 +1,10 @@
 /**
- * The lab's one module of IPv4 address arithmetic, all through ip-num: the
- * lab file's checks, the planner, ipBlock matching and the ingress
- * allowlists use it. ip-num is loaded at the first call, not at import.
+ * The lab's one module of IPv4 address arithmetic. Ranges go through
+ * ip-num: the lab file's checks, the planner, ipBlock matching and the
+ * ingress allowlists use it; ip-num is loaded at the first call, not at
+ * import. Addresses as unsigned 32-bit integers (`ipToInt`, `parseCidr`)
+ * are for the paths that run per packet or per query (the udp forwarder,
+ * the DNS server), where a BigInt per lookup would cost more than the work.
  */
 import type { IPv4, IPv4CidrRange } from './ip-num.js';
 import { ipNum } from './ip-num-load.js';
@@ -90,4 +93,45 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 export function withPrefix(ip: string, range: IPv4CidrRange): string {
   return `${ip}/${prefixLength(range)}`;
+}
+
+/** `a.b.c.d` to an unsigned 32-bit integer; RangeError on anything else. */
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.');
+  if (parts.length !== 4) throw new RangeError(`'${ip}' is not an IPv4 address (a.b.c.d)`);
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) throw new RangeError(`'${ip}' is not an IPv4 address (a.b.c.d)`);
+    value = value * 256 + Number(part);
+  }
+  return value;
+}
+
+export function intToIp(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
+}
+
+export interface Cidr {
+  /** Network address, host bits cleared. */
+  network: number;
+  prefix: number;
+  mask: number;
+}
+
+/** `a.b.c.d/n`; RangeError when malformed or when host bits are set. */
+export function parseCidr(text: string): Cidr {
+  const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  const prefix = match ? Number(match[2]) : NaN;
+  if (!match || prefix > 32) throw new RangeError(`'${text}' is not an IPv4 CIDR (a.b.c.d/n, n from 0 to 32)`);
+  const address = ipToInt(match[1]!);
+  const mask = prefixMask(prefix);
+  if ((address & mask) >>> 0 !== address) {
+    throw new RangeError(`'${text}' has host bits set; the network is ${intToIp((address & mask) >>> 0)}/${prefix}`);
+  }
+  return { network: address, prefix, mask };
+}
+
+/** The mask of a prefix length, as an unsigned 32-bit integer. */
+export function prefixMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }

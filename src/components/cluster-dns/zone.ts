@@ -44,6 +44,7 @@
  */
 import type { Answer } from 'dns-packet';
 import type { DnsEndpoint, DnsPort, DnsServerData, DnsService } from './data.js';
+import { ipToInt, prefixMask } from '../../util/addresses.js';
 
 /** A resource record, as dns-packet encodes it. */
 export type DnsRecord = Answer;
@@ -95,23 +96,22 @@ export function canonicalName(name: string): string {
   return n.replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
+/** An address the zone knows, as an integer; undefined for anything that is not one. */
 function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
+  try {
+    return ipToInt(ip);
+  } catch {
+    return undefined;
   }
-  return n;
 }
 
+/** A reverse zone's range (its host bits ignored, as CoreDNS's zone list does); undefined when malformed. */
 function parseCidr(text: string): { base: number; mask: number } | undefined {
   const [ip, bits, extra] = text.split('/');
   const base = ipv4ToInt(ip ?? '');
   const prefix = Number(bits);
   if (extra !== undefined || base === undefined || bits === '' || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = prefixMask(prefix);
   return { base: (base & mask) >>> 0, mask };
 }
 

@@ -10,18 +10,8 @@
  * Pure: built from the plan, no I/O, input buffers are never modified.
  */
 import type { NodePlan } from '../../model/types.js';
-import {
-  decrementTtl,
-  destination,
-  destinationUnreachable,
-  intToIp,
-  ipToInt,
-  ipv4Problem,
-  noIcmpErrorAbout,
-  parseCidr,
-  totalLength,
-  type HeaderProblem,
-} from './packet.js';
+import { intToIp, ipToInt, parseCidr } from '../../util/addresses.js';
+import { decrementTtl, destination, destinationUnreachable, ipv4Problem, noIcmpErrorAbout, totalLength, type HeaderProblem } from './packet.js';
 
 /** The fields of a plan the overlay reads; a full `Plan` satisfies it. */
 export interface OverlayPlan {

@@ -20,7 +20,8 @@ import { nsInode } from '../../kernel/ffi.js';
 import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
 import { Counters, dropsBetween, type CounterSnapshot } from './counters.js';
 import { describePeerChanges, Forwarder, type Endpoint, type ForwardingConfig } from './forward.js';
-import { destination, intToIp, ipv4Problem, source } from './packet.js';
+import { destination, ipv4Problem, source } from './packet.js';
+import { intToIp } from '../../util/addresses.js';
 import { TunDevice } from './tun.js';
 import { headerForTun, prepareForWire, type VnetHeader } from './vnet.js';
 

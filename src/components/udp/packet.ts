@@ -36,42 +36,6 @@ const FRAGMENT_OFFSET_MASK = 0x1fff;
 const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
 const ICMP_HIGHEST_KNOWN_TYPE = 18;
 
-/** `a.b.c.d` to an unsigned 32-bit integer; RangeError on anything else. */
-export function ipToInt(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new RangeError(`'${ip}' is not an IPv4 address (a.b.c.d)`);
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) throw new RangeError(`'${ip}' is not an IPv4 address (a.b.c.d)`);
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-export function intToIp(value: number): string {
-  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
-}
-
-export interface Cidr {
-  /** Network address, host bits cleared. */
-  network: number;
-  prefix: number;
-  mask: number;
-}
-
-/** `a.b.c.d/n`; RangeError when malformed or when host bits are set. */
-export function parseCidr(text: string): Cidr {
-  const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  const prefix = match ? Number(match[2]) : NaN;
-  if (!match || prefix > 32) throw new RangeError(`'${text}' is not an IPv4 CIDR (a.b.c.d/n, n from 0 to 32)`);
-  const address = ipToInt(match[1]!);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  if ((address & mask) >>> 0 !== address) {
-    throw new RangeError(`'${text}' has host bits set; the network is ${intToIp((address & mask) >>> 0)}/${prefix}`);
-  }
-  return { network: address, prefix, mask };
-}
-
 /** One's-complement sum of the 16-bit big-endian words of `buf[start, end)`, folded to 16 bits. */
 export function onesComplementSum(buf: Uint8Array, start = 0, end = buf.length): number {
   let sum = 0;

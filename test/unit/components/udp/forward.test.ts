@@ -7,7 +7,7 @@ import {
   type OverlayPlan,
   type TunVerdict,
 } from '../../../../dist/components/udp/forward.js';
-import { ipToInt } from '../../../../dist/components/udp/packet.js';
+import { ipToInt } from '../../../../dist/util/addresses.js';
 import { headerChecksumValid, icmp, ipv4, referenceChecksum, udp } from './fixtures/packets.js';
 
 const node = (i: number) => ({ name: `node${i}`, netns: `lab.node${i}`, ip: `192.168.56.${10 + i}`, podCIDR: `10.244.${i}.0/24`, podMtu: 1472 });

@@ -3,12 +3,10 @@ import {
   decrementTtl,
   destinationUnreachable,
   internetChecksum,
-  intToIp,
-  ipToInt,
   ipv4Problem,
   noIcmpErrorAbout,
-  parseCidr,
 } from '../../../../dist/components/udp/packet.js';
+import { intToIp, ipToInt, parseCidr } from '../../../../dist/util/addresses.js';
 import { headerChecksumValid, icmp, ipv4, prng, referenceChecksum, udp } from './fixtures/packets.js';
 
 t.test('addresses and CIDRs as unsigned integers', async (t) => {
