@@ -15,10 +15,11 @@ import type { Plan, PodPlan } from '../model/types.js';
 import type { LabSpec } from '../spec/lab.js';
 import { NETNS_ETC, podHostname } from '../render/files.js';
 import { labFiles } from '../components/registry.js';
-import { podPortLines, renderPod } from '../components/topology/render.js';
+import { gatewayNeighbourLine, podNeighbourLine, podPortLines, renderPod, unpinLine } from '../components/topology/render.js';
 import { renderPortmap } from '../components/portmap/render.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
+import { mapLimit } from '../util/concurrency.js';
 import { startHolders } from './holders.js';
 import { checkPlannedTests } from './tests.js';
 import { waitReadiness } from './up.js';
@@ -85,6 +86,8 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
     const own = removed.filter((p) => !p.hostNetwork);
     await killAll(own.map((p) => holders[p.netns]).filter((pid): pid is number => pid !== undefined));
     await deleteNamespaces(own.map((p) => p.netns));
+    // A pinned neighbour entry outlives the veth: the node forgets the pod's IP here.
+    if (old.staticNeighbours) await onNodes(old, own, (p, node) => unpinLine(p.ip, node.bridge));
     for (const p of own) {
       rmSync(`${NETNS_ETC}/${p.netns}`, { recursive: true, force: true });
       delete holders[p.netns];
@@ -96,8 +99,8 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
     await createNamespaces(own.map((p) => p.netns));
     for (const p of own) {
       const node = plan.nodes.find((n) => n.name === p.node)!;
-      await runBatch({ netns: node.netns, lines: podPortLines(p, node.bridge) });
-      await runBatch(renderPod(p));
+      await runBatch({ netns: node.netns, lines: [...podPortLines(p, node.bridge), ...(plan.staticNeighbours ? [podNeighbourLine(p, node.bridge)] : [])] });
+      await runBatch(renderPod(p, plan.staticNeighbours ? node.bridgeMac : undefined));
     }
     const addedNs = new Set(own.map((p) => p.netns));
     for (const f of labFiles(plan).map((l) => l.file).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
@@ -105,6 +108,15 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
       writeFileSync(f.path, f.content);
     }
     Object.assign(holders, startHolders(lab, own.map((p) => ({ netns: p.netns, hostname: podHostname(p) }))));
+  }
+  // A lab that grew past (or shrank below) what ARP alone can hold pins (or unpins) the entries of the pods it kept.
+  if (plan.staticNeighbours !== old.staticNeighbours) {
+    const fresh = new Set(added.map((p) => p.key));
+    const kept = plan.pods.filter((p) => !p.hostNetwork && !fresh.has(p.key));
+    log(`${plan.staticNeighbours ? 'pinning' : 'unpinning'} the neighbour entries of ${kept.length} pod(s)`);
+    const byName = new Map(plan.nodes.map((n) => [n.name, n]));
+    await onNodes(plan, kept, (p, node) => (plan.staticNeighbours ? podNeighbourLine(p, node.bridge) : unpinLine(p.ip, node.bridge)));
+    await mapLimit(kept, 8, (p) => runBatch({ netns: p.netns, lines: [plan.staticNeighbours ? gatewayNeighbourLine(p, byName.get(p.node)!.bridgeMac) : unpinLine(p.gateway, 'eth0')] }));
   }
   // Host ports follow their pods; only nodes whose rules change are touched.
   for (const node of plan.nodes) {
@@ -118,4 +130,12 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
   await waitAgentReady(labDir(lab), APPLY_READY_TIMEOUT_MS);
   await waitReadiness(lab, log);
   return { plan, added: added.map((p) => p.key), removed: removed.map((p) => p.key), unchanged: plan.pods.length - added.length };
+}
+
+/** One batch per node with a line for each of `pods` on it. */
+async function onNodes(plan: Plan, pods: readonly PodPlan[], line: (p: PodPlan, node: Plan['nodes'][number]) => string): Promise<void> {
+  for (const node of plan.nodes) {
+    const lines = pods.filter((p) => p.node === node.name).map((p) => line(p, node));
+    if (lines.length) await runBatch({ netns: node.netns, lines });
+  }
 }

@@ -86,7 +86,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   const files = labFiles(plan).map((f) => f.file);
   const namespaces = labNamespaces(plan);
   const concurrency = Math.max(2, availableParallelism() * 2);
-  const tooManyNeighbours = neighbourTableAdvice(plan.pods.length, plan.nodes.length, neighbourTableLimit());
+  const tooManyNeighbours = neighbourTableAdvice(plan.pods.length, plan.nodes.length, neighbourTableLimit(), plan.staticNeighbours);
   if (tooManyNeighbours) log(`warning: ${tooManyNeighbours}`);
 
   if (existing) {

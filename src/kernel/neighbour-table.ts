@@ -3,12 +3,16 @@
  * machine: every namespace's entries count against the same limit,
  * `net.ipv4.neigh.default.gc_thresh3` of the root namespace (1024 by
  * default). A lab of many pods needs an entry per pod in its pod (the
- * gateway) and one on its node's bridge, so past a few hundred pods the
- * table overflows and new neighbours fail to resolve: packets are dropped
+ * gateway) and one on its node's bridge; past a few hundred pods the lab pins
+ * those (see model/neighbours.ts), and what is left to ARP can still outgrow
+ * a small table: new neighbours then fail to resolve and packets are dropped
  * with "neighbor table overflow!" in the kernel log. The lab never changes
  * the root namespace; it reads these numbers (read-only) to say so.
  */
 import { readFileSync } from 'node:fs';
+import { neighboursNeeded } from '../model/neighbours.js';
+
+export { neighboursNeeded } from '../model/neighbours.js';
 
 const LIMIT = '/proc/sys/net/ipv4/neigh/default/gc_thresh3';
 const STATS = '/proc/net/stat/arp_cache';
@@ -40,11 +44,6 @@ export function tableFulls(text: string): number {
   return rows.reduce((sum, row) => sum + (parseInt(row.trim().split(/\s+/)[column] ?? '0', 16) || 0), 0);
 }
 
-/** Neighbour entries a lab keeps at once: each pod's gateway and the pod on its node's bridge, the nodes among themselves, with room for pod-to-pod traffic. */
-export function neighboursNeeded(pods: number, nodes: number): number {
-  return 3 * pods + nodes * (nodes + 2);
-}
-
 /** The root-namespace command that makes room for `needed` entries (twice that, rounded up to a power of two), for the user to run. */
 export function raiseLimitCommand(needed: number): string {
   const size = 2 ** Math.ceil(Math.log2(Math.max(needed, 512) * 2));
@@ -52,8 +51,8 @@ export function raiseLimitCommand(needed: number): string {
 }
 
 /** What to tell the user when the lab needs more entries than the table holds; undefined when it fits. */
-export function neighbourTableAdvice(pods: number, nodes: number, limit: number | undefined): string | undefined {
-  const needed = neighboursNeeded(pods, nodes);
+export function neighbourTableAdvice(pods: number, nodes: number, limit: number | undefined, pinned = false): string | undefined {
+  const needed = neighboursNeeded(pods, nodes, pinned);
   if (limit === undefined || needed <= limit) return undefined;
   return (
     `${pods} pods need about ${needed} neighbour (ARP) entries, but the kernel keeps at most ${limit} for the whole machine ` +
@@ -63,10 +62,11 @@ export function neighbourTableAdvice(pods: number, nodes: number, limit: number 
 }
 
 /** Why checks may have failed when the table overflowed while they ran. */
-export function overflowNote(overflows: number, pods: number, nodes: number, limit: number | undefined): string {
+export function overflowNote(overflows: number, pods: number, nodes: number, limit: number | undefined, pinned = false): string {
+  const needed = neighboursNeeded(pods, nodes, pinned);
   return (
     `the kernel's neighbour (ARP) table was full ${overflows} times during these checks: it holds ${limit ?? 'a fixed number of'} entries for every namespace ` +
-    `on this machine together, and a lab of ${pods} pods needs about ${neighboursNeeded(pods, nodes)}. Failures above may be that rather than the lab; ` +
-    `the lab never changes the root namespace, where it can be raised: ${raiseLimitCommand(neighboursNeeded(pods, nodes))}`
+    `on this machine together, and a lab of ${pods} pods needs about ${needed}. Failures above may be that rather than the lab; ` +
+    `the lab never changes the root namespace, where it can be raised: ${raiseLimitCommand(needed)}`
   );
 }

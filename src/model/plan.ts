@@ -10,6 +10,7 @@ import { ConfigError, type ConfigProblem } from '../util/errors.js';
 import { cidr, nthAddress, nthSubnet, offsetIn, prefixLength, withPrefix } from '../util/addresses.js';
 import { BACKENDS } from '../components/pod-network/plan.js';
 import { netnsName, podHostVeth, portTo, stableMac } from './names.js';
+import { pinsNeighbours } from './neighbours.js';
 import { placePods } from './placement.js';
 import { planServices } from './services-plan.js';
 import { withClusterDns } from './cluster-dns.js';
@@ -75,7 +76,8 @@ export function planLab(fileSpec: LabSpec, previous?: Plan): Plan {
   const pods = collecting(problems, () => planPods(spec, previous, nodes));
   const services = collecting(problems, () => planServices(spec, nodes, previous));
   if (!pods || !services) throw new ConfigError(problems);
-  return { version: 1, lab, spec, router, internet, nodes, pods, services, ingresses: servedIngresses(spec) };
+  const staticNeighbours = pinsNeighbours(pods.filter((p) => !p.hostNetwork).length, nodes.length);
+  return { version: 1, lab, spec, router, internet, nodes, pods, services, ingresses: servedIngresses(spec), staticNeighbours };
 }
 
 function collecting<T>(problems: ConfigProblem[], plan: () => T): T | undefined {
@@ -133,6 +135,7 @@ function planNodes(spec: LabSpec, previous: Plan | undefined, podMtu: number): N
       podMtu,
       uplinkPeer: portTo(node.name),
       vtepMac: stableMac(`${spec.name}/${node.name}/vtep`),
+      bridgeMac: stableMac(`${spec.name}/${node.name}/cbr0`),
       labels: node.labels,
     };
   });

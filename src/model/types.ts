@@ -86,6 +86,8 @@ export interface NodePlan {
   uplinkPeer: string;
   /** Stable MAC of the backend's tunnel device (vxlan VTEP), derived from the node name. */
   vtepMac: string;
+  /** Stable MAC of cbr0, set when it is made: pinned gateway entries in the pods name it. */
+  bridgeMac: string;
   labels: Record<string, string>;
 }
 
@@ -136,4 +138,6 @@ export interface Plan {
   services: ServicePlan[];
   /** The Ingresses the lab's ingress-nginx serves (by their class), in input order; decided here, so no consumer re-derives it. */
   ingresses: IngressSpec[];
+  /** Each pod's gateway and each pod on its node's bridge are permanent neighbour entries (a lab too big for ARP alone; see neighbours.ts). */
+  staticNeighbours: boolean;
 }

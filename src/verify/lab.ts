@@ -53,7 +53,7 @@ export async function verifyLab(plan: Plan, opts: { only?: ReadonlySet<string> |
     t.cells.map((c) => ({ path: 'REACH' as const, name: c.name, ok: c.ok, details: cellDetails(c), durationMs: c.outcome?.ms ?? 0, group: t.name })),
   );
   const overflows = neighbourTableOverflows() - overflowsBefore;
-  const notes = overflows > 0 ? [overflowNote(overflows, plan.pods.length, plan.nodes.length, neighbourTableLimit())] : [];
+  const notes = overflows > 0 ? [overflowNote(overflows, plan.pods.length, plan.nodes.length, neighbourTableLimit(), plan.staticNeighbours)] : [];
   const report: VerifyReport = {
     lab: plan.lab,
     backend: plan.spec.podNetwork.backend,

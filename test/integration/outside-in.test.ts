@@ -306,6 +306,8 @@ if (!isRoot) {
       // waiting 5 s tells the two apart.
       const stream = (ip: string) => spawnAsync(['ip', 'netns', 'exec', `${name}.ext.external`, process.execPath, STREAM, `http://${ip}/`, '13000', '20', PINNED_AFTER_MS]);
       // Local: only the load balancer's health check matters. Cluster: the other nodes also forward to node1's pods until they leave the endpoints.
+      // Conntrack entries with the time they were made, so a lost flow's entries say whether a rule decided it before or after the sync.
+      for (const where of ['lb', 'node/node1', 'node/node2', 'node/node3']) exec(where, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_timestamp=1');
       const local = stream('203.0.113.77');
       const cluster = stream('203.0.113.192');
       await new Promise((r) => setTimeout(r, 2000));
@@ -360,7 +362,7 @@ if (!isRoot) {
           // Where each lost flow went: its conntrack entries on the load balancer and the nodes, by the client's port.
           for (const f of lost.filter((x) => x.localPort)) {
             for (const where of ['lb', 'node/node1', 'node/node2', 'node/node3']) {
-              const entries = exec(where, 'conntrack', '-L', '-p', 'tcp', '--sport', String(f.localPort)).stdout.trim();
+              const entries = exec(where, 'conntrack', '-L', '-o', 'ktimestamp', '-p', 'tcp', '--sport', String(f.localPort)).stdout.trim();
               if (entries) t.comment(`port ${f.localPort} in ${where}: ${entries}`);
             }
           }

@@ -113,14 +113,16 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
       `addr add ${n.address} dev eth0`,
       'link set eth0 up',
       `route add default via ${plan.router.ip}`,
-      `link add ${n.bridge} type bridge`,
+      `link add ${n.bridge} address ${n.bridgeMac} type bridge`,
       `link set ${n.bridge} mtu ${n.podMtu}`,
       `addr add ${n.gateway}/${n.podCIDR.split('/')[1]} dev ${n.bridge}`,
       // kubelet's default hairpin mode, promiscuous-bridge: a pod reaching
       // itself through a service leaves and re-enters by the same port.
       `link set ${n.bridge} promisc on up`,
     ];
-    for (const p of plan.pods.filter((p) => p.node === n.name && !p.hostNetwork)) lines.push(...podPortLines(p, n.bridge));
+    const pods = plan.pods.filter((p) => p.node === n.name && !p.hostNetwork);
+    for (const p of pods) lines.push(...podPortLines(p, n.bridge));
+    if (plan.staticNeighbours) lines.push(...pods.map((p) => podNeighbourLine(p, n.bridge)));
     return { netns: n.netns, lines };
   });
 }
@@ -145,13 +147,36 @@ export function podPortLines(p: PodPlan, bridge: string): string[] {
   ];
 }
 
-/** The pod side: its eth0 address and default route via the node's bridge. */
-export function renderPod(p: PodPlan): NetnsBatch {
-  return { netns: p.netns, lines: ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`] };
+/** A pinned lab's node side of one pod: the pod's IP on the bridge, as ARP would have learned it (see model/neighbours.ts). */
+export function podNeighbourLine(p: PodPlan, bridge: string): string {
+  return `neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev ${bridge} nud permanent`;
+}
+
+/** Removes a pinned entry, if there is one (`flush` of nothing is not an error, where `del` would stop the batch). */
+export function unpinLine(ip: string, dev: string): string {
+  return `neigh flush to ${ip} dev ${dev} nud permanent`;
+}
+
+/** A pinned lab's pod side: the gateway on eth0, at the MAC cbr0 was made with. */
+export function gatewayNeighbourLine(p: PodPlan, bridgeMac: string): string {
+  return `neigh replace ${p.gateway} lladdr ${bridgeMac} dev eth0 nud permanent`;
+}
+
+/**
+ * The pod side: its eth0 address and default route via the node's bridge;
+ * in a pinned lab, `gatewayMac` is cbr0's MAC and the gateway's entry is
+ * permanent.
+ */
+export function renderPod(p: PodPlan, gatewayMac?: string): NetnsBatch {
+  const lines = ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up'];
+  if (gatewayMac) lines.push(gatewayNeighbourLine(p, gatewayMac));
+  lines.push(`route add default via ${p.gateway}`);
+  return { netns: p.netns, lines };
 }
 
 export function renderPods(plan: Plan): NetnsBatch[] {
-  return plan.pods.filter((p) => !p.hostNetwork).map(renderPod);
+  const bridgeMac = new Map(plan.nodes.map((n) => [n.name, n.bridgeMac]));
+  return plan.pods.filter((p) => !p.hostNetwork).map((p) => renderPod(p, plan.staticNeighbours ? bridgeMac.get(p.node) : undefined));
 }
 
 export function renderSysctls(plan: Plan): Sysctl[] {

@@ -66,7 +66,7 @@ link set lo up
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 route add default via 192.168.56.1
-link add cbr0 type bridge
+link add cbr0 address ${plan.nodes[0]!.bridgeMac} type bridge
 link set cbr0 mtu 1500
 addr add 10.244.0.1/24 dev cbr0
 link set cbr0 promisc on up
@@ -139,6 +139,27 @@ t.test('the internet router and the load balancer edge send no redirects (they f
   for (const line of ['t.lb net.ipv4.ip_forward=1', 't.lb net.ipv4.conf.all.send_redirects=0', 't.lb net.ipv4.conf.eth0.send_redirects=0', 't.internet net.ipv4.conf.br0.send_redirects=0']) {
     t.ok(sys.includes(line), line);
   }
+});
+
+t.test('a lab too big for ARP alone pins each pod\'s gateway and each pod on its bridge; a small one leaves them to ARP', async (t) => {
+  const small = planLab(labSpec({ pods: [pod('default', 'a')] }));
+  t.equal(small.staticNeighbours, false);
+  t.notMatch(JSON.stringify(upStages(small)), /neigh /, 'the default size: ARP, as in a cluster');
+  // 3 x 342 pods (the DNS add-on's two included) + 3 nodes x 5 > 1024: past the kernel's default table.
+  const big = planLab(labSpec({ pods: Array.from({ length: 340 }, (_, i) => pod('default', `p${i}`)) }));
+  t.equal(big.staticNeighbours, true);
+  t.equal(planLab(labSpec({ pods: Array.from({ length: 300 }, (_, i) => pod('default', `p${i}`)) })).staticNeighbours, false, '300 pods still fit');
+  const stages = upStages(big);
+  const p = big.pods.find((x) => x.key === 'default/p0')!;
+  const node = big.nodes.find((n) => n.name === p.node)!;
+  const nodeLines = stages.flat().find((b) => b.netns === node.netns)!.lines;
+  t.ok(nodeLines.includes(`link add cbr0 address ${node.bridgeMac} type bridge`), 'cbr0 has the MAC the pods pin');
+  t.ok(nodeLines.includes(`neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev cbr0 nud permanent`), 'the pod on its node\'s bridge');
+  t.ok(nodeLines.indexOf(`neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev cbr0 nud permanent`) > nodeLines.indexOf('link set cbr0 promisc on up'), 'after the bridge exists');
+  const podLines = stages.flat().find((b) => b.netns === p.netns)!.lines;
+  t.same(podLines, ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `neigh replace ${p.gateway} lladdr ${node.bridgeMac} dev eth0 nud permanent`, `route add default via ${p.gateway}`]);
+  const pinned = big.pods.filter((x) => !x.hostNetwork).length;
+  t.equal(stages.flat().flatMap((b) => b.lines).filter((l) => l.startsWith('neigh replace')).length, 2 * pinned, 'two entries per pod, none for hostNetwork pods');
 });
 
 t.test('a pod MAC follows from its IP, so a reused IP keeps its neighbour entries right', async (t) => {

@@ -1,0 +1,74 @@
+/**
+ * A lab too big for the kernel's default neighbour (ARP) table pins each
+ * pod's gateway and each pod on its node's bridge as permanent entries;
+ * `scale` across the line unpins and pins them again on the running lab,
+ * and `check` holds the lab to it each time.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Plan } from '../../dist/model/types.js';
+import { scaleLabYaml } from '../../dist/bench/lab-scale.js';
+import { cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
+import { leftovers } from '../helpers/host.js';
+
+// 340 replicas and the two DNS pods need 3 x 342 + 15 entries, past 1024; 300 need 921.
+const PINNED = 340;
+const UNPINNED = 300;
+
+if (!isRoot) {
+  t.skip('needs root: it builds a lab of 345 namespaces', () => {});
+} else {
+  t.test('pinned at up, unpinned and pinned again by scale, clean under check each time', async (t) => {
+    const lab = labName('nbr');
+    t.teardown(() => {
+      cli(['down', '--name', lab]);
+    });
+    const file = writeLab(tempDir(), lab, scaleLabYaml(lab, PINNED));
+    const up = cli(['up', '-f', file]);
+    t.equal(up.code, 0, up.stderr);
+    t.notMatch(up.stderr, /neighbour \(ARP\) entries/, 'no warning: what is left to ARP fits the table');
+
+    const planOf = () => JSON.parse(readFileSync(`/run/kube-netlab/${lab}/plan.json`, 'utf8')) as Plan;
+    const permanent = (netns: string, dev: string) =>
+      spawnSync('ip', ['-n', netns, '-j', 'neigh', 'show', 'dev', dev, 'nud', 'permanent'], { encoding: 'utf8' }).stdout.trim();
+    const pinnedOn = (plan: Plan) => plan.nodes.map((n) => (JSON.parse(permanent(n.netns, 'cbr0') || '[]') as unknown[]).length);
+    const podsOn = (plan: Plan) => plan.nodes.map((n) => plan.pods.filter((p) => p.node === n.name && !p.hostNetwork).length);
+    const reach = (plan: Plan) => {
+      const [a, b] = [plan.pods.find((p) => p.node === 'node1')!, plan.pods.find((p) => p.node === 'node3')!];
+      return spawnSync('ip', ['netns', 'exec', a.netns, 'ping', '-c', '1', '-W', '2', b.ip], { encoding: 'utf8' }).status;
+    };
+
+    let plan = planOf();
+    t.equal(plan.staticNeighbours, true);
+    t.same(pinnedOn(plan), podsOn(plan), 'every pod on its node\'s bridge');
+    const pod = plan.pods.find((p) => p.namespace === 'default')!;
+    const node = plan.nodes.find((n) => n.name === pod.node)!;
+    t.match(permanent(pod.netns, 'eth0'), new RegExp(`"dst":"${pod.gateway}".*"lladdr":"${node.bridgeMac}"`), 'the gateway at cbr0\'s MAC');
+    t.equal(cli(['check', '--name', lab]).code, 0, 'check: clean');
+    t.equal(reach(plan), 0, 'a pod reaches a pod on another node');
+
+    const down = cli(['scale', '--name', lab, 'deploy/app', '--replicas', String(UNPINNED)]);
+    t.equal(down.code, 0, down.stderr);
+    t.match(down.stderr, /unpinning the neighbour entries of \d+ pod\(s\)/);
+    plan = planOf();
+    t.equal(plan.staticNeighbours, false);
+    t.same(pinnedOn(plan), [0, 0, 0], 'no pinned entry left on any bridge, the removed pods\' included');
+    t.same(JSON.parse(permanent(plan.pods.find((p) => p.namespace === 'default')!.netns, 'eth0') || '[]'), [], 'nor in the pods');
+    t.equal(cli(['check', '--name', lab]).code, 0, 'check: clean');
+    t.equal(reach(plan), 0, 'ARP resolves them again');
+
+    const again = cli(['scale', '--name', lab, 'deploy/app', '--replicas', String(PINNED)]);
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stderr, /pinning the neighbour entries of \d+ pod\(s\)/);
+    plan = planOf();
+    t.equal(plan.staticNeighbours, true);
+    t.same(pinnedOn(plan), podsOn(plan), 'the kept pods and the new ones');
+    const check = cli(['check', '--name', lab]);
+    t.equal(check.code, 0, `check: clean: ${check.stdout}`);
+    t.equal(reach(plan), 0);
+
+    t.equal(cli(['down', '--name', lab]).code, 0);
+    t.same(leftovers(lab), []);
+  });
+}
