@@ -39,7 +39,7 @@ if (!isRoot) {
       return spawnSync('ip', ['netns', 'exec', a.netns, 'ping', '-c', '1', '-W', '2', b.ip], { encoding: 'utf8' }).status;
     };
 
-    let plan = planOf();
+    const plan = planOf();
     t.equal(plan.staticNeighbours, true);
     t.same(pinnedOn(plan), podsOn(plan), 'every pod on its node\'s bridge');
     const pod = plan.pods.find((p) => p.namespace === 'default')!;
@@ -48,25 +48,21 @@ if (!isRoot) {
     t.equal(cli(['check', '--name', lab]).code, 0, 'check: clean');
     t.equal(reach(plan), 0, 'a pod reaches a pod on another node');
 
-    const down = cli(['scale', '--name', lab, 'deploy/app', '--replicas', String(UNPINNED)]);
-    t.equal(down.code, 0, down.stderr);
-    t.match(down.stderr, /unpinning the neighbour entries of \d+ pod\(s\)/);
-    plan = planOf();
-    t.equal(plan.staticNeighbours, false);
-    t.same(pinnedOn(plan), [0, 0, 0], 'no pinned entry left on any bridge, the removed pods\' included');
-    t.same(JSON.parse(permanent(plan.pods.find((p) => p.namespace === 'default')!.netns, 'eth0') || '[]'), [], 'nor in the pods');
-    t.equal(cli(['check', '--name', lab]).code, 0, 'check: clean');
-    t.equal(reach(plan), 0, 'ARP resolves them again');
-
-    const again = cli(['scale', '--name', lab, 'deploy/app', '--replicas', String(PINNED)]);
-    t.equal(again.code, 0, again.stderr);
-    t.match(again.stderr, /pinning the neighbour entries of \d+ pod\(s\)/);
-    plan = planOf();
-    t.equal(plan.staticNeighbours, true);
-    t.same(pinnedOn(plan), podsOn(plan), 'the kept pods and the new ones');
-    const check = cli(['check', '--name', lab]);
-    t.equal(check.code, 0, `check: clean: ${check.stdout}`);
-    t.equal(reach(plan), 0);
+    // Scaled across the line: the running lab's entries follow, the removed pods' included.
+    const scaleTo = (replicas: number, pinned: boolean) => {
+      const r = cli(['scale', '--name', lab, 'deploy/app', '--replicas', String(replicas)]);
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stderr, new RegExp(`\\b${pinned ? 'pinning' : 'unpinning'} the neighbour entries of \\d+ pod\\(s\\)`));
+      const now = planOf();
+      t.equal(now.staticNeighbours, pinned);
+      t.same(pinnedOn(now), pinned ? podsOn(now) : [0, 0, 0], `${replicas} replicas: the pinned entries on each bridge`);
+      t.same(JSON.parse(permanent(now.pods.find((p) => p.namespace === 'default')!.netns, 'eth0') || '[]').length, pinned ? 1 : 0, 'and in a pod');
+      const check = cli(['check', '--name', lab]);
+      t.equal(check.code, 0, `check: clean: ${check.stdout}`);
+      t.equal(reach(now), 0, 'a pod reaches a pod on another node');
+    };
+    scaleTo(UNPINNED, false);
+    scaleTo(PINNED, true);
 
     t.equal(cli(['down', '--name', lab]).code, 0);
     t.same(leftovers(lab), []);

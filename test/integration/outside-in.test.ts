@@ -351,7 +351,17 @@ if (!isRoot) {
       ];
       for (const [what, result, service, proxied, event] of cases) {
         // Lost although, when it was sent, nothing sent it toward node1.
-        const lost = result!.failures.filter((f) => f.sentAt > downAt && !targetsAt(service, f.sentAt).includes('node1') && targetsAt(service, f.sentAt).length > 0 && proxied(f.sentAt));
+        const unexplained = result!.failures.filter((f) => f.sentAt > downAt && !targetsAt(service, f.sentAt).includes('node1') && targetsAt(service, f.sentAt).length > 0 && proxied(f.sentAt));
+        // A new connection from a client port an earlier, unanswered one used is the same flow to conntrack: it follows
+        // the entry made for the earlier one, and no rule of the lab sees it. Such a request was decided before it was
+        // sent, which its entries' creation times (to the second) show; every other lost request is the lab's.
+        const entriesOf = (port: number) =>
+          ['lb', 'node/node1', 'node/node2', 'node/node3'].map((where) => ({ where, text: exec(where, 'conntrack', '-L', '-o', 'ktimestamp', '-p', 'tcp', '-s', '203.0.113.10', '--sport', String(port)).stdout.trim() }));
+        const madeBefore = (f: { sentAt: number; localPort?: number }) =>
+          f.localPort !== undefined &&
+          entriesOf(f.localPort).some((e) => [...e.text.matchAll(/\[start=([^\]]+)\]/g)].some((m) => Date.parse(m[1]!) + 1000 <= f.sentAt));
+        const lost = unexplained.filter((f) => !madeBefore(f));
+        for (const f of unexplained.filter((x) => !lost.includes(x))) t.comment(`port ${f.localPort}: sent +${f.sentAt - downAt} ms, it followed a conntrack entry made before it was sent: ${entriesOf(f.localPort!).map((e) => `${e.where}: ${e.text}`).join(' | ')}`);
         t.comment(`failover, ${what}: ${result!.failures.length} of ${result!.sent} requests lost, the last sent ${result!.failures.length ? result!.failures.at(-1)!.sentAt - downAt : 0} ms after node-down`);
         t.same(lost, [], `${what}: nothing is lost that was sent while ${event}`);
         if (lost.length) {
