@@ -51,8 +51,8 @@ fi
 
 # `find src` also sees src/ and its subdirectories, whose mtimes change when a
 # file is added, removed or renamed, so deletions trigger a rebuild too.
-if [ ! -f dist/.build-stamp ] || newer tsconfig.json dist/.build-stamp || newer src dist/.build-stamp; then
-  say "building (tsc)"
+if [ ! -f dist/.build-stamp ] || newer tsconfig.json dist/.build-stamp || newer scripts/bundle.mjs dist/.build-stamp || newer src dist/.build-stamp; then
+  say "building (tsc, then one file per process: scripts/bundle.mjs)"
   mkdir -p dist
   # Stamp the start of the build, not its end, so that a source edited while
   # tsc runs is rebuilt next time.
