@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { checkLab, differenceLine } from '../../dist/check/index.js';
 import type { FdbObject, NeighbourObject } from '../../dist/components/objects.js';
 import type { Plan } from '../../dist/model/types.js';
@@ -187,7 +187,11 @@ if (!isRoot) {
     const runDir = `/run/kube-netlab/${name}`;
     const pid = (await agentStatus(runDir)).daemons.find((d) => d.name === dns.name)!.pid!;
     process.kill(pid, 'SIGKILL');
-    // /proc is read before the status: while the status still says the daemon waits, the read came after the kill and before the restart.
+    // A signal is delivered, not awaited. The sockets close with the last of the daemon's threads, which can outlive
+    // its main thread (a zombie already); the agent reaps it only after all of them, so /proc/<pid> going is the sign.
+    const exited = await eventually(() => !existsSync(`/proc/${pid}`), { every: 10, what: `the killed daemon (pid ${pid}) to be reaped` });
+    t.ok(exited, 'the killed daemon was reaped');
+    // Then /proc is read before the status: while the status still says the daemon waits, the read came after the exit and before the restart.
     const dnsPod = plan.pods.find((p) => p.netns === dns.netns)!;
     const holders = readHolders(name);
     const seenBoth = await eventually(
