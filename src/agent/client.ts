@@ -19,6 +19,8 @@ export { planDigest } from './plan-targets.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const POLL_MS = 100;
+/** Readiness is what `up` and `apply` return on, so it is asked for more often than the agent's start. */
+const READY_POLL_MS = 25;
 
 /** The agent answered with an error, or did not answer. `status` is the HTTP status when it answered. */
 export class AgentError extends Error {
@@ -269,6 +271,6 @@ export async function waitPodsReady(runDir: string, timeoutMs: number): Promise<
     const waiting = status.containers.filter((c) => c.state === 'running' && c.ready === false);
     if (waiting.length === 0 && !status.proxy?.pending && ingressBehind(runDir, status).length === 0) return [];
     if (Date.now() >= deadline) return waiting.map((c) => `${c.pod} ${c.container}: ${c.probe ?? 'no probe result yet'}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
 }

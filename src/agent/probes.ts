@@ -52,7 +52,8 @@ export function probeTargets(plan: Plan): ProbeTarget[] {
 }
 
 const NOT_RUNNING = 'container not running';
-const NOT_RUNNING_RECHECK_MS = 100;
+// Short: a container whose daemon is still starting is probed within a few ms of serving, which is what `up` waits for.
+const NOT_RUNNING_RECHECK_MS = 25;
 
 export class ProbeScheduler {
   readonly tracker = new ReadinessTracker();

@@ -16,7 +16,7 @@ import { labNamespaces } from '../components/topology/render.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { checkPlannedTests } from './tests.js';
-import { componentsOf, labFiles, labSysctls, netfilterBootstrap, upStages } from '../components/registry.js';
+import { componentsOf, labFiles, labSysctls, netfilterBootstrap, prepareLab, upStages } from '../components/registry.js';
 import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
@@ -69,7 +69,7 @@ async function waitLoadBalancer(lab: string, log: (line: string) => void): Promi
     } catch {
       // Not written yet, or being replaced.
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
   log(`the load balancer has not checked the nodes within ${LOAD_BALANCER_WAIT_MS / 1000} s; see ${join(labDir(lab), 'cloud-load-balancer.log')}`);
 }
@@ -95,6 +95,9 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   }
   const now = new Date().toISOString();
   writeRecord({ name: spec.name, phase: 'creating', files: spec.files, createdAt: now, updatedAt: now });
+  // What daemons would make when they start (certificates) is made meanwhile, in other processes.
+  const prepared = prepareLab(plan, labDir(spec.name));
+  prepared.catch(() => {}); // awaited below
   try {
     log(`creating ${namespaces.length} network namespaces (${plan.nodes.length} nodes, ${plan.pods.length} pods)`);
     await createNamespaces(namespaces);
@@ -107,6 +110,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
       writeFileSync(f.path, f.content);
     }
     writePlan(plan);
+    await prepared;
     log('starting pause processes');
     // The agent needs the namespaces and plan.json, not the pause processes: it boots while they start.
     const agent = startAgent(spec.name);

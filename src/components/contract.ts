@@ -58,4 +58,11 @@ export interface Component {
   netfilter?: NetfilterPart;
   /** The processes it needs, each with its own rendered config. */
   daemons?(plan: Plan): DaemonSpec[];
+  /**
+   * Files its daemons would otherwise make when they start (the ingress
+   * certificates, one `openssl` after another), made into the run directory
+   * by `up` while the kernel objects are being created. A daemon still makes
+   * whatever is missing, so this only moves the work off its start.
+   */
+  prepare?(plan: Plan, runDir: string): Promise<void>;
 }

@@ -72,6 +72,11 @@ export function labFiles(plan: Plan): { component: string; file: RenderedFile }[
   return componentsOf(plan).flatMap((c) => (c.kernel?.(plan) ?? []).flatMap((k) => (k.files ?? []).map((file) => ({ component: k.label, file }))));
 }
 
+/** Every component's `prepare`, side by side. */
+export async function prepareLab(plan: Plan, runDir: string): Promise<void> {
+  await Promise.all(componentsOf(plan).map((c) => c.prepare?.(plan, runDir)));
+}
+
 /** Every daemon the lab runs. */
 export function labDaemons(plan: Plan): DaemonSpec[] {
   return componentsOf(plan).flatMap((c) => c.daemons?.(plan) ?? []);

@@ -6,7 +6,8 @@
  */
 import type { DaemonSpec } from '../../model/daemons.js';
 import type { Plan } from '../../model/types.js';
-import { ingressControllerConfig } from './controller.js';
+import { certificatesFor, ingressControllerConfig } from './controller.js';
+import { CertStore } from './certs.js';
 
 export function ingressDaemons(plan: Plan): DaemonSpec[] {
   return plan.pods
@@ -15,4 +16,12 @@ export function ingressDaemons(plan: Plan): DaemonSpec[] {
       const name = `ingress/${p.namespace}/${p.name}`;
       return { name, netns: p.netns, module: 'components/ingress-nginx' as const, args: ['--name', name, '--pod', p.key], config: ingressControllerConfig(plan, p.key) };
     });
+}
+
+/** The certificates the controllers serve, made before they start; a certificate two controllers share is made once. */
+export async function prepareIngressCertificates(plan: Plan, runDir: string): Promise<void> {
+  const store = new CertStore(runDir, plan.lab);
+  for (const p of plan.pods.filter((p) => p.containers.some((c) => c.program === 'ingress-nginx'))) {
+    await certificatesFor(ingressControllerConfig(plan, p.key), store);
+  }
 }

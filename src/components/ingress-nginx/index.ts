@@ -4,10 +4,11 @@
  * endpoints the agent publishes.
  */
 import type { Component } from '../contract.js';
-import { ingressDaemons } from './daemon.js';
+import { ingressDaemons, prepareIngressCertificates } from './daemon.js';
 
 export const ingressNginx: Component = {
   name: 'ingress-nginx',
   enabled: () => true,
   daemons: ingressDaemons,
+  prepare: prepareIngressCertificates,
 };

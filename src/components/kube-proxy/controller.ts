@@ -81,24 +81,30 @@ export class ProxyController {
     const started = performance.now();
     const changed: string[] = [];
     let failed: string | undefined;
-    for (const input of view.inputs) {
-      const json = JSON.stringify(input);
-      const before = this.applied.get(input.node);
-      if (before?.json === json) continue;
-      const netns = view.netns.get(input.node);
-      if (!netns) continue;
-      const text = this.render(input, before?.input);
-      try {
-        await this.apply(this.state.mode, netns, text, `kube-proxy (${this.state.mode}) sync on node ${input.node}`);
-        this.applied.set(input.node, { input, json });
-        changed.push(input.node);
-      } catch (err) {
-        // nft applies a script all or nothing, so the kernel still holds what was applied last and the retry can
-        // build on it. iptables-restore commits table by table: after a failure the next attempt writes everything.
-        if (this.state.mode === 'iptables') this.applied.delete(input.node);
-        failed = `node ${input.node}: ${(err as Error).message}`;
-      }
-    }
+    // Nodes are independent kernels: their rules are written side by side, and each node's outcome is its own.
+    await Promise.all(
+      view.inputs.map(async (input) => {
+        const json = JSON.stringify(input);
+        const before = this.applied.get(input.node);
+        if (before?.json === json) return;
+        const netns = view.netns.get(input.node);
+        if (!netns) return;
+        const text = this.render(input, before?.input);
+        try {
+          await this.apply(this.state.mode, netns, text, `kube-proxy (${this.state.mode}) sync on node ${input.node}`);
+          this.applied.set(input.node, { input, json });
+          changed.push(input.node);
+        } catch (err) {
+          // nft applies a script all or nothing, so the kernel still holds what was applied last and the retry can
+          // build on it. iptables-restore commits table by table: after a failure the next attempt writes everything.
+          if (this.state.mode === 'iptables') this.applied.delete(input.node);
+          failed ??= `node ${input.node}: ${(err as Error).message}`;
+        }
+      }),
+    );
+    // Named in the plan's order, whichever node finished first.
+    const order = new Map(view.inputs.map((input, i) => [input.node, i]));
+    changed.sort((a, b) => order.get(a)! - order.get(b)!);
     for (const node of [...this.applied.keys()]) if (!view.netns.has(node)) this.applied.delete(node);
     if (failed) {
       if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${this.retryMs} ms: ${failed}`);

@@ -1,4 +1,5 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { mock } from 'node:test';
 import { ProbeScheduler, type ProbeTarget } from '../../../dist/agent/probes.js';
 
 const target = (key: string): ProbeTarget => ({
@@ -13,9 +14,20 @@ const noNamespaces = () => {
   throw new Error('no namespace in a unit test');
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The scheduler's rounds run on setTimeout; these tests drive a mocked clock
+ * in steps, so they count rounds against the schedule, not the wall clock.
+ */
+function mockedClock(t: Test): (ms: number, step?: number) => void {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.teardown(() => mock.timers.reset());
+  return (ms, step = 5) => {
+    for (let done = 0; done < ms; done += step) mock.timers.tick(Math.min(step, ms - done));
+  };
+}
 
 t.test('probing goes on after a reload that leaves a probe unchanged', async (t) => {
+  const advance = mockedClock(t);
   // `running` is asked once per probe round; false keeps the rounds off the network.
   const rounds = new Map<string, number>();
   const s = new ProbeScheduler(
@@ -29,20 +41,23 @@ t.test('probing goes on after a reload that leaves a probe unchanged', async (t)
   );
   t.teardown(() => s.stopAll());
   s.apply([target('default/db-1/db')]);
-  await sleep(30);
+  t.equal(rounds.get('default/db-1/db') ?? 0, 0, 'nothing runs inside apply');
+  mock.timers.tick(0);
   t.equal(rounds.get('default/db-1/db'), 1, 'the first round runs at once');
   // What `apply` or `scale` hands over: an equal target, as a new object.
   s.apply([target('default/db-1/db'), target('default/web/web')]);
-  await sleep(2300);
+  advance(2300);
   t.ok((rounds.get('default/db-1/db') ?? 0) >= 3, `the unchanged probe kept being scheduled: ${rounds.get('default/db-1/db')} rounds`);
   t.ok((rounds.get('default/web/web') ?? 0) >= 2, 'the added one runs too');
   s.apply([target('default/web/web')]);
   const before = rounds.get('default/db-1/db');
-  await sleep(1200);
+  advance(1200);
   t.equal(rounds.get('default/db-1/db'), before, 'a removed probe stops');
+  t.ok((rounds.get('default/web/web') ?? 0) > 2, 'the one that stays goes on');
 });
 
 t.test('a container that does not run yet is looked at again within 100 ms, not a period later', async (t) => {
+  const advance = mockedClock(t);
   let rounds = 0;
   const s = new ProbeScheduler(
     () => {},
@@ -55,8 +70,13 @@ t.test('a container that does not run yet is looked at again within 100 ms, not 
   );
   t.teardown(() => s.stopAll());
   s.apply([{ ...target('default/dns/dns'), probe: { ...target('x').probe, periodSeconds: 10 } }]);
-  await sleep(750);
-  t.ok(rounds >= 5 && rounds <= 9, `${rounds} rounds in 750 ms with a 10 s period`);
+  mock.timers.tick(0);
+  t.equal(rounds, 1, 'probed at once');
+  advance(100);
+  t.ok(rounds >= 2, `looked at again within 100 ms of a 10 s period: ${rounds} rounds`);
+  const early = rounds;
+  advance(1000);
+  t.ok(rounds > early, 'and keeps being looked at while it does not run');
 });
 
 t.test('an HTTP probe connects from the socket it is given, one connection per probe, as the kubelet does', async (t) => {
