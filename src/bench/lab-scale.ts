@@ -145,7 +145,13 @@ async function exerciseCycle(lab: string): Promise<DefaultLabRow['exercise']> {
 
 export async function measureDefaultLab(file: string): Promise<DefaultLabRow> {
   const lab = loadLab([file]).name;
-  const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
+  // The median of three: `up` starts seven processes at once on what may be two cores, so one run says as much about the host as about the lab.
+  const ups: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await runToEnd([process.execPath, CLI, 'down', '--name', lab]);
+    ups.push((await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]))).ms);
+  }
+  const up = { ms: [...ups].sort((a, b) => a - b)[1]! };
   // The median of three: one CLI process each, with every link, route, rule and daemon compared.
   const checks: number[] = [];
   for (let i = 0; i < 3; i++) checks.push((await timed(() => runToEnd([process.execPath, CLI, 'check', '--name', lab]))).ms);

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     '',
     '`verify` is one run of every path check (235 on this lab) as a user runs it. The exercise reuses the running lab (`check` before and after the fault goes in); the grader with the fault in runs the symptom probes (which wait out their timeout) and `check`; once solved it adds a whole `verify`.',
     '',
-    '`check` is the median of three runs, each the whole CLI process (Node.js start included) comparing every link, address, route, neighbour, fdb entry, sysctl, netfilter chain and daemon. `trace` is the median of three traces of `default/toolbox` to `svc/default/web` whose endpoint was on another node: trace tables and monitors in every namespace on the way, the probe, the rules and lookups, the clean-up. `graph` draws the live lab (its `check` included) as SVG. Targets: up under 1.5 s, check under 1 s, trace under 2 s, down under 1 s.',
+    '`up` is the median of three, each from nothing to every pod ready (the third stays up for the rest). `check` is the median of three runs, each the whole CLI process (Node.js start included) comparing every link, address, route, neighbour, fdb entry, sysctl, netfilter chain and daemon. `trace` is the median of three traces of `default/toolbox` to `svc/default/web` whose endpoint was on another node: trace tables and monitors in every namespace on the way, the probe, the rules and lookups, the clean-up. `graph` draws the live lab (its `check` included) as SVG. Targets: up under 1.5 s, check under 1 s, trace under 2 s, down under 1 s.',
     '',
     '## Data plane: pod to pod',
     '',
