@@ -132,6 +132,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     return plan;
   } catch (err) {
     log(`up failed; removing what was made`);
+    await prepared.catch(() => {}); // its files go with the run directory
     await downLab(spec.name).catch(() => {});
     throw err;
   }

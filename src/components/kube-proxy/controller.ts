@@ -80,7 +80,7 @@ export class ProxyController {
     const view = this.view();
     const started = performance.now();
     const changed: string[] = [];
-    let failed: string | undefined;
+    const failures = new Map<string, string>();
     // Nodes are independent kernels: their rules are written side by side, and each node's outcome is its own.
     await Promise.all(
       view.inputs.map(async (input) => {
@@ -98,13 +98,14 @@ export class ProxyController {
           // nft applies a script all or nothing, so the kernel still holds what was applied last and the retry can
           // build on it. iptables-restore commits table by table: after a failure the next attempt writes everything.
           if (this.state.mode === 'iptables') this.applied.delete(input.node);
-          failed ??= `node ${input.node}: ${(err as Error).message}`;
+          failures.set(input.node, `node ${input.node}: ${(err as Error).message}`);
         }
       }),
     );
-    // Named in the plan's order, whichever node finished first.
+    // Named in the plan's order, whichever node finished first (a retry that fails the same way logs nothing new).
     const order = new Map(view.inputs.map((input, i) => [input.node, i]));
     changed.sort((a, b) => order.get(a)! - order.get(b)!);
+    const failed = [...failures.keys()].sort((a, b) => order.get(a)! - order.get(b)!).map((node) => failures.get(node)!)[0];
     for (const node of [...this.applied.keys()]) if (!view.netns.has(node)) this.applied.delete(node);
     if (failed) {
       if (this.state.lastError !== failed) this.log(`kube-proxy sync failed, retrying every ${this.retryMs} ms: ${failed}`);
