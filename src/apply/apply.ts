@@ -15,7 +15,7 @@ import type { Plan, PodPlan } from '../model/types.js';
 import type { LabSpec } from '../spec/lab.js';
 import { NETNS_ETC, podHostname } from '../render/files.js';
 import { labFiles } from '../components/registry.js';
-import { gatewayNeighbourLine, podNeighbourLine, podPortLines, renderPod, unpinLine } from '../components/topology/render.js';
+import { gatewayNeighbourLine, podNeighbourLine, podNodeLines, renderPod, unpinLine } from '../components/topology/render.js';
 import { renderPortmap } from '../components/portmap/render.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
@@ -99,8 +99,8 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
     await createNamespaces(own.map((p) => p.netns));
     for (const p of own) {
       const node = plan.nodes.find((n) => n.name === p.node)!;
-      await runBatch({ netns: node.netns, lines: [...podPortLines(p, node.bridge), ...(plan.staticNeighbours ? [podNeighbourLine(p, node.bridge)] : [])] });
-      await runBatch(renderPod(p, plan.staticNeighbours ? node.bridgeMac : undefined));
+      await runBatch({ netns: node.netns, lines: podNodeLines(plan, p, node.bridge) });
+      await runBatch(renderPod(plan, p));
     }
     const addedNs = new Set(own.map((p) => p.netns));
     for (const f of labFiles(plan).map((l) => l.file).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {

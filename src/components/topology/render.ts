@@ -120,9 +120,7 @@ export function renderNodes(plan: Plan): NetnsBatch[] {
       // itself through a service leaves and re-enters by the same port.
       `link set ${n.bridge} promisc on up`,
     ];
-    const pods = plan.pods.filter((p) => p.node === n.name && !p.hostNetwork);
-    for (const p of pods) lines.push(...podPortLines(p, n.bridge));
-    if (plan.staticNeighbours) lines.push(...pods.map((p) => podNeighbourLine(p, n.bridge)));
+    for (const p of plan.pods.filter((p) => p.node === n.name && !p.hostNetwork)) lines.push(...podNodeLines(plan, p, n.bridge));
     return { netns: n.netns, lines };
   });
 }
@@ -147,6 +145,11 @@ export function podPortLines(p: PodPlan, bridge: string): string[] {
   ];
 }
 
+/** The node side of one pod, for `up` and `apply` alike: its veth on the bridge and, in a pinned lab, its permanent entry there. */
+export function podNodeLines(plan: Plan, p: PodPlan, bridge: string): string[] {
+  return plan.staticNeighbours ? [...podPortLines(p, bridge), podNeighbourLine(p, bridge)] : podPortLines(p, bridge);
+}
+
 /** A pinned lab's node side of one pod: the pod's IP on the bridge, as ARP would have learned it (see model/neighbours.ts). */
 export function podNeighbourLine(p: PodPlan, bridge: string): string {
   return `neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev ${bridge} nud permanent`;
@@ -163,20 +166,19 @@ export function gatewayNeighbourLine(p: PodPlan, bridgeMac: string): string {
 }
 
 /**
- * The pod side: its eth0 address and default route via the node's bridge;
- * in a pinned lab, `gatewayMac` is cbr0's MAC and the gateway's entry is
- * permanent.
+ * The pod side, for `up` and `apply` alike: its eth0 address and default
+ * route via the node's bridge; in a pinned lab, the gateway's entry is
+ * permanent, at the MAC cbr0 was made with.
  */
-export function renderPod(p: PodPlan, gatewayMac?: string): NetnsBatch {
+export function renderPod(plan: Plan, p: PodPlan): NetnsBatch {
   const lines = ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up'];
-  if (gatewayMac) lines.push(gatewayNeighbourLine(p, gatewayMac));
+  if (plan.staticNeighbours) lines.push(gatewayNeighbourLine(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac));
   lines.push(`route add default via ${p.gateway}`);
   return { netns: p.netns, lines };
 }
 
 export function renderPods(plan: Plan): NetnsBatch[] {
-  const bridgeMac = new Map(plan.nodes.map((n) => [n.name, n.bridgeMac]));
-  return plan.pods.filter((p) => !p.hostNetwork).map((p) => renderPod(p, plan.staticNeighbours ? bridgeMac.get(p.node) : undefined));
+  return plan.pods.filter((p) => !p.hostNetwork).map((p) => renderPod(plan, p));
 }
 
 export function renderSysctls(plan: Plan): Sysctl[] {
