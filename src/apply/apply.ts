@@ -8,14 +8,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { agentReload, waitAgentReady } from '../agent/client.js';
-import { createNamespaces, deleteNamespaces, runBatch } from '../kernel/netns.js';
+import { applySysctls, createNamespaces, deleteNamespaces, runBatch } from '../kernel/netns.js';
 import { killAll } from '../kernel/procs.js';
 import { planLab } from '../model/plan.js';
 import type { Plan, PodPlan } from '../model/types.js';
 import type { LabSpec } from '../spec/lab.js';
 import { NETNS_ETC, podHostname } from '../render/files.js';
 import { labFiles } from '../components/registry.js';
-import { gatewayNeighbourLine, podNeighbourLine, podNodeLines, renderPod, unpinLine } from '../components/topology/render.js';
+import { pinnedNodeSysctls, podNeighbourLine, podNodeLines, renderPod, repinPodLines, unpinLine } from '../components/topology/render.js';
 import { renderPortmap } from '../components/portmap/render.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
@@ -114,9 +114,9 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
     const fresh = new Set(added.map((p) => p.key));
     const kept = plan.pods.filter((p) => !p.hostNetwork && !fresh.has(p.key));
     log(`${plan.staticNeighbours ? 'pinning' : 'unpinning'} the neighbour entries of ${kept.length} pod(s)`);
-    const byName = new Map(plan.nodes.map((n) => [n.name, n]));
     await onNodes(plan, kept, (p, node) => (plan.staticNeighbours ? podNeighbourLine(p, node.bridge) : unpinLine(p.ip, node.bridge)));
-    await mapLimit(kept, 8, (p) => runBatch({ netns: p.netns, lines: [plan.staticNeighbours ? gatewayNeighbourLine(p, byName.get(p.node)!.bridgeMac) : unpinLine(p.gateway, 'eth0')] }));
+    applySysctls(plan.nodes.flatMap((n) => pinnedNodeSysctls(n.netns, n.bridge, plan.staticNeighbours ? '0' : '1')));
+    await mapLimit(kept, 8, (p) => runBatch({ netns: p.netns, lines: repinPodLines(plan, p) }));
   }
   // Host ports follow their pods; only nodes whose rules change are touched.
   for (const node of plan.nodes) {

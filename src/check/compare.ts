@@ -63,8 +63,12 @@ function checkObject(want: KernelObject, ns: NetnsState): { object: string; prob
       return { object: `link ${want.name}`, problems: checkLink(want, ns) };
     case 'address': {
       const [ip, prefix] = want.address.split('/');
-      const has = ns.addrs.some((a) => a.ifname === want.dev && (a.addr_info ?? []).some((i) => i.local === ip && String(i.prefixlen) === (prefix ?? '32')));
-      return { object: `address ${want.address} on ${want.dev}`, problems: has ? [] : ['missing'] };
+      const got = ns.addrs.filter((a) => a.ifname === want.dev).flatMap((a) => a.addr_info ?? []).find((i) => i.local === ip && String(i.prefixlen) === (prefix ?? '32'));
+      const object = `address ${want.address} on ${want.dev}`;
+      if (!got) return { object, problems: ['missing'] };
+      // Its on-link route is the kernel's own, which the route comparison leaves alone: the flag says whether there is one.
+      const flag = (on: boolean | undefined) => (on ? 'noprefixroute' : 'with its on-link route');
+      return { object, problems: Boolean(got.noprefixroute) === Boolean(want.noprefixroute) ? [] : [`${flag(got.noprefixroute)} (expected ${flag(want.noprefixroute)})`] };
     }
     case 'route': {
       const got = kernelRoutes(ns).find((r) => r.dst === want.dst);

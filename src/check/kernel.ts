@@ -21,7 +21,7 @@ export interface IpLink {
 }
 export interface IpAddr {
   ifname: string;
-  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+  addr_info?: { family?: string; local?: string; prefixlen?: number; noprefixroute?: boolean }[];
 }
 export interface IpRoute {
   dst: string;

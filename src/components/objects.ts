@@ -27,6 +27,8 @@ export interface AddressObject {
   dev: string;
   /** CIDR form. */
   address: string;
+  /** Made without its on-link route (a pinned lab's pods, see model/neighbours.ts). */
+  noprefixroute?: boolean;
 }
 
 export interface RouteObject {
@@ -149,7 +151,8 @@ function parseLine(netns: string, line: string, links: Map<string, LinkObject>, 
     return;
   }
   if (verb === 'addr' && action === 'add') {
-    add({ kind: 'address', netns, address: w[2]!, dev: options(w.slice(3)).get('dev')! });
+    const o = options(w.slice(3));
+    add({ kind: 'address', netns, address: w[2]!, dev: o.get('dev')!, ...(o.has('noprefixroute') ? { noprefixroute: true } : {}) });
     return;
   }
   if (verb === 'route' && action === 'add') {

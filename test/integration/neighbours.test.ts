@@ -1,6 +1,7 @@
 /**
  * A lab too big for the kernel's default neighbour (ARP) table pins each
- * pod's gateway and each pod on its node's bridge as permanent entries;
+ * pod's gateway and each pod on its node's bridge as permanent entries, and
+ * routes pods on one node to each other through the gateway;
  * `scale` across the line unpins and pins them again on the running lab,
  * and `check` holds the lab to it each time.
  */
@@ -34,10 +35,11 @@ if (!isRoot) {
       spawnSync('ip', ['-n', netns, '-j', 'neigh', 'show', 'dev', dev, 'nud', 'permanent'], { encoding: 'utf8' }).stdout.trim();
     const pinnedOn = (plan: Plan) => plan.nodes.map((n) => (JSON.parse(permanent(n.netns, 'cbr0') || '[]') as unknown[]).length);
     const podsOn = (plan: Plan) => plan.nodes.map((n) => plan.pods.filter((p) => p.node === n.name && !p.hostNetwork).length);
-    const reach = (plan: Plan) => {
-      const [a, b] = [plan.pods.find((p) => p.node === 'node1')!, plan.pods.find((p) => p.node === 'node3')!];
-      return spawnSync('ip', ['netns', 'exec', a.netns, 'ping', '-c', '1', '-W', '2', b.ip], { encoding: 'utf8' }).status;
-    };
+    const ping = (from: Plan['pods'][number], to: Plan['pods'][number]) => spawnSync('ip', ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', '2', to.ip], { encoding: 'utf8' }).status;
+    const reach = (plan: Plan) => ping(plan.pods.find((p) => p.node === 'node1')!, plan.pods.find((p) => p.node === 'node3')!);
+    // Two app pods on one node: a pinned lab routes them through the gateway, so neither has anything to resolve.
+    const sameNode = (plan: Plan) => plan.pods.filter((p) => p.node === 'node2' && p.namespace === 'default').slice(0, 2) as [Plan['pods'][number], Plan['pods'][number]];
+    const learned = (netns: string) => (JSON.parse(spawnSync('ip', ['-n', netns, '-j', 'neigh', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).stdout || '[]') as { state?: string[] }[]).filter((n) => !(n.state ?? []).includes('PERMANENT')).length;
 
     const plan = planOf();
     t.equal(plan.staticNeighbours, true);
@@ -47,6 +49,9 @@ if (!isRoot) {
     t.match(permanent(pod.netns, 'eth0'), new RegExp(`"dst":"${pod.gateway}".*"lladdr":"${node.bridgeMac}"`), 'the gateway at cbr0\'s MAC');
     t.equal(cli(['check', '--name', lab]).code, 0, 'check: clean');
     t.equal(reach(plan), 0, 'a pod reaches a pod on another node');
+    const [a, b] = sameNode(plan);
+    t.equal(ping(a, b), 0, 'a pod reaches a pod on its own node');
+    t.same([learned(a.netns), learned(b.netns)], [0, 0], 'with no ARP between them');
 
     // Scaled across the line: the running lab's entries follow, the removed pods' included.
     const scaleTo = (replicas: number, pinned: boolean) => {
@@ -60,6 +65,9 @@ if (!isRoot) {
       const check = cli(['check', '--name', lab]);
       t.equal(check.code, 0, `check: clean: ${check.stdout}`);
       t.equal(reach(now), 0, 'a pod reaches a pod on another node');
+      const [a, b] = sameNode(now);
+      t.equal(ping(a, b), 0, 'a pod reaches a pod on its own node');
+      t.equal(learned(a.netns) > 0, !pinned, pinned ? 'through the gateway, with nothing to resolve' : 'directly, by ARP on the bridge');
     };
     scaleTo(UNPINNED, false);
     scaleTo(PINNED, true);

@@ -167,14 +167,30 @@ export function gatewayNeighbourLine(p: PodPlan, bridgeMac: string): string {
 
 /**
  * The pod side, for `up` and `apply` alike: its eth0 address and default
- * route via the node's bridge; in a pinned lab, the gateway's entry is
- * permanent, at the MAC cbr0 was made with.
+ * route via the node's bridge. A pinned lab leaves a pod nothing to resolve
+ * (see model/neighbours.ts): the gateway's entry is permanent, at the MAC
+ * cbr0 was made with, and the pod's /24 has no on-link route, so a pod on
+ * the same node is reached through the gateway too, as Calico routes every
+ * pod's traffic through its host.
  */
 export function renderPod(plan: Plan, p: PodPlan): NetnsBatch {
-  const lines = ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up'];
-  if (plan.staticNeighbours) lines.push(gatewayNeighbourLine(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac));
-  lines.push(`route add default via ${p.gateway}`);
-  return { netns: p.netns, lines };
+  return { netns: p.netns, lines: plan.staticNeighbours ? pinnedPodLines(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac) : ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`] };
+}
+
+function pinnedPodLines(p: PodPlan, bridgeMac: string): string[] {
+  return ['link set lo up', `addr add ${p.address} dev eth0 noprefixroute`, 'link set eth0 up', gatewayNeighbourLine(p, bridgeMac), `route add ${p.gateway} dev eth0 scope link`, `route add default via ${p.gateway}`];
+}
+
+/**
+ * A running pod moved across the pinning line (`apply`, `scale`): its
+ * address made again with or without its on-link route. Removing the
+ * address flushes the routes and entries on eth0, so they follow.
+ */
+export function repinPodLines(plan: Plan, p: PodPlan): string[] {
+  const again = [`addr del ${p.address} dev eth0`];
+  return plan.staticNeighbours
+    ? [...again, ...pinnedPodLines(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac).filter((l) => !l.startsWith('link set'))]
+    : [...again, unpinLine(p.gateway, 'eth0'), `addr add ${p.address} dev eth0`, `route add default via ${p.gateway}`];
 }
 
 export function renderPods(plan: Plan): NetnsBatch[] {
@@ -205,5 +221,18 @@ export function renderSysctls(plan: Plan): Sysctl[] {
       // kube-proxy's default: NodePorts answer on 127.0.0.1 of the node too.
       { netns: n.netns, key: 'net.ipv4.conf.all.route_localnet', value: '1' },
     ]),
+    ...(plan.staticNeighbours ? plan.nodes.flatMap((n) => pinnedNodeSysctls(n.netns, n.bridge, '0')) : []),
+  ];
+}
+
+/**
+ * A pinned lab's pods reach their node's other pods through cbr0: a
+ * redirect would tell them to go direct, which means ARP again.
+ * `value` '1' is the kernel's default, for a lab that unpins.
+ */
+export function pinnedNodeSysctls(netns: string, bridge: string, value: '0' | '1'): Sysctl[] {
+  return [
+    { netns, key: 'net.ipv4.conf.all.send_redirects', value },
+    { netns, key: `net.ipv4.conf.${bridge}.send_redirects`, value },
   ];
 }

@@ -44,7 +44,7 @@ function healthyKernel(expected: readonly Owned[]): KernelState {
         break;
       case 'address': {
         const [local, prefix] = o.address.split('/');
-        s.addrs.push({ ifname: o.dev, addr_info: [{ family: 'inet', local: local!, prefixlen: Number(prefix) }] });
+        s.addrs.push({ ifname: o.dev, addr_info: [{ family: 'inet', local: local!, prefixlen: Number(prefix), ...(o.noprefixroute ? { noprefixroute: true } : {}) }] });
         break;
       }
       case 'route':
@@ -131,6 +131,17 @@ t.test('each broken object is named: place, component, object, found and expecte
   t.same(lines((k) => k[n1]!.routes.push({ dst: '10.244.0.0/24', dev: 'cbr0', protocol: 'kernel' })), [], "the kernel's own routes for addresses are not differences");
   t.same(lines((k) => (k[a.netns] = { exists: false, links: [], addrs: [], routes: [], neighbours: [], fdb: [], sysctls: {} })), [`pod default/a  node  namespace ${a.netns}: missing`], 'a missing namespace is one line');
   t.same(lines((k) => (k[a.netns]!.addrs = [])), [`pod default/a  pod  address ${a.address} on eth0: missing`]);
+  t.same(lines((k) => (k[a.netns]!.addrs[0]!.addr_info![0]!.noprefixroute = true)), [`pod default/a  pod  address ${a.address} on eth0: noprefixroute (expected with its on-link route)`]);
+});
+
+t.test('a pinned lab: a pod address without its on-link route, held to it', async (t) => {
+  const plan = planLab(labSpec({ pods: Array.from({ length: 340 }, (_, i) => pod('default', `p${i}`)) }));
+  const expected = labObjects(plan);
+  const k = healthyKernel(expected);
+  t.same(compare(expected, k, placeNames(plan)), []);
+  const p = plan.pods.find((x) => x.key === 'default/p0')!;
+  delete k[p.netns]!.addrs[0]!.addr_info![0]!.noprefixroute;
+  t.same(compare(expected, k, placeNames(plan)).map(differenceLine), [`pod default/p0  pod  address ${p.address} on eth0: with its on-link route (expected noprefixroute)`]);
 });
 
 t.test('processes: the agent, the daemons the plan asks for, the containers', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { planLab } from '../../../dist/model/plan.js';
 import { renderFiles } from '../../../dist/render/files.js';
-import { labNamespaces, podMac, renderSysctls } from '../../../dist/components/topology/render.js';
+import { labNamespaces, podMac, renderSysctls, repinPodLines } from '../../../dist/components/topology/render.js';
 import { upStages } from '../../../dist/components/registry.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 
@@ -157,7 +157,18 @@ t.test('a lab too big for ARP alone pins each pod\'s gateway and each pod on its
   t.ok(nodeLines.includes(`neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev cbr0 nud permanent`), 'the pod on its node\'s bridge');
   t.ok(nodeLines.indexOf(`neigh replace ${p.ip} lladdr ${podMac(p.ip)} dev cbr0 nud permanent`) > nodeLines.indexOf('link set cbr0 promisc on up'), 'after the bridge exists');
   const podLines = stages.flat().find((b) => b.netns === p.netns)!.lines;
-  t.same(podLines, ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `neigh replace ${p.gateway} lladdr ${node.bridgeMac} dev eth0 nud permanent`, `route add default via ${p.gateway}`]);
+  t.same(
+    podLines,
+    ['link set lo up', `addr add ${p.address} dev eth0 noprefixroute`, 'link set eth0 up', `neigh replace ${p.gateway} lladdr ${node.bridgeMac} dev eth0 nud permanent`, `route add ${p.gateway} dev eth0 scope link`, `route add default via ${p.gateway}`],
+    'nothing on-link but the gateway: a pod on the same node is reached through it, with no ARP',
+  );
+  const sysctls = renderSysctls(big).filter((s) => s.netns === node.netns && s.key.endsWith('send_redirects'));
+  t.same(sysctls.map((s) => `${s.key}=${s.value}`), ['net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.cbr0.send_redirects=0'], 'the node does not redirect its pods to each other');
+  t.same(renderSysctls(small).filter((s) => s.key.endsWith('send_redirects') && small.nodes.some((n) => n.netns === s.netns)), [], 'a small lab\'s nodes keep the default');
+  // Moved across the line on a running lab: the address made again, with what follows it.
+  t.same(repinPodLines(big, p), [`addr del ${p.address} dev eth0`, ...podLines.slice(1).filter((l) => !l.startsWith('link set'))]);
+  const smallPod = small.pods.find((x) => x.key === 'default/a')!;
+  t.same(repinPodLines(small, smallPod), [`addr del ${smallPod.address} dev eth0`, `neigh flush to ${smallPod.gateway} dev eth0 nud permanent`, `addr add ${smallPod.address} dev eth0`, `route add default via ${smallPod.gateway}`]);
   const pinned = big.pods.filter((x) => !x.hostNetwork).length;
   t.equal(stages.flat().flatMap((b) => b.lines).filter((l) => l.startsWith('neigh replace')).length, 2 * pinned, 'two entries per pod, none for hostNetwork pods');
 });
