@@ -15,7 +15,7 @@ import type { Plan, PodPlan } from '../model/types.js';
 import type { LabSpec } from '../spec/lab.js';
 import { NETNS_ETC, podHostname } from '../render/files.js';
 import { labFiles } from '../components/registry.js';
-import { pinnedNodeSysctls, podNeighbourLine, podNodeLines, renderPod, repinPodLines, unpinLine } from '../components/topology/render.js';
+import { pinnedNodeSysctls, podNeighbourLine, podSysctls, podNodeLines, renderPod, repinPodLines, unpinLine } from '../components/topology/render.js';
 import { renderPortmap } from '../components/portmap/render.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { ConfigError } from '../util/errors.js';
@@ -102,6 +102,7 @@ export async function applyLab(spec: LabSpec, log: (line: string) => void = () =
       await runBatch({ netns: node.netns, lines: podNodeLines(plan, p, node.bridge) });
       await runBatch(renderPod(plan, p));
     }
+    applySysctls(own.flatMap(podSysctls));
     const addedNs = new Set(own.map((p) => p.netns));
     for (const f of labFiles(plan).map((l) => l.file).filter((f) => [...addedNs].some((ns) => f.path.startsWith(`${NETNS_ETC}/${ns}/`)))) {
       mkdirSync(dirname(f.path), { recursive: true });

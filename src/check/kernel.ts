@@ -1,12 +1,13 @@
 /**
  * The kernel state `check` compares, read in a few batched calls per
  * namespace: one `ip -j -d -batch` (links, addresses, routes, permanent
- * neighbours), `bridge -j fdb` where the plan has fdb entries, and the
- * sysctls the plan sets, all from one script per core. Read-only; namespaces that are gone
+ * neighbours) and `bridge -j fdb` where the plan has fdb entries, from one
+ * script per core, and the sysctls the plan sets. Read-only; namespaces that are gone
  * read as empty, which `compare` reports as missing objects.
  */
 import { availableParallelism } from 'node:os';
 import { run } from '../kernel/exec.js';
+import { readSysctls } from '../kernel/netns.js';
 import type { KernelObject, Owned } from '../components/objects.js';
 
 /** `ip -j` output, the fields `check` looks at. */
@@ -71,10 +72,9 @@ function jsonLines(text: string): unknown[][] {
 /**
  * One fixed script reads a share of the namespaces, each named in its
  * arguments (never in the script text): per namespace a group of
- * `netns fdb-devices-count devices… sysctl-count files…`. Between the reads
- * it prints `@@` markers the parser splits on. One process per share
- * instead of three per namespace keeps `check` fast on a lab of 400
- * namespaces.
+ * `netns fdb-devices-count devices…`. Between the reads it prints `@@`
+ * markers the parser splits on. One process per share instead of three per
+ * namespace keeps `check` fast on a lab of 400 namespaces.
  */
 const READ_SCRIPT = `
 while [ $# -gt 0 ]; do
@@ -82,25 +82,17 @@ while [ $# -gt 0 ]; do
   echo "@@ns $ns"
   printf 'link show\naddr show\nroute show\nneigh show nud permanent\n' | ip -n "$ns" -j -d -batch - 2>&1 || echo "@@failed"
   while [ "$nfdb" -gt 0 ]; do echo "@@fdb $1"; bridge -n "$ns" -j fdb show dev "$1" 2>/dev/null; shift; nfdb=$((nfdb-1)); done
-  nsys=$1; shift
-  if [ "$nsys" -gt 0 ]; then
-    echo "@@sysctl"
-    # Read from inside the namespace: /proc/sys/net shows the namespace of the process that opens it.
-    nsenter --net=/run/netns/"$ns" -- sh -c 'n=$1; shift; while [ "$n" -gt 0 ]; do cat "$1" 2>/dev/null || echo; shift; n=$((n-1)); done' sh "$nsys" "$@" 2>/dev/null
-    shift "$nsys"
-  fi
 done
 `;
 
 /** The arguments of READ_SCRIPT for one namespace. */
 function readArgs(netns: string, objects: readonly KernelObject[]): string[] {
   const fdbDevs = [...new Set(objects.flatMap((o) => (o.kind === 'fdb' ? [o.dev] : [])))];
-  const files = objects.flatMap((o) => (o.kind === 'sysctl' ? [`/proc/sys/${o.key.replace(/\./g, '/')}`] : []));
-  return [netns, String(fdbDevs.length), ...fdbDevs, String(files.length), ...files];
+  return [netns, String(fdbDevs.length), ...fdbDevs];
 }
 
-/** Splits READ_SCRIPT's output back into each namespace's state. */
-export function parseReadOutput(text: string, sysctlKeys: ReadonlyMap<string, string[]>): KernelState {
+/** Splits READ_SCRIPT's output back into each namespace's state (its sysctls are read apart, in-process). */
+export function parseReadOutput(text: string): KernelState {
   const out: KernelState = {};
   for (const chunk of text.split(/^@@ns /m).slice(1)) {
     const [head = '', ...rest] = chunk.split('\n');
@@ -120,9 +112,6 @@ export function parseReadOutput(text: string, sysctlKeys: ReadonlyMap<string, st
       if (tag.startsWith('fdb ')) {
         const dev = tag.slice(4).trim();
         if (text.startsWith('[')) state.fdb.push(...(JSON.parse(text) as BridgeFdb[]).map((f) => ({ ...f, ifname: f.ifname ?? dev })));
-      } else if (tag === 'sysctl') {
-        const values = lines;
-        (sysctlKeys.get(netns) ?? []).forEach((k, i) => (state.sysctls[k] = (values[i] ?? '').trim()));
       }
     }
     out[netns] = state;
@@ -130,19 +119,30 @@ export function parseReadOutput(text: string, sysctlKeys: ReadonlyMap<string, st
   return out;
 }
 
-/** Reads every namespace the expected objects live in: one script per core, each over its share of the namespaces. */
+/**
+ * Reads every namespace the expected objects live in: one script per core,
+ * each over its share of the namespaces, and the sysctls from this process
+ * meanwhile (a setns and a file read each, where a process per namespace
+ * would cost more than all the rest at a thousand pods).
+ */
 export async function readKernel(expected: readonly Owned[], shares = Math.max(2, availableParallelism())): Promise<KernelState> {
   const byNetns = new Map<string, KernelObject[]>();
   for (const { object } of expected) byNetns.set(object.netns, [...(byNetns.get(object.netns) ?? []), object]);
-  const sysctlKeys = new Map([...byNetns].map(([ns, objs]) => [ns, objs.flatMap((o) => (o.kind === 'sysctl' ? [o.key] : []))]));
   const names = [...byNetns.keys()];
   const groups = Array.from({ length: Math.min(shares, names.length) }, (_, i) => names.filter((_, j) => j % shares === i));
-  const outputs = await Promise.all(
+  const reads = Promise.all(
     groups.map((group) =>
-      run(['sh', '-c', READ_SCRIPT, 'kube-netlab-check', ...group.flatMap((ns) => readArgs(ns, byNetns.get(ns)!))], { allowFailure: true, context: `read the links, addresses, routes, neighbours, fdb entries and sysctls of ${group.length} namespaces` }),
+      run(['sh', '-c', READ_SCRIPT, 'kube-netlab-check', ...group.flatMap((ns) => readArgs(ns, byNetns.get(ns)!))], { allowFailure: true, context: `read the links, addresses, routes, neighbours and fdb entries of ${group.length} namespaces` }),
     ),
   );
+  const sysctls = new Map(
+    [...byNetns].flatMap(([ns, objs]) => {
+      const keys = objs.flatMap((o) => (o.kind === 'sysctl' ? [o.key] : []));
+      return keys.length ? [[ns, readSysctls(ns, keys)] as const] : [];
+    }),
+  );
   const out: KernelState = {};
-  for (const r of outputs) Object.assign(out, parseReadOutput(r.stdout, sysctlKeys));
+  for (const r of await reads) Object.assign(out, parseReadOutput(r.stdout));
+  for (const [ns, values] of sysctls) if (out[ns]?.exists && values) out[ns].sysctls = values;
   return out;
 }

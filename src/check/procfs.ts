@@ -3,10 +3,13 @@
  * namespace's pause process (alive, and inside that namespace), and the
  * sockets the plan's containers listen on. `/proc/<pid>/net/{tcp,udp}[6]`
  * list the sockets of the network namespace `<pid>` is in, so the pause
- * process of a namespace is the window on its sockets. Parsing and comparing
- * are pure; `readProcs` is the one reader.
+ * process of a namespace is the window on its sockets (its TCP listeners
+ * are asked from socket diagnostics in its namespace, which costs less).
+ * Parsing and comparing are pure; `readProcs` is the one reader.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { SyscallError } from '../kernel/ffi.js';
+import { listeningTcpPorts } from '../kernel/sock-diag.js';
 import type { Plan } from '../model/types.js';
 import type { Difference } from './compare.js';
 
@@ -24,7 +27,6 @@ export interface NetnsProcs {
 }
 
 /** The kernel's socket states, as /proc/net/tcp and udp print them. */
-const TCP_LISTEN = '0A';
 const UDP_BOUND = '07';
 
 /** Local ports of the sockets in `state` in a /proc/net/{tcp,udp}[6] table. */
@@ -81,6 +83,20 @@ export function procDifferences(plan: Plan, holders: Readonly<Record<string, num
   return out;
 }
 
+/**
+ * The TCP listeners of the pid's namespace, from socket diagnostics:
+ * /proc/<pid>/net/tcp would walk the machine's whole connection table for
+ * every namespace. A process gone meanwhile has none.
+ */
+function tcpListeners(pid: number): number[] {
+  try {
+    return listeningTcpPorts(`/proc/${pid}/ns/net`);
+  } catch (err) {
+    if (err instanceof SyscallError && (err.code === 'ENOENT' || err.code === 'ESRCH')) return [];
+    throw err;
+  }
+}
+
 async function readOr(path: string): Promise<string> {
   return readFile(path, 'utf8').catch(() => '');
 }
@@ -93,13 +109,13 @@ export async function readProcs(holders: Readonly<Record<string, number>>): Prom
       const alive = own !== undefined;
       const inNetns = alive && lab !== undefined && own.ino === lab.ino && own.dev === lab.dev;
       if (!inNetns) return { netns, pid, alive, inNetns, tcp: new Set(), udp: new Set() };
-      const [tcp, tcp6, udp, udp6] = await Promise.all([readOr(`/proc/${pid}/net/tcp`), readOr(`/proc/${pid}/net/tcp6`), readOr(`/proc/${pid}/net/udp`), readOr(`/proc/${pid}/net/udp6`)]);
+      const [udp, udp6] = await Promise.all([readOr(`/proc/${pid}/net/udp`), readOr(`/proc/${pid}/net/udp6`)]);
       return {
         netns,
         pid,
         alive,
         inNetns,
-        tcp: new Set([...portsInState(tcp, TCP_LISTEN), ...portsInState(tcp6, TCP_LISTEN)]),
+        tcp: new Set(tcpListeners(pid)),
         udp: new Set([...portsInState(udp, UDP_BOUND), ...portsInState(udp6, UDP_BOUND)]),
       };
     }),

@@ -26,6 +26,7 @@ const CLONE_NEWUTS = 0x04000000;
 const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
+const IPPROTO_ICMP = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
@@ -49,6 +50,8 @@ interface Libc {
   bind(fd: number, address: Buffer, length: number): number;
   listen(fd: number, backlog: number): number;
   close(fd: number): number;
+  send(fd: number, buf: Buffer, length: number, flags: number): number | bigint;
+  recv(fd: number, buf: Buffer, length: number, flags: number): number | bigint;
   sethostname(name: string, length: number): number;
   unshare(flags: number): number;
 }
@@ -75,6 +78,8 @@ function sys(): Libc {
     bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     listen: lib.func('int listen(int fd, int backlog)'),
     close: lib.func('int close(int fd)'),
+    send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+    recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     unshare: lib.func('int unshare(int flags)'),
   };
@@ -253,13 +258,80 @@ export function openListeningSocketHere(proto: SocketProtocol, port: number): nu
  * and connect, or to `dgram.Socket.bind({fd})`, which then own it.
  */
 export function openClientSocket(netnsPath: string, proto: SocketProtocol): number {
-  const context = `cannot open a ${proto} socket in network namespace ${netnsPath}`;
+  return clientSocket(netnsPath, proto === 'TCP' ? SOCK_STREAM : SOCK_DGRAM, 0, `cannot open a ${proto} socket in network namespace ${netnsPath}`);
+}
+
+/**
+ * An ICMP echo socket (`SOCK_DGRAM`, `IPPROTO_ICMP`: what `ping` uses
+ * unprivileged) inside the network namespace at `netnsPath`. The kernel
+ * sets the echo identifier and checksum, and hands it only the replies to
+ * its own requests. It is a datagram socket to Node: `dgram.Socket.bind({fd})`
+ * takes it. Fails with EACCES unless the namespace's
+ * net.ipv4.ping_group_range holds our group.
+ */
+export function openPingSocket(netnsPath: string): number {
+  return clientSocket(netnsPath, SOCK_DGRAM, IPPROTO_ICMP, `cannot open an ICMP echo socket in network namespace ${netnsPath}`);
+}
+
+function clientSocket(netnsPath: string, type: number, protocol: number, context: string): number {
   return withNamespace('net', netnsPath, context, () => {
     const lib = sys();
-    const fd = lib.socket(AF_INET, (proto === 'TCP' ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = lib.socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw failure('socket', lib.errno(), context);
     return fd;
   });
+}
+
+const AF_NETLINK = 16;
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+/** Big enough for any one datagram of a dump (the kernel fills up to a page or two). */
+const NETLINK_RECV_BYTES = 65536;
+
+/**
+ * The answer to one netlink dump `request` (a whole message, header
+ * included), asked from a socket opened inside the network namespace at
+ * `netnsPath`, so the kernel answers for that namespace: the payload of
+ * every message up to NLMSG_DONE. The socket blocks, which costs nothing:
+ * the kernel builds each part of a dump as it is read.
+ */
+export function netlinkDump(netnsPath: string, protocol: number, request: Buffer): Buffer[] {
+  const context = `cannot ask netlink (protocol ${protocol}) in network namespace ${netnsPath}`;
+  const lib = sys();
+  const fd = withNamespace('net', netnsPath, context, () => {
+    const s = lib.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, protocol);
+    if (s < 0) throw failure('socket', lib.errno(), context);
+    return s;
+  });
+  try {
+    if (Number(lib.send(fd, request, request.length, 0)) < 0) throw failure('send', lib.errno(), context);
+    const out: Buffer[] = [];
+    const buf = Buffer.alloc(NETLINK_RECV_BYTES);
+    for (;;) {
+      const n = Number(lib.recv(fd, buf, buf.length, 0));
+      if (n < 0) {
+        const errno = lib.errno();
+        if (errno === EINTR) continue;
+        throw failure('recv', errno, context);
+      }
+      for (let at = 0; at + NLMSG_HDRLEN <= n; ) {
+        const len = buf.readUInt32LE(at);
+        const type = buf.readUInt16LE(at + 4);
+        if (len < NLMSG_HDRLEN) throw new Error(`${context}: a message of ${len} bytes`);
+        if (type === NLMSG_DONE) return out;
+        if (type === NLMSG_ERROR) {
+          const errno = -buf.readInt32LE(at + NLMSG_HDRLEN);
+          if (errno === 0) return out;
+          throw failure('netlink', errno, context);
+        }
+        out.push(Buffer.from(buf.subarray(at + NLMSG_HDRLEN, at + len)));
+        at += (len + 3) & ~3;
+      }
+    }
+  } finally {
+    lib.close(fd);
+  }
 }
 
 function checkHostname(name: string, context: string): number {

@@ -4,7 +4,7 @@
  * namespace", and nothing here runs against the root namespace except the
  * creation and deletion of namespaces themselves.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { withNetns } from './ffi.js';
 import type { NetnsBatch, Sysctl } from '../render/batch.js';
 import { batchText } from '../render/batch.js';
@@ -94,5 +94,32 @@ export function applySysctls(sysctls: Sysctl[]): void {
         }
       }
     });
+  }
+}
+
+/**
+ * The values of `keys` in one namespace, read the way applySysctls writes
+ * them, with whitespace as sysctl(8) prints it (`0\t2147483647` reads
+ * `0 2147483647`); an unreadable key reads ''. Undefined when the
+ * namespace is gone.
+ */
+export function readSysctls(netns: string, keys: readonly string[]): Record<string, string> | undefined {
+  if (!existsSync(netnsPath(netns))) return undefined;
+  try {
+    return withNetns(netnsPath(netns), () =>
+      Object.fromEntries(
+        keys.map((k) => {
+          try {
+            return [k, readFileSync(`/proc/sys/${k.replace(/\./g, '/')}`, 'utf8').trim().split(/\s+/).join(' ')];
+          } catch {
+            return [k, ''];
+          }
+        }),
+      ),
+    );
+  } catch (err) {
+    // Deleted between the look and the entry: as gone as before it.
+    if (!existsSync(netnsPath(netns))) return undefined;
+    throw err;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * Runs probes with the real tools from inside the namespaces: `ping`,
- * `curl`. Probes enter only the network namespace (`nsenter --net`), which
- * is all a packet needs and much cheaper than a full `ip netns exec`.
+ * Runs probes from inside the namespaces: pings, connections and HTTP
+ * requests from sockets this process opens there; `curl`, `dig` and
+ * `tcpdump` as the real tools. Tools enter only the network namespace
+ * (`nsenter --net`), which is all a packet needs and much cheaper than a
+ * full `ip netns exec`.
  */
 import { agentStatus, describeDaemon } from '../agent/client.js';
 import { labDir } from '../apply/state.js';
@@ -12,6 +14,7 @@ import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
 import { dig, type DigResult } from './dig.js';
 import { httpGet } from './http-get.js';
+import { pingOnce } from './ping.js';
 import { shareProblem, type IngressProbe } from './ingress-checks.js';
 import { PROBE_TIMEOUT_MS } from '../reachability/run.js';
 import { probeConnect } from '../reachability/probe.js';
@@ -44,7 +47,12 @@ const ownDig: DnsLookup = (probe) => dig(probe.from.netns, probe.name, probe.typ
 export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promise<ProbeResult> {
   switch (probe.kind) {
     case 'ping': {
-      const r = await ping(probe.from.netns, probe.ip, probe.waitSeconds ?? 2);
+      const waitSeconds = probe.waitSeconds ?? 2;
+      const own = await pingOnce(probe.from.netns, probe.ip, waitSeconds * 1000);
+      if (own) {
+        return own.replied ? { ok: true, detail: `ping ${probe.ip}: ${own.line}` } : { ok: false, detail: `ping ${probe.ip} from ${probe.from.label} got no reply: ${own.detail}` };
+      }
+      const r = await ping(probe.from.netns, probe.ip, waitSeconds);
       const reply = r.stdout.split('\n').find((l) => l.includes('bytes from')) ?? '';
       return r.exitCode === 0
         ? { ok: true, detail: `ping ${probe.ip}: ${reply.trim()}` }

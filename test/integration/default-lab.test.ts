@@ -8,6 +8,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Plan } from '../../dist/model/types.js';
+import { pingOnce } from '../../dist/verify/ping.js';
 import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 
 if (!isRoot) t.skip('integration tests need root (network namespaces)');
@@ -33,6 +35,16 @@ if (isRoot) {
       t.match(v.stdout, /^ok \d+ - P8 external -> ingress 203\.0\.113\.193 http:\/\/www\.example\.com\/: .* canary www-canary takes 20%: both answer in \d+ requests/m, 'the canary');
       t.match(v.stdout, /^ok \d+ - P11 default\/\S+ -> shop\/\S+ blocked: shop\/\S+ is isolated for ingress by shop\/shop-ingress/m, 'the shop admits no other namespace');
       t.match(v.stdout, /^ok \d+ - P5 pod default\/toolbox -> service shop\/api:http .* is dropped by NetworkPolicy/m);
+
+      // verify's pings come from echo sockets it opens in the namespaces the lab gave the pod sandbox's sysctl.
+      const plan = JSON.parse(readFileSync(`/run/kube-netlab/${name}/plan.json`, 'utf8')) as Plan;
+      const toolbox = plan.pods.find((p) => p.key === 'default/toolbox')!;
+      const other = plan.pods.find((p) => !p.hostNetwork && p.node !== toolbox.node)!;
+      const reply = await pingOnce(toolbox.netns, other.ip, 2000);
+      t.match(reply, { replied: true, line: new RegExp(`^64 bytes from ${other.ip.replace(/\./g, '\\.')}: icmp_seq=1 time=`) }, 'a pod on another node answers');
+      const nobody = other.ip.replace(/\.\d+$/, '.250');
+      t.same(await pingOnce(toolbox.netns, nobody, 300), { replied: false, detail: 'no reply within 300 ms' }, 'an address no pod holds does not');
+      t.equal(await pingOnce(plan.router.netns, other.ip, 300), undefined, 'the router gives no echo socket: verify runs ping there');
     });
   }
 }

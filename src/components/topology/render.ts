@@ -220,9 +220,22 @@ export function renderSysctls(plan: Plan): Sysctl[] {
       { netns: n.netns, key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
       // kube-proxy's default: NodePorts answer on 127.0.0.1 of the node too.
       { netns: n.netns, key: 'net.ipv4.conf.all.route_localnet', value: '1' },
+      // systemd's default on a host: any user may ping.
+      unprivilegedPing(n.netns),
     ]),
+    ...plan.pods.filter((p) => !p.hostNetwork).flatMap(podSysctls),
     ...(plan.staticNeighbours ? plan.nodes.flatMap((n) => pinnedNodeSysctls(n.netns, n.bridge, '0')) : []),
   ];
+}
+
+/** ICMP echo sockets (`socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`) open to every group, which `verify` pings through. */
+function unprivilegedPing(netns: string): Sysctl {
+  return { netns, key: 'net.ipv4.ping_group_range', value: '0 2147483647' };
+}
+
+/** A pod's own sysctls, for `up` and `apply` alike: what containerd (2.0 on, and Docker) sets in every sandbox. */
+export function podSysctls(p: PodPlan): Sysctl[] {
+  return [unprivilegedPing(p.netns)];
 }
 
 /**

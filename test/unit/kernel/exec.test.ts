@@ -7,9 +7,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { run } from '../../../dist/kernel/exec.js';
 import { CommandError, EnvironmentError } from '../../../dist/util/errors.js';
 
-/** Children of this process that exist (zombies included) besides those it had before (a loader's helper): run must reap every one it starts. */
+/**
+ * Children of this process that exist (zombies included) besides those it
+ * had when the test began (a loader's helper, or a child of a test file run
+ * before this one in the same process that Node has yet to reap): run must
+ * reap every one it starts.
+ */
 const allChildren = () => readdirSync('/proc/self/task').flatMap((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-const before = new Set(allChildren());
+let before = new Set<number>();
+t.beforeEach(() => {
+  before = new Set(allChildren());
+});
 const children = () => allChildren().filter((pid) => !before.has(pid));
 
 t.test('stdout, stderr, the exit code and the input', async (t) => {
