@@ -26,7 +26,7 @@ export interface Endpoint {
 export type Probe =
   /** `dig` in the namespace (with its resolv.conf; `search` applies the search list) gets this rcode and answer set. */
   | { kind: 'dns'; from: Endpoint; name: string; type: DnsType; search: boolean; tcp: boolean; expect: DnsExpect }
-  /** The file, as a process in the namespace sees it (through `ip netns exec`'s /etc/netns bind mounts), has exactly this content. */
+  /** The file, as a process started with `ip netns exec` in the namespace sees it (/etc/netns/<netns>/ over /etc), has exactly this content. */
   | { kind: 'file'; netns: string; label: string; path: string; content: string }
   /** `ping` must get an answer. */
   | { kind: 'ping'; from: Endpoint; ip: string; waitSeconds?: number }

@@ -8,7 +8,10 @@
 import { agentStatus, describeDaemon } from '../agent/client.js';
 import { labDir } from '../apply/state.js';
 import { run } from '../kernel/exec.js';
-import { inNetnsEtc, netnsPath } from '../kernel/netns.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { netnsPath } from '../kernel/netns.js';
+import { NETNS_ETC } from '../render/files.js';
 import { captureWhile } from './capture.js';
 import type { Probe } from './checks.js';
 import { classifyFrame, pcapFrames } from './pcap.js';
@@ -33,6 +36,23 @@ async function ping(netns: string, ip: string, waitSeconds: number) {
 
 async function curl(netns: string, url: string, maxSeconds: number) {
   return run(inNetns(netns, ['curl', '-sS', '--max-time', String(maxSeconds), url]), { context: `curl ${url} from ${netns}`, allowFailure: true });
+}
+
+/**
+ * A file as a process started with `ip netns exec` in `netns` reads it:
+ * ip bind-mounts each entry of /etc/netns/<netns>/ over the same name in
+ * /etc, so the namespace's own copy when there is one, else the host's.
+ * Read here, where a process per pod would cost more than the rest of a
+ * large lab's checks.
+ */
+async function readAsSeenIn(netns: string, path: string): Promise<{ text: string; error?: undefined } | { error: string }> {
+  const own = path.startsWith('/etc/') ? `${NETNS_ETC}/${netns}/${path.slice('/etc/'.length).split('/')[0]}` : undefined;
+  const file = own && existsSync(own) ? `${NETNS_ETC}/${netns}/${path.slice('/etc/'.length)}` : path;
+  try {
+    return { text: await readFile(file, 'utf8') };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 function firstLine(text: string): string {
@@ -101,11 +121,11 @@ export async function runProbe(probe: Probe, lookup: DnsLookup = ownDig): Promis
     case 'dns':
       return dns(probe, lookup);
     case 'file': {
-      const r = await run(inNetnsEtc(probe.netns, ['cat', probe.path]), { context: `cat ${probe.path} in ${probe.netns}`, allowFailure: true });
-      if (r.exitCode !== 0) return { ok: false, detail: `${probe.label}: cannot read ${probe.path}: ${firstLine(r.stderr)}` };
-      return r.stdout === probe.content
-        ? { ok: true, detail: `${probe.label} ${probe.path}: ${r.stdout.trim().split('\n').join(' | ')}` }
-        : { ok: false, detail: `${probe.label} ${probe.path} is ${JSON.stringify(r.stdout)}, expected ${JSON.stringify(probe.content)}` };
+      const r = await readAsSeenIn(probe.netns, probe.path);
+      if (r.error !== undefined) return { ok: false, detail: `${probe.label}: cannot read ${probe.path}: ${r.error}` };
+      return r.text === probe.content
+        ? { ok: true, detail: `${probe.label} ${probe.path}: ${r.text.trim().split('\n').join(' | ')}` }
+        : { ok: false, detail: `${probe.label} ${probe.path} is ${JSON.stringify(r.text)}, expected ${JSON.stringify(probe.content)}` };
     }
     case 'http-status': {
       const url = `http://${probe.ip}:${probe.port}/`;

@@ -8,7 +8,7 @@ import type { CheckResult } from './report.js';
 import { traceLine } from './trace-line.js';
 
 /**
- * In-process probes (pings, connections, HTTP requests) cost a socket each and
+ * In-process probes (pings, connections, HTTP requests, files) cost a socket or a read each and
  * mostly wait (a dropped one waits out its timeout), so many run at once;
  * the others start tools (ping, curl, dig, tcpdump) and stay at `concurrency`.
  */
@@ -68,7 +68,7 @@ async function runCheck(check: Check, plan: Plan, lookup: DnsLookup): Promise<Ch
 export type CheckProgress = (done: number, total: number, failed: number) => void;
 
 export async function runChecks(checks: Check[], plan: Plan, concurrency = 8, onProgress: CheckProgress = () => {}): Promise<CheckResult[]> {
-  const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'ping' || p.kind === 'connect' || p.kind === 'http' || p.kind === 'service');
+  const isInProcess = (c: Check) => c.probes.every((p) => p.kind === 'ping' || p.kind === 'file' || p.kind === 'connect' || p.kind === 'http' || p.kind === 'service');
   const inProcess = checks.filter(isInProcess);
   const tools = checks.filter((c) => !isInProcess(c));
   const results = new Map<Check, CheckResult>();
