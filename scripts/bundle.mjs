@@ -6,8 +6,8 @@
 // so every path that names it (the agent's and the daemons' command lines, the
 // package's bin) stays what it is; the other built modules stay in dist/ for
 // the tests and the bench, which import them one by one. Packages from
-// node_modules stay separate imports (koffi is native; @viz-js/viz is loaded
-// only by `graph`).
+// node_modules are bundled with them, but for koffi (native) and @viz-js/viz
+// (large, and loaded only by `graph`).
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,12 @@ async function bundle(options) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // Pure-JavaScript packages go into the bundle too: Node.js would otherwise
+    // resolve each of their CommonJS files and scan it for its exports at every
+    // start (dns-packet in the DNS daemon and the agent, yaml in the CLI).
+    external: ['koffi', '@viz-js/viz'],
+    // What a bundled CommonJS module requires (Node's builtins) is loaded through this.
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
     sourcemap: 'linked',
     write: false,
     logLevel: 'warning',

@@ -37,6 +37,7 @@ class LoadBalancer {
   private readonly health = new HealthTable();
   private applied = '';
   private running = false;
+  private askedAgain = false;
   /** The nodes each service was last programmed to send to. */
   private lastTargets = new Map<string, string[]>();
   private lastState = '';
@@ -50,13 +51,25 @@ class LoadBalancer {
     if (JSON.stringify(set) !== JSON.stringify(this.pending ?? this.set)) this.pending = set;
   }
 
-  async tick(): Promise<void> {
-    if (this.running) return; // a slow nft never piles up ticks
+  /**
+   * One round: the pending config, the checks, the rules. A round asked for
+   * while one runs (a new config, SIGHUP) runs once right after it, since
+   * the caller waits for a round that started after its change; periodic
+   * ticks meanwhile are dropped, so a slow nft never piles them up.
+   */
+  async tick(asked = false): Promise<void> {
+    if (this.running) {
+      this.askedAgain ||= asked;
+      return;
+    }
     this.running = true;
     try {
-      const changed = await this.takeConfig();
-      await this.checkAll();
-      await this.program(changed);
+      do {
+        this.askedAgain = false;
+        const changed = await this.takeConfig();
+        await this.checkAll();
+        await this.program(changed);
+      } while (this.askedAgain);
     } catch (err) {
       log(`load balancer: ${(err as Error).message}`);
     } finally {
@@ -180,7 +193,7 @@ runDaemon<LoadBalancerSet>({
       // A new config, or SIGHUP (`up` and `apply` waiting for a round of checks): a round at once.
       async reload(set) {
         lb.configure(set);
-        await lb.tick();
+        await lb.tick(true);
       },
       stop: () => clearInterval(timer),
     };
