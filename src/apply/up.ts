@@ -5,7 +5,8 @@
  * down and rebuilt from the new plan, which keeps pods' nodes and IPs. If
  * any step fails, what was made is removed again.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { planLab } from '../model/plan.js';
@@ -74,6 +75,15 @@ async function waitLoadBalancer(lab: string, log: (line: string) => void): Promi
   log(`the load balancer has not checked the nodes within ${LOAD_BALANCER_WAIT_MS / 1000} s; see ${join(labDir(lab), 'cloud-load-balancer.log')}`);
 }
 
+/** Files at most this many at a time: each is a create and a write, on a disk that may be slow. */
+const FILE_WRITES = 16;
+
+async function writeLabFiles(files: readonly { path: string; content: string }[]): Promise<void> {
+  const dirs = [...new Set(files.map((f) => dirname(f.path)))];
+  await mapLimit(dirs, FILE_WRITES, (d) => mkdir(d, { recursive: true }));
+  await mapLimit(files, FILE_WRITES, (f) => writeFile(f.path, f.content));
+}
+
 export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> {
   const log = opts.log ?? (() => {});
   checkEnvironment([...REQUIRED_TOOLS, 'iptables-restore', ...(spec.serviceNetwork.proxyMode === 'nftables' ? ['nft'] : [])]);
@@ -98,6 +108,9 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   // What daemons would make when they start (certificates) is made meanwhile, in other processes.
   const prepared = prepareLab(plan, labDir(spec.name));
   prepared.catch(() => {}); // awaited below
+  // The kubelet's files (resolv.conf, hosts) need no kernel object: written meanwhile, a few at a time.
+  const written = writeLabFiles(files);
+  written.catch(() => {}); // awaited below
   try {
     log(`creating ${namespaces.length} network namespaces (${plan.nodes.length} nodes, ${plan.pods.length} pods)`);
     await createNamespaces(namespaces);
@@ -105,10 +118,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     applySysctls(sysctls);
     // Every component's netfilter bootstrap (kube-proxy's and network policy's jumps, ip-masq, portmap) in one restore per node.
     await mapLimit(plan.nodes, concurrency, (n) => iptablesRestore(n.netns, netfilterBootstrap(plan, n), `netfilter bootstrap (${componentsOf(plan).filter((c) => c.netfilter?.bootstrap).map((c) => c.name).join(', ')}) on node ${n.name}`));
-    for (const f of files) {
-      mkdirSync(dirname(f.path), { recursive: true });
-      writeFileSync(f.path, f.content);
-    }
+    await written;
     writePlan(plan);
     await prepared;
     log('starting pause processes');
@@ -133,6 +143,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   } catch (err) {
     log(`up failed; removing what was made`);
     await prepared.catch(() => {}); // its files go with the run directory
+    await written.catch(() => {}); // and these with /etc/netns
     await downLab(spec.name).catch(() => {});
     throw err;
   }

@@ -80,8 +80,9 @@ const READ_SCRIPT = `
 while [ $# -gt 0 ]; do
   ns=$1; nfdb=$2; shift 2
   echo "@@ns $ns"
-  printf 'link show\naddr show\nroute show\nneigh show nud permanent\n' | ip -n "$ns" -j -d -batch - 2>&1 || echo "@@failed"
-  while [ "$nfdb" -gt 0 ]; do echo "@@fdb $1"; bridge -n "$ns" -j fdb show dev "$1" 2>/dev/null; shift; nfdb=$((nfdb-1)); done
+  # nsenter rather than ip -n: that one copies the host's whole mount table (a bind mount per namespace) every time.
+  printf 'link show\naddr show\nroute show\nneigh show nud permanent\n' | nsenter --net=/run/netns/"$ns" ip -j -d -batch - 2>&1 || echo "@@failed"
+  while [ "$nfdb" -gt 0 ]; do echo "@@fdb $1"; nsenter --net=/run/netns/"$ns" bridge -j fdb show dev "$1" 2>/dev/null; shift; nfdb=$((nfdb-1)); done
 done
 `;
 

@@ -8,11 +8,9 @@ import { run, type RunResult } from './exec.js';
 import { netnsPath } from './netns.js';
 import { libnftablesAvailable, nftRunInNetns, refreshNftCache } from './nft-context.js';
 
-const inNetns = (netns: string, argv: string[]) => ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv];
-
 /** `iptables-restore --noflush`: only the chains the text declares are replaced. */
 export function iptablesRestore(netns: string, text: string, context: string): Promise<RunResult> {
-  return run(inNetns(netns, ['iptables-restore', '--noflush', '--wait']), { context, input: text });
+  return run(['iptables-restore', '--noflush', '--wait'], { context, input: text, netnsPath: netnsPath(netns) });
 }
 
 /** Cache refreshes scheduled after a commit, by namespace; a newer script replaces its namespace's. */
@@ -27,7 +25,7 @@ const refreshes = new Map<string, NodeJS.Immediate>();
  * start by reading the table again.
  */
 export async function nftApply(netns: string, text: string, context: string, cacheProbe?: string): Promise<RunResult | undefined> {
-  if (!libnftablesAvailable()) return run(inNetns(netns, ['nft', '-f', '-']), { context, input: text });
+  if (!libnftablesAvailable()) return run(['nft', '-f', '-'], { context, input: text, netnsPath: netnsPath(netns) });
   clearImmediate(refreshes.get(netns));
   refreshes.delete(netns);
   nftRunInNetns(netns, text, context);
@@ -59,7 +57,7 @@ export function applyProxyRules(mode: ProxyMode, netns: string, text: string, co
 
 /** `iptables-save -t TABLE` inside a node: what a controller must find before its first sync there. */
 export async function iptablesSave(netns: string, table: string, context: string): Promise<string> {
-  return (await run(inNetns(netns, ['iptables-save', '-t', table]), { context })).stdout;
+  return (await run(['iptables-save', '-t', table], { context, netnsPath: netnsPath(netns) })).stdout;
 }
 
 /** A netfilter rule with its packet counter, as read back from the kernel. */
@@ -78,7 +76,7 @@ export interface CountedRule {
  */
 export async function readCountedRules(netns: string, mode: ProxyMode, nftTable: string, context: string): Promise<CountedRule[]> {
   if (mode === 'iptables') {
-    const text = (await run(inNetns(netns, ['iptables-save', '-c', '-t', 'filter']), { context })).stdout;
+    const text = (await run(['iptables-save', '-c', '-t', 'filter'], { context, netnsPath: netnsPath(netns) })).stdout;
     return text.split('\n').flatMap((line) => {
       const m = /^\[(\d+):\d+\] -A (\S+) (.*)$/.exec(line);
       if (!m) return [];
@@ -86,7 +84,7 @@ export async function readCountedRules(netns: string, mode: ProxyMode, nftTable:
       return [{ chain: `filter ${m[2]}`, rule: m[3]!, ...(comment ? { comment: comment[1] ?? comment[2] } : {}), packets: Number(m[1]) }];
     });
   }
-  const r = await run(inNetns(netns, ['nft', '-j', 'list', 'table', ...nftTable.split(' ')]), { context, allowFailure: true });
+  const r = await run(['nft', '-j', 'list', 'table', ...nftTable.split(' ')], { context, allowFailure: true, netnsPath: netnsPath(netns) });
   if (r.exitCode !== 0) return [];
   const items = (JSON.parse(r.stdout) as { nftables: Record<string, unknown>[] }).nftables;
   return items.flatMap((item) => {

@@ -1,8 +1,8 @@
 /**
  * Network namespaces and the batches run inside them. Every command is
- * scoped with `ip -n` or `nsenter --net=`: there is no ambient "current
- * namespace", and nothing here runs against the root namespace except the
- * creation and deletion of namespaces themselves.
+ * scoped to its namespace (born inside it, or `nsenter --net=`): there is no
+ * ambient "current namespace", and nothing here runs against the root
+ * namespace except the creation and deletion of namespaces themselves.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { withNetns } from './ffi.js';
@@ -59,7 +59,7 @@ export async function runBatch(batch: NetnsBatch): Promise<void> {
   const text = batchText(batch);
   try {
     const tool = batch.tool ?? 'ip';
-    await run([tool, '-n', batch.netns, '-batch', '-'], { context: `configure ${batch.netns}`, input: text });
+    await run([tool, '-batch', '-'], { context: `configure ${batch.netns}`, input: text, netnsPath: netnsPath(batch.netns) });
   } catch (err) {
     if (err instanceof CommandError) {
       const m = /Command failed -:(\d+)/.exec(err.result.stderr);
@@ -70,6 +70,7 @@ export async function runBatch(batch: NetnsBatch): Promise<void> {
   }
 }
 
+/** Runs a stage: batches of different namespaces, independent of each other, `concurrency` at a time. */
 export async function runStage(stage: NetnsBatch[], concurrency: number): Promise<void> {
   await mapLimit(stage, concurrency, runBatch);
 }
