@@ -3,7 +3,7 @@
  * failures with their context, timeouts, and no child left behind.
  */
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { run } from '../../../dist/kernel/exec.js';
 import { CommandError, EnvironmentError } from '../../../dist/util/errors.js';
 
@@ -69,4 +69,17 @@ t.test('many at once', async (t) => {
     Array.from({ length: 40 }, (_, i) => `${i}\n`),
   );
   t.same(children(), []);
+});
+
+t.test('started inside a network namespace; one that cannot be entered fails the command with the reason', async (t) => {
+  const gone = await run(['true'], { context: 'a test', netnsPath: '/run/netns/kube-netlab-no-such-namespace', allowFailure: true });
+  t.equal(gone.exitCode, -1, 'no exit code: the program never started');
+  t.match(gone.stderr, /cannot enter network namespace \/run\/netns\/kube-netlab-no-such-namespace/);
+  await t.rejects(run(['true'], { context: 'configure x', netnsPath: '/run/netns/kube-netlab-no-such-namespace' }), CommandError);
+  t.same(children(), []);
+  if (process.getuid?.() === 0) {
+    // Entering our own namespace needs the same privilege as any other; the child is born in it.
+    const own = await run(['readlink', '/proc/self/ns/net'], { context: 'a test', netnsPath: '/proc/self/ns/net' });
+    t.equal(own.stdout.trim(), readlinkSync('/proc/self/ns/net'));
+  }
 });
