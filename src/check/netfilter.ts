@@ -43,13 +43,13 @@ async function listBack(iptables: string, nft: string, where: string): Promise<{
 }
 
 async function readNode(netns: string, withNft: boolean): Promise<{ exists: boolean; save: string; nft: string }> {
-  const inNs = (argv: string[]) => ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv];
-  const save = await run(inNs(['iptables-save']), { allowFailure: true, context: `read the iptables rules of ${netns}` });
+  const save = await run(['iptables-save'], { allowFailure: true, context: `read the iptables rules of ${netns}`, netnsPath: netnsPath(netns) });
   if (save.exitCode !== 0) {
+    // A namespace gone meanwhile cannot be entered (ENOENT), or nsenter says so where koffi is missing.
     if (/No such file|cannot open|reassociate/i.test(save.stderr)) return { exists: false, save: '', nft: '' };
     throw new Error(`iptables-save in ${netns} failed: ${save.stderr.trim()}`);
   }
-  const nft = withNft ? await run(inNs(['nft', 'list', 'ruleset']), { allowFailure: true, context: `read the nftables rules of ${netns}` }) : { stdout: '' };
+  const nft = withNft ? await run(['nft', 'list', 'ruleset'], { allowFailure: true, context: `read the nftables rules of ${netns}`, netnsPath: netnsPath(netns) }) : { stdout: '' };
   return { exists: true, save: save.stdout, nft: nft.stdout };
 }
 

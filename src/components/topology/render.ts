@@ -174,23 +174,22 @@ export function gatewayNeighbourLine(p: PodPlan, bridgeMac: string): string {
  * pod's traffic through its host.
  */
 export function renderPod(plan: Plan, p: PodPlan): NetnsBatch {
-  return { netns: p.netns, lines: plan.staticNeighbours ? pinnedPodLines(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac) : ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`] };
-}
-
-function pinnedPodLines(p: PodPlan, bridgeMac: string): string[] {
-  return ['link set lo up', `addr add ${p.address} dev eth0 noprefixroute`, 'link set eth0 up', gatewayNeighbourLine(p, bridgeMac), `route add ${p.gateway} dev eth0 scope link`, `route add default via ${p.gateway}`];
+  if (!plan.staticNeighbours) return { netns: p.netns, lines: ['link set lo up', `addr add ${p.address} dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`] };
+  const bridgeMac = plan.nodes.find((n) => n.name === p.node)!.bridgeMac;
+  return {
+    netns: p.netns,
+    lines: ['link set lo up', `addr add ${p.address} dev eth0 noprefixroute`, 'link set eth0 up', gatewayNeighbourLine(p, bridgeMac), `route add ${p.gateway} dev eth0 scope link`, `route add default via ${p.gateway}`],
+  };
 }
 
 /**
  * A running pod moved across the pinning line (`apply`, `scale`): its
- * address made again with or without its on-link route. Removing the
- * address flushes the routes and entries on eth0, so they follow.
+ * address removed, which flushes the routes and entries on eth0, then the
+ * pod side as `up` renders it (its links are up already). The gateway's
+ * entry goes explicitly too, in case it outlived the address.
  */
 export function repinPodLines(plan: Plan, p: PodPlan): string[] {
-  const again = [`addr del ${p.address} dev eth0`];
-  return plan.staticNeighbours
-    ? [...again, ...pinnedPodLines(p, plan.nodes.find((n) => n.name === p.node)!.bridgeMac).filter((l) => !l.startsWith('link set'))]
-    : [...again, unpinLine(p.gateway, 'eth0'), `addr add ${p.address} dev eth0`, `route add default via ${p.gateway}`];
+  return [`addr del ${p.address} dev eth0`, ...(plan.staticNeighbours ? [] : [unpinLine(p.gateway, 'eth0')]), ...renderPod(plan, p).lines];
 }
 
 export function renderPods(plan: Plan): NetnsBatch[] {
