@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
-import { LOG_FILE, PID_FILE, PLAN_FILE, SOCKET_FILE } from '../runtime/run-dir.js';
+import { LOG_FILE, PLAN_FILE, SOCKET_FILE, STATE_FILE } from '../runtime/run-dir.js';
 import type { AgentStatus, ContainerStatus, DaemonStatus, ErrorBody, KillResult, ReloadResult } from './protocol.js';
 import { daemonStateFile } from '../model/daemons.js';
 import { ingressDaemons } from '../components/ingress-nginx/daemon.js';
@@ -99,13 +99,13 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid in agent.pid, if that file was written since `since` (an older one may be a dead predecessor's). */
+/** The pid in the agent's state file, if that file was written since `since` (an older one may be a dead predecessor's). */
 function recentPid(runDir: string, since: number): number | undefined {
-  const file = join(runDir, PID_FILE);
+  const file = join(runDir, STATE_FILE);
   try {
     if (statSync(file).mtimeMs < since) return undefined;
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -200,7 +200,7 @@ function notRunning(runDir: string, status: AgentStatus): { missing: ContainerSt
  * plan, and its kube-proxy has written that plan's services into every node. Rejects with an AgentError
  * listing the containers that are not, with their last error, when
  * `timeoutMs` passes; at once if the agent process exits (pass `pid` when
- * known; otherwise agent.pid is used once the agent has written it).
+ * known; otherwise the pid in agent.json is used once the agent has written it).
  */
 export async function waitAgentReady(runDir: string, timeoutMs: number, options: { pid?: number } = {}): Promise<AgentStatus> {
   const since = Date.now();

@@ -19,8 +19,8 @@ export interface ControlHandlers {
   kill(pod: string, container?: string): KillResult;
   /** The node's link went down (`reachable` false) or came back. */
   node(name: string, reachable: boolean): NodeCondition;
-  /** Throws when plan.json cannot be used; the running containers are then left as they are. */
-  reload(): ReloadResult;
+  /** Rejects when plan.json cannot be used; the running containers are then left as they are. */
+  reload(): ReloadResult | Promise<ReloadResult>;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -62,14 +62,25 @@ function route(h: ControlHandlers, req: IncomingMessage, res: ServerResponse): v
         return;
       }
       send(res, 200, h.node(name, reachable === 'true'));
-    } else send(res, 200, h.reload());
+    } else {
+      void Promise.resolve()
+        .then(() => h.reload())
+        .then(
+          (result) => send(res, 200, result),
+          (err: unknown) => failed(req, res, url, err),
+        );
+    }
   } catch (err) {
-    // Not being able to return to our own namespace must end the process, not a request.
-    if ((err as { fatal?: unknown })?.fatal === true) throw err;
-    if (err instanceof NotFoundError) send(res, 404, { error: err.message });
-    else if (url.pathname === '/reload') send(res, 400, { error: `reload refused, the running containers are unchanged: ${(err as Error).message}` });
-    else send(res, 500, { error: `${req.method} ${url.pathname} failed in the agent: ${(err as Error).message}; see agent.log` });
+    failed(req, res, url, err);
   }
+}
+
+function failed(req: IncomingMessage, res: ServerResponse, url: URL, err: unknown): void {
+  // Not being able to return to our own namespace must end the process, not a request.
+  if ((err as { fatal?: unknown })?.fatal === true) throw err;
+  if (err instanceof NotFoundError) send(res, 404, { error: err.message });
+  else if (url.pathname === '/reload') send(res, 400, { error: `reload refused, the running containers are unchanged: ${(err as Error).message}` });
+  else send(res, 500, { error: `${req.method} ${url.pathname} failed in the agent: ${(err as Error).message}; see agent.log` });
 }
 
 export function createControlServer(handlers: ControlHandlers): Server {
@@ -101,7 +112,7 @@ export async function listenControl(server: Server, path: string): Promise<void>
     throw new Error(`the control socket path ${path} is longer than ${UNIX_PATH_MAX} bytes; use a shorter run directory (KUBE_NETLAB_RUN_DIR)`);
   }
   if (await socketAnswers(path)) {
-    throw new Error(`another agent already answers on ${path}; stop it (kill the pid in agent.pid) or use another run directory`);
+    throw new Error(`another agent already answers on ${path}; stop it (kill the pid in agent.json) or use another run directory`);
   }
   try {
     unlinkSync(path);

@@ -4,7 +4,7 @@
  *   lab.json    written first by `up`: the lab exists from then on, for `down`
  *   plan.json   the plan the lab was built from (read by get/exec/verify/agent)
  *   holders.json  netns → pid of the process holding it (pause processes)
- *   agent.pid, agent.sock, agent.log   the agent
+ *   agent.json, agent.sock, agent.log   the agent (its state: pid, socket, plan version)
  * `KUBE_NETLAB_RUN_DIR` moves it, so tests can keep labs apart.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';

@@ -1,5 +1,9 @@
+import { daemonStateFile } from '../model/daemons.js';
+
 /** The agent's files in a lab's run directory, which the agent, its clients and the daemons share. */
 export const PLAN_FILE = 'plan.json';
 export const SOCKET_FILE = 'agent.sock';
-export const PID_FILE = 'agent.pid';
+/** The agent runs on the daemon runtime under this name: its state file is `agent.json` (its pid, socket and plan). */
+export const AGENT_NAME = 'agent';
+export const STATE_FILE = daemonStateFile({ name: AGENT_NAME });
 export const LOG_FILE = 'agent.log';

@@ -132,7 +132,7 @@ export function netpolSuite(t: Test, mode: 'iptables' | 'nftables', backend: str
     t.equal(up.code, 0, up.stderr);
   });
 
-  const agentPid = () => Number(readFileSync(`/run/kube-netlab/${lab}/agent.pid`, 'utf8'));
+  const agentPid = () => (JSON.parse(readFileSync(`/run/kube-netlab/${lab}/agent.json`, 'utf8')) as { pid: number }).pid;
   let pid = 0;
 
   t.test('upstream cases: every cell as upstream expects and as the engine predicts, through pod IPs and ClusterIPs', async (t) => {

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,8 @@ if (process.getuid?.() !== 0) {
     ],
   };
   const client: PodDef = { namespace: 'other', name: 'client', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8080, protocol: 'TCP' }] }] };
+  const late: PodDef = { namespace: 'other', name: 'late', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8081, protocol: 'TCP' }] }] };
+  const blocked: PodDef = { namespace: 'other', name: 'blocked', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 7000, protocol: 'TCP' }] }] };
   // A whole plan, as `up` writes one, around these hand-made pods: no nodes and no services, and the
   // internet side's daemons every lab runs (its DNS resolver, the cloud load balancer) in the client's namespace.
   const base = planLab(labSpec({ name: 'agt', nodes: labSpec().nodes.slice(0, 1) }));
@@ -181,7 +183,7 @@ if (process.getuid?.() !== 0) {
     const ready = await waitAgentReady(runDir, 15_000, { pid: agent.pid });
     t.equal(ready.pid, agent.pid);
     t.same(ready.containers.map((c) => `${c.pod}/${c.container} ${c.state} ${c.restartCount}`), ['default/web/http running 0', 'default/web/echo running 0', 'other/client/app running 0']);
-    t.equal(readFileSync(join(runDir, 'agent.pid'), 'utf8').trim(), String(agent.pid));
+    t.match(JSON.parse(readFileSync(join(runDir, 'agent.json'), 'utf8')), { pid: agent.pid, socket: join(runDir, 'agent.sock'), planVersion: ready.planVersion }, 'the state file names the running agent and its plan');
     t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /^\d{4}-\d\d-\d\dT[\d:.]+Z agent \d+ starting for /m);
   });
 
@@ -264,8 +266,6 @@ if (process.getuid?.() !== 0) {
     helpers.push(blocker);
     await lines(blocker).waitFor('listening');
 
-    const late: PodDef = { namespace: 'other', name: 'late', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 8081, protocol: 'TCP' }] }] };
-    const blocked: PodDef = { namespace: 'other', name: 'blocked', netns: nsB, node: 'node2', ip: ipB, containers: [{ name: 'app', ports: [{ containerPort: 7000, protocol: 'TCP' }] }] };
     const ghost: PodDef = { namespace: 'default', name: 'ghost', netns: `agt${tag}gone`, node: 'node1', ip: '10.77.0.9', containers: [{ name: 'app', ports: [{ containerPort: 80, protocol: 'TCP' }] }] };
     writePlan([web, late, blocked, ghost]);
     const reloaded = await agentReload(runDir);
@@ -304,12 +304,35 @@ if (process.getuid?.() !== 0) {
     writePlan([web, late, blocked]);
   });
 
+  t.test('a replaced plan.json is loaded without being asked, and SIGHUP reloads too', async (t) => {
+    const before = await agentStatus(runDir);
+    const text = JSON.stringify(planOf([web, late]), null, 2);
+    // As `apply` writes it: a new file renamed over the old one.
+    writeFileSync(join(runDir, 'plan.json.next'), text);
+    renameSync(join(runDir, 'plan.json.next'), join(runDir, 'plan.json'));
+    const loaded = await eventually(async () => {
+      const s = await agentStatus(runDir);
+      return s.planVersion !== before.planVersion && s;
+    }, { timeout: 10_000, what: 'the agent to load the replaced plan.json' });
+    t.ok(loaded, 'the agent loaded the new plan by itself');
+    t.same(loaded!.containers.map((c) => c.pod).sort(), ['default/web', 'default/web', 'other/late'], 'the removed pod stopped');
+    t.equal(curl(nsB, 'http://127.0.0.1:7000/').code, 7, 'the removed pod no longer answers');
+    const result = await agentReload(runDir);
+    t.same(result, { planVersion: loaded!.planVersion, started: [], stopped: ['other/blocked/app'], unchanged: 3 }, 'a reload asked for afterwards reports the load that happened');
+
+    const lines = () => readFileSync(join(runDir, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes(`plan ${loaded!.planVersion} loaded`)).length;
+    const seen = lines();
+    agent!.kill('SIGHUP');
+    t.ok(await eventually(() => lines() > seen, { what: 'the agent to log the SIGHUP reload' }), 'SIGHUP loads the plan again');
+    t.equal((await agentStatus(runDir)).pid, agent!.pid, 'and the agent keeps running');
+  });
+
   t.test('SIGTERM closes everything and exits 0', async (t) => {
     agent!.kill('SIGTERM');
     t.equal(await agentExit, 0);
     t.notOk(existsSync(join(runDir, 'agent.sock')), 'control socket removed');
-    t.notOk(existsSync(join(runDir, 'agent.pid')), 'pid file removed');
+    t.notOk(existsSync(join(runDir, 'agent.json')), 'state file removed');
     t.equal(curl(nsA, 'http://127.0.0.1:8080/').code, 7);
-    t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /SIGTERM: stopping\n$/);
+    t.match(readFileSync(join(runDir, 'agent.log'), 'utf8'), /agent: SIGTERM, stopping\n$/);
   });
 }

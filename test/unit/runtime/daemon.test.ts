@@ -1,0 +1,114 @@
+/**
+ * The daemon runtime every long-running process of the lab uses (the agent
+ * and the daemons it starts): its command line, its state file, reloads by
+ * file watch, SIGHUP and request (one at a time, a request answered with
+ * the load of the file as it is), and a clean stop. Driven through a small
+ * daemon in test/fixtures/runtime; every wait is for a log line.
+ */
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDaemonArgs } from '../../../dist/runtime/daemon.js';
+import { eventually } from '../../helpers/eventually.js';
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/runtime/value-daemon.mjs', import.meta.url));
+
+t.test('the command line: a daemon takes --name, a process with a fixed name does not', async (t) => {
+  const daemon = { program: 'components/x/main.js', flags: { port: 'N' } };
+  t.same(parseDaemonArgs(['/run/x', '--name', 'dns/a', '--port', '53'], daemon), { runDir: '/run/x', name: 'dns/a', flags: new Map([['port', '53']]) });
+  t.equal(parseDaemonArgs(['/run/x'], daemon), '--name is required; usage: node dist/components/x/main.js <runDir> --name <daemon> [--port N]');
+  t.equal(parseDaemonArgs(['/run/x', '--name'], daemon), '--name needs a value; usage: node dist/components/x/main.js <runDir> --name <daemon> [--port N]');
+  const agent = { program: 'agent/main.js', name: 'agent' };
+  t.same(parseDaemonArgs(['/run/x'], agent), { runDir: '/run/x', name: 'agent', flags: new Map() });
+  t.equal(parseDaemonArgs(['/run/x', '--name', 'other'], agent), "unknown argument '--name'; usage: node dist/agent/main.js <runDir>");
+  t.equal(parseDaemonArgs([], agent), 'usage: node dist/agent/main.js <runDir>');
+});
+
+t.test('reloads: by watch, by request, by SIGHUP; one at a time; then a clean stop', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
+  let child: ChildProcess | undefined;
+  t.teardown(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const config = join(dir, 'values.json');
+  const replace = (text: string) => {
+    writeFileSync(`${config}.tmp`, text);
+    renameSync(`${config}.tmp`, config);
+  };
+  replace('{"value":"one"}');
+  let out = '';
+  const env = { ...process.env, FIXED_NAME: 'valued', CONFIG_FILE: 'values.json' };
+  delete env.NODE_OPTIONS;
+  child = spawn(process.execPath, [FIXTURE, dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  const logged = (re: RegExp, what: string) => eventually(() => re.test(out), { timeout: 10_000, what });
+  const lines = () => out.split('\n').filter((l) => / (started|reloaded|requested|request refused|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, ''));
+
+  t.ok(await logged(/started with one/, 'the daemon to start'), 'started');
+  t.match(JSON.parse(readFileSync(join(dir, 'valued.json'), 'utf8')), { pid: child.pid, value: 'one' }, 'its state file, named after it, holds its pid');
+
+  // A request for a file already loaded answers with that load.
+  child.kill('SIGUSR2');
+  t.ok(await logged(/requested: /, 'the first request'));
+
+  replace('{"value":"two"}');
+  t.ok(await logged(/reloaded \(change\) to two/, 'the watch to reload'), 'a replaced file is loaded without being asked');
+  child.kill('SIGUSR2');
+  t.ok(await logged(/requested: \{"value":"two"/, 'the second request'));
+
+  // The same text again is no change; a broken file is refused to the one who asked, and the running config stays.
+  replace('{"value":"two"}');
+  replace('{"value":');
+  child.kill('SIGUSR2');
+  t.ok(await logged(/request refused: /, 'the refusal'));
+  replace('{"value":"three"}');
+  child.kill('SIGUSR2');
+  t.ok(await logged(/requested: \{"value":"three"/, 'the third request'));
+  child.kill('SIGHUP');
+  t.ok(await logged(/reloaded \(SIGHUP\) to three/, 'the SIGHUP reload'), 'SIGHUP loads even an unchanged file');
+
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM: exit 0');
+  const seen = lines();
+  t.same(seen.filter((l) => !/reloaded \(change\) to three|reloaded \(request\) to three/.test(l)), [
+    'valued: value-daemon.mjs ' + child.pid + ' starting in ' + dir,
+    'started with one',
+    'requested: {"value":"one","load":1}',
+    'reloaded (change) to two',
+    'requested: {"value":"two","load":2}',
+    `valued: reload (request) failed, keeping the running config: Unexpected end of JSON input`,
+    'request refused: Unexpected end of JSON input',
+    'requested: {"value":"three","load":3}',
+    'reloaded (SIGHUP) to three',
+    'valued: SIGTERM, stopping',
+    'stopped',
+  ].filter((l) => / (started|reloaded|requested|request refused|stopped)/.test(` ${l}`)), 'in this order, each load once');
+  t.equal(seen.filter((l) => /to three/.test(l) && !/SIGHUP/.test(l)).length, 1, '"three" was loaded once before SIGHUP (by the watch or the request, whichever came first)');
+  t.notOk(existsSync(join(dir, 'valued.config.json')), 'it read the file it was given, not a file of its own');
+});
+
+t.test('a daemon whose starter is gone stops', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'solo.config.json'), '{"value":"alone"}');
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  // The shell starts it in the background and exits once it serves: the daemon is orphaned.
+  const script = `"$0" "$1" "$2" --name solo >"$2/log" 2>&1 & echo $!; until grep -q 'started with' "$2/log" 2>/dev/null; do sleep 0.05; done`;
+  const sh = spawn('sh', ['-c', script, process.execPath, FIXTURE, dir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let pidText = '';
+  sh.stdout!.on('data', (d: Buffer) => (pidText += d.toString()));
+  await new Promise((resolve) => sh.once('exit', resolve));
+  const pid = Number(pidText.trim());
+  t.ok(pid > 0, 'the daemon was started');
+  const log = () => (existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : '');
+  t.ok(await eventually(() => /stopped/.test(log()), { timeout: 10_000, what: 'the orphaned daemon to stop' }), log());
+  t.match(log(), /solo: the process that started it \(\d+\) is gone, stopping\n.*stopped\n$/s);
+  t.ok(await eventually(() => !existsSync(`/proc/${pid}`) || /^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1')), { timeout: 10_000, what: 'the daemon to exit' }), 'it exited');
+});
