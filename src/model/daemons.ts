@@ -21,6 +21,11 @@ export interface DaemonSpec {
    * daemon whose input is a data file the agent publishes (the DNS records).
    */
   config?: unknown;
+  /**
+   * A socket it serves on its node that `verify` checks is bound (the udp
+   * forwarder's, where peers send to it), with what else its check name says.
+   */
+  serves?: { protocol: 'udp'; ip: string; port: number; note: string };
 }
 
 /** Base name of a daemon's files in the run directory: `overlay-udp/node1` -> `overlay-udp-node1`. */

@@ -3,8 +3,8 @@
  * check is named after the path it proves and the objects it crosses, and
  * holds the probes that prove it.
  */
-import { BACKENDS } from '../components/pod-network/plan.js';
-import { udpDaemons } from '../components/udp/daemon.js';
+import { BACKENDS, type WireFormat } from '../components/pod-network/plan.js';
+import { labDaemons } from '../components/registry.js';
 import type { ProxyNodeInput } from '../model/services.js';
 import { serviceChecks } from './service-checks.js';
 import { outsideInChecks } from './outside-in-checks.js';
@@ -43,7 +43,7 @@ export type Probe =
       srcIp: string;
       ip: string;
       node: Endpoint;
-      expect: { kind: 'vxlan'; port: number; vni: number } | { kind: 'udp'; port: number } | { kind: 'plain' };
+      expect: WireFormat;
     }
   /** With DF set, an ICMP payload of `fits` bytes crosses; `tooBig` is refused locally with "message too long". */
   | { kind: 'mtu'; from: Endpoint; ip: string; fits: number; tooBig: number }
@@ -262,16 +262,19 @@ export function nodeChecks(plan: Plan, view?: PolicyView): Check[] {
   return checks;
 }
 
-/** Every node-level daemon the backend needs (the udp forwarder) is up and bound where peers send to it. */
+/** Every node-level daemon that serves peers (the udp backend's forwarder) is up and bound where they send to it. */
 export function daemonChecks(plan: Plan): Check[] {
-  return udpDaemons(plan).map((spec) => {
-    const node = plan.nodes.find((n) => n.netns === spec.netns)!;
-    const port = plan.spec.podNetwork.udp.port;
-    return {
-      path: 'NODE' as const,
-      name: `NODE node/${node.name} runs daemon ${spec.name}, bound to udp ${node.ip}:${port} and attached to flannel0`,
-      probes: [{ kind: 'daemon' as const, lab: plan.lab, name: spec.name, node: { netns: node.netns, label: `node/${node.name}` }, listen: { ip: node.ip, port } }],
-    };
+  return labDaemons(plan).flatMap((spec) => {
+    const node = plan.nodes.find((n) => n.netns === spec.netns);
+    if (!spec.serves || !node) return [];
+    const { ip, port, protocol, note } = spec.serves;
+    return [
+      {
+        path: 'NODE' as const,
+        name: `NODE node/${node.name} runs daemon ${spec.name}, bound to ${protocol} ${ip}:${port} and ${note}`,
+        probes: [{ kind: 'daemon' as const, lab: plan.lab, name: spec.name, node: { netns: node.netns, label: `node/${node.name}` }, listen: { ip, port } }],
+      },
+    ];
   });
 }
 
@@ -326,19 +329,7 @@ export function encapsulationChecks(plan: Plan, view?: PolicyView): Check[] {
   if (!pair) return [];
   const { src, dst } = pair;
   const node = plan.nodes.find((n) => n.name === src.node)!;
-  const pn = plan.spec.podNetwork;
-  const expect =
-    pn.backend === 'vxlan'
-      ? ({ kind: 'vxlan', port: pn.vxlan.port, vni: pn.vxlan.vni } as const)
-      : pn.backend === 'udp'
-        ? ({ kind: 'udp', port: pn.udp.port } as const)
-        : ({ kind: 'plain' } as const);
-  const how =
-    expect.kind === 'vxlan'
-      ? `inside VXLAN (UDP ${expect.port}, VNI ${expect.vni})`
-      : expect.kind === 'udp'
-        ? `inside a UDP ${expect.port} datagram`
-        : 'un-encapsulated, pod IPs on the wire';
+  const { format: expect, text: how } = BACKENDS[plan.spec.podNetwork.backend].wire(plan.spec);
   return [
     {
       path: expect.kind === 'plain' ? 'P3' : 'P4',

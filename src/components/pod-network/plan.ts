@@ -10,6 +10,9 @@ import { hostGwPlan } from '../host-gw/plan.js';
 import { udpPlan } from '../udp/plan.js';
 import { vxlanPlan } from '../vxlan/plan.js';
 
+/** How a cross-node packet looks on the sending node's eth0, which `verify` captures there. */
+export type WireFormat = { kind: 'vxlan'; port: number; vni: number } | { kind: 'udp'; port: number } | { kind: 'plain' };
+
 export interface BackendInfo {
   /** Bytes of encapsulation per packet: pod MTU = node MTU - overhead. */
   overhead: number;
@@ -17,6 +20,8 @@ export interface BackendInfo {
   tunnel: boolean;
   /** How a cross-node packet travels, for check names. */
   via: (spec: LabSpec) => string;
+  /** What a cross-node packet looks like on the wire, and the words for it in check names. */
+  wire: (spec: LabSpec) => { format: WireFormat; text: string };
 }
 
 export const BACKENDS: Record<BackendName, BackendInfo> = {

@@ -22,5 +22,6 @@ export function udpDaemons(plan: Plan): DaemonSpec[] {
     module: 'components/udp',
     args: ['--name', overlayUdpDaemon(n.name)],
     config: forwardingConfig(plan, n.name),
+    serves: { protocol: 'udp', ip: n.ip, port: plan.spec.podNetwork.udp.port, note: 'attached to flannel0' },
   }));
 }
