@@ -18,7 +18,7 @@
  * any more, after everything that pointed at them is gone.
  */
 import { categorize } from './categorize.js';
-import { sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
+import { sameServicePort, sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
 import { affinitySetName, endpointChainName, servicePortChains, type NameMemo } from './nft-names.js';
 
 export const NFT_FAMILY = 'ip';
@@ -318,6 +318,36 @@ function portsByService(input: ProxyNodeInput): Map<string, ProxyServicePort[]> 
  * Everything of the other services is the same on both sides.
  */
 function changedPorts(input: ProxyNodeInput, previous: ProxyNodeInput) {
+  return alignedChanges(input, previous) ?? changedByService(input, previous);
+}
+
+/**
+ * The common case, an endpoint change: the same ports in the same places on
+ * both sides. One pass pairs them by position; the services whose ports
+ * differ are taken whole from each side. Undefined when a port was added,
+ * removed or moved, which the keyed comparison handles.
+ */
+function alignedChanges(input: ProxyNodeInput, previous: ProxyNodeInput) {
+  const now = input.services;
+  const before = previous.services;
+  if (now.length !== before.length) return undefined;
+  const differ: number[] = [];
+  for (let i = 0; i < now.length; i++) {
+    const a = now[i]!;
+    const b = before[i]!;
+    if (a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol) return undefined;
+    if (!sameServicePort(a, b)) differ.push(i);
+  }
+  if (differ.length === 0) return { now: [], before: [] };
+  // Every port of a changed service, picked by its name first (no key to build for the thousands of others).
+  const names = new Set(differ.map((i) => now[i]!.service));
+  const ids = new Set(differ.map((i) => serviceId(now[i]!)));
+  const taken: number[] = [];
+  for (let k = 0; k < now.length; k++) if (names.has(now[k]!.service) && ids.has(serviceId(now[k]!))) taken.push(k);
+  return { now: taken.map((k) => now[k]!), before: taken.map((k) => before[k]!) };
+}
+
+function changedByService(input: ProxyNodeInput, previous: ProxyNodeInput) {
   const now = portsByService(input);
   const before = portsByService(previous);
   const changed = new Set<string>();
