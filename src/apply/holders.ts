@@ -38,14 +38,35 @@ export function checkHolders(holders: Record<string, number>): void {
   );
 }
 
-export function startHolders(lab: string, targets: HolderTarget[]): Record<string, number> {
+function spawnHolders(lab: string, targets: readonly HolderTarget[], into: Record<string, number>): void {
   // A child is started from the calling thread and keeps its namespaces: started while the thread is inside
   // the pod's network namespace and a new UTS namespace already named after the pod, the pause process is
   // born in both, as one exec of `sleep`.
-  const holders: Record<string, number> = {};
   for (const t of targets) {
-    holders[t.netns] = withNetns(netnsPath(t.netns), () => withNewUtsNamespace(t.hostname, () => spawnDetachedLight(['sleep', 'infinity'], ownerOf(lab))));
+    into[t.netns] = withNetns(netnsPath(t.netns), () => withNewUtsNamespace(t.hostname, () => spawnDetachedLight(['sleep', 'infinity'], ownerOf(lab))));
   }
+}
+
+export function startHolders(lab: string, targets: HolderTarget[]): Record<string, number> {
+  const holders: Record<string, number> = {};
+  spawnHolders(lab, targets, holders);
   checkHolders(holders);
   return holders;
+}
+
+/** How many pause processes `startHoldersInTurns` starts before it lets the event loop run. */
+const HOLDERS_PER_TURN = 8;
+
+/**
+ * As startHolders, a few at a time, letting the event loop run between
+ * them: `up` starts them while its `ip -batch` processes build the kernel
+ * objects, whose exits it must still notice. A pause process needs only its
+ * namespace. `into` holds every pid started so far, also when one fails.
+ */
+export async function startHoldersInTurns(lab: string, targets: readonly HolderTarget[], into: Record<string, number>): Promise<void> {
+  for (let i = 0; i < targets.length; i += HOLDERS_PER_TURN) {
+    spawnHolders(lab, targets.slice(i, i + HOLDERS_PER_TURN), into);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  checkHolders(into);
 }

@@ -22,7 +22,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
 import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
-import { checkHolders, startHolders } from './holders.js';
+import { checkHolders, startHoldersInTurns, type HolderTarget } from './holders.js';
 import { labDir, readPlan, readRecord, writeHolders, writePlan, writeRecord } from './state.js';
 import { waitPodsReady } from '../agent/client.js';
 import { neighbourTableAdvice, neighbourTableLimit } from '../kernel/neighbour-table.js';
@@ -84,6 +84,17 @@ async function writeLabFiles(files: readonly { path: string; content: string }[]
   await mapLimit(files, FILE_WRITES, (f) => writeFile(f.path, f.content));
 }
 
+/** Every namespace that gets a pause process: nodes, pods with a network of their own, the internet side's hosts. */
+function holderTargets(plan: Plan): HolderTarget[] {
+  return [
+    ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
+    ...plan.pods.filter((p) => !p.hostNetwork).map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
+    ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
+    // A host name is one label; the server's DNS name stays in the resolver.
+    ...plan.internet.servers.map((s) => ({ netns: s.netns, hostname: s.name.split('.')[0]! })),
+  ];
+}
+
 export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> {
   const log = opts.log ?? (() => {});
   checkEnvironment([...REQUIRED_TOOLS, 'iptables-restore', ...(spec.serviceNetwork.proxyMode === 'nftables' ? ['nft'] : [])]);
@@ -111,9 +122,15 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   // The kubelet's files (resolv.conf, hosts) need no kernel object: written meanwhile, a few at a time.
   const written = writeLabFiles(files);
   written.catch(() => {}); // awaited below
+  const holders: Record<string, number> = {};
+  let pausing: Promise<void> = Promise.resolve();
   try {
     log(`creating ${namespaces.length} network namespaces (${plan.nodes.length} nodes, ${plan.pods.length} pods)`);
     await createNamespaces(namespaces);
+    // A pause process needs only its namespace: they start while the kernel objects are built.
+    log('starting pause processes while the kernel objects are built');
+    pausing = startHoldersInTurns(spec.name, holderTargets(plan), holders);
+    pausing.catch(() => {}); // awaited below
     for (const stage of stages) await runStage(stage, concurrency);
     applySysctls(sysctls);
     // Every component's netfilter bootstrap (kube-proxy's and network policy's jumps, ip-masq, portmap) in one restore per node.
@@ -121,19 +138,12 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     await written;
     writePlan(plan);
     await prepared;
-    log('starting pause processes');
-    // The agent needs the namespaces and plan.json, not the pause processes: it boots while they start.
+    log('starting containers');
+    // The agent needs the namespaces and plan.json, not the pause processes: it boots while the last of them start.
     const agent = startAgent(spec.name);
     agent.catch(() => {}); // awaited below; a failure before then is the holders' to report
-    const holders = startHolders(spec.name, [
-      ...plan.nodes.map((n) => ({ netns: n.netns, hostname: n.name })),
-      ...plan.pods.filter((p) => !p.hostNetwork).map((p) => ({ netns: p.netns, hostname: podHostname(p) })),
-      ...plan.internet.clients.map((c) => ({ netns: c.netns, hostname: c.name })),
-      // A host name is one label; the server's DNS name stays in the resolver.
-      ...plan.internet.servers.map((s) => ({ netns: s.netns, hostname: s.name.split('.')[0]! })),
-    ]);
+    await pausing;
     writeHolders(spec.name, holders);
-    log('starting containers');
     await agent;
     await waitReadiness(spec.name, log);
     checkHolders(holders);
@@ -142,6 +152,7 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     return plan;
   } catch (err) {
     log(`up failed; removing what was made`);
+    await pausing.catch(() => {}); // no pause process starts after down
     await prepared.catch(() => {}); // its files go with the run directory
     await written.catch(() => {}); // and these with /etc/netns
     await downLab(spec.name).catch(() => {});

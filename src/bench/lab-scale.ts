@@ -57,7 +57,7 @@ spec:
 export interface ScaleRow {
   pods: number;
   upMs: number;
-  /** The part of `up` that starts processes: pause processes, then the agent until every container answers. */
+  /** The part of `up` after the kernel objects: the agent, until every container answers (the pause processes start alongside the kernel objects). */
   workloadMs: number;
   downMs: number;
   rawMs: number;
@@ -100,9 +100,9 @@ export async function measureScale(pods: number): Promise<ScaleRow> {
   const up = await timed(() => runToEnd([process.execPath, CLI, 'up', '-f', file]));
   const mem = labMemory(ownerOf(lab));
   const down = await timed(() => runToEnd([process.execPath, CLI, 'down', '--name', lab]));
-  // `up` says "starting pause processes" once the kernel objects are built; from there on it starts the workload.
-  const workloadFrom = up.value.find((l) => l.text.includes('starting pause processes'))?.atMs;
-  if (workloadFrom === undefined) throw new Error(`up of ${lab} never said "starting pause processes"; cannot split its time`);
+  // `up` says "starting containers" once the kernel objects are built; from there on it waits for the workload.
+  const workloadFrom = up.value.find((l) => l.text.includes('starting containers'))?.atMs;
+  if (workloadFrom === undefined) throw new Error(`up of ${lab} never said "starting containers"; cannot split its time`);
   return { pods, upMs: up.ms, workloadMs: up.ms - workloadFrom, downMs: down.ms, rawMs: raw.ms, processes: mem.processes, pssMb: mem.pssKb / 1024, rssMb: mem.rssKb / 1024 };
 }
 

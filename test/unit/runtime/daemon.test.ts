@@ -107,6 +107,13 @@ t.test('a daemon whose starter is gone stops', async (t) => {
   await new Promise((resolve) => sh.once('exit', resolve));
   const pid = Number(pidText.trim());
   t.ok(pid > 0, 'the daemon was started');
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  });
   const log = () => (existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : '');
   t.ok(await eventually(() => /stopped/.test(log()), { timeout: 10_000, what: 'the orphaned daemon to stop' }), log());
   t.match(log(), /solo: the process that started it \(\d+\) is gone, stopping\n.*stopped\n$/s);
