@@ -415,12 +415,3 @@ export function renderNftablesSync(input: ProxyNodeInput, previous?: ProxyNodeIn
  * committed, after each sync (kernel/netfilter.ts nftApply).
  */
 export const NFT_CACHE_PROBE = `add rule ${TABLE} ${MARK_MASQ} counter\n`;
-
-/**
- * Removes everything kube-proxy's nftables mode owns (for `down` and for a
- * change of proxy mode). Adding the table first makes it succeed when there
- * is none, as nft 1.0.6 has no `destroy`.
- */
-export function renderNftablesCleanup(): string {
-  return `add table ${TABLE}\ndelete table ${TABLE}\n`;
-}

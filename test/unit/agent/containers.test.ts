@@ -5,6 +5,7 @@
  */
 import { eventually } from '../../helpers/eventually.js';
 import t from 'tap';
+import { mock } from 'node:test';
 import { createSocket } from 'node:dgram';
 import { get, request, Agent } from 'node:http';
 import { createServer, connect } from 'node:net';
@@ -57,7 +58,6 @@ function udpEcho(port: number, payload: string, timeoutMs = 2000): Promise<strin
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function deps(logs: string[], open = (_: string, proto: 'TCP' | 'UDP', port: number) => openListeningSocketHere(proto, port)): ContainerDeps {
   return { openSocket: open, log: (m) => logs.push(m) };
@@ -131,12 +131,18 @@ t.test('a port in use leaves the container waiting, retried until it frees', asy
 t.test('stop is final: no restart, no timer left', async (t) => {
   const [tcp, udp] = [await freePort(), await freePort()];
   const c = new Container(target(tcp, udp), deps([]));
-  c.start();
-  c.kill('test');
-  c.stop();
-  t.equal(c.state, 'terminated');
-  await sleep(1200);
-  t.equal(c.state, 'terminated');
+  // The clock moves only when told: past the restart backoff the kill scheduled, at once.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    c.start();
+    c.kill('test');
+    c.stop();
+    t.equal(c.state, 'terminated');
+    mock.timers.tick(60_000);
+    t.equal(c.state, 'terminated', 'the restart the kill scheduled never runs');
+  } finally {
+    mock.timers.reset();
+  }
   t.ok(await refused(tcp));
   c.start();
   t.equal(c.state, 'terminated', 'a stopped container cannot be started again');

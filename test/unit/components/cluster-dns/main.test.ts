@@ -167,10 +167,7 @@ t.test('the daemon: serves, reports, reloads a new file and on SIGHUP, keeps its
   // SIGHUP re-reads the file even when nothing seems to have changed.
   publish(dir, JSON.stringify(fixture({ serial: 45 })));
   t.ok(await waitFor('serial 45', () => (readState()?.serial === 45 ? true : undefined), 5000), 'serial 45');
-  const before = readState()!.updatedAt;
-  await new Promise((r) => setTimeout(r, 20));
   d.child.kill('SIGHUP');
-  t.ok(await waitFor('the SIGHUP reload', () => (readState()!.updatedAt !== before ? true : undefined), 5000), 'the SIGHUP reload');
   t.ok(await waitFor('the SIGHUP reload in the log', () => (/reloaded \(SIGHUP\): serial 45/.test(d.output()) ? true : undefined), 5000), 'the SIGHUP reload in the log');
   t.equal((await askUdp(first.port, 'web.default.svc.cluster.local')).rcode, 'NOERROR');
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { ProxyEndpoint, ProxyNodeInput, ProxyServicePort } from '../../../../dist/model/services.js';
-import { NftablesMemo, renderNftablesCleanup, renderNftablesSync } from '../../../../dist/components/kube-proxy/nftables.js';
+import { NftablesMemo, renderNftablesSync } from '../../../../dist/components/kube-proxy/nftables.js';
 
 /** Expected scripts are written indented and grouped; the renderer writes one command per line. */
 const script = (text: string) =>
@@ -464,8 +464,4 @@ t.test('a memo changes no text, and each caller keeps its own', async (t) => {
   renderNftablesSync(elsewhere, undefined, other);
   t.ok([...other.names.keys()].some((k) => k.includes('only-elsewhere')), 'the other memo holds its own names');
   t.notOk([...mine.names.keys()].some((k) => k.includes('only-elsewhere')), 'and they never reach this one');
-});
-
-t.test('cleanup deletes the whole table, and succeeds when there is none', async (t) => {
-  t.equal(renderNftablesCleanup(), 'add table ip kube-proxy\ndelete table ip kube-proxy\n');
 });
