@@ -69,7 +69,7 @@ export class ProxyController {
 
   /** Asks for a sync; returns at once. */
   kick(): void {
-    this.loop.kick();
+    void this.loop.kick();
   }
 
   private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {

@@ -15,6 +15,7 @@
 import { httpProbe, tcpProbe } from '../../runtime/probe-net.js';
 import { log } from '../../runtime/log.js';
 import { runDaemon, type DaemonContext } from '../../runtime/daemon.js';
+import { SyncLoop } from '../../runtime/sync-loop.js';
 import { run } from '../../kernel/exec.js';
 import { healthTargetKey, type HealthCheck, type LoadBalancerSet } from './config.js';
 import { HEALTH, HealthTable } from './health.js';
@@ -36,8 +37,6 @@ class LoadBalancer {
   private pending?: LoadBalancerSet;
   private readonly health = new HealthTable();
   private applied = '';
-  private running = false;
-  private askedAgain = false;
   /** The nodes each service was last programmed to send to. */
   private lastTargets = new Map<string, string[]>();
   private lastState = '';
@@ -52,29 +51,31 @@ class LoadBalancer {
   }
 
   /**
-   * One round: the pending config, the checks, the rules. A round asked for
+   * Rounds: the pending config, the checks, the rules. A round asked for
    * while one runs (a new config, SIGHUP) runs once right after it, since
    * the caller waits for a round that started after its change; periodic
-   * ticks meanwhile are dropped, so a slow nft never piles them up.
+   * rounds meanwhile are dropped, so a slow nft never piles them up.
    */
-  async tick(asked = false): Promise<void> {
-    if (this.running) {
-      this.askedAgain ||= asked;
-      return;
-    }
-    this.running = true;
+  private readonly rounds = new SyncLoop(async () => {
     try {
-      do {
-        this.askedAgain = false;
-        const changed = await this.takeConfig();
-        await this.checkAll();
-        await this.program(changed);
-      } while (this.askedAgain);
+      const changed = await this.takeConfig();
+      await this.checkAll();
+      await this.program(changed);
     } catch (err) {
       log(`load balancer: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
     }
+    // A failed round is retried by the next periodic one.
+    return true;
+  });
+
+  /** A round at once, or right after the running one; resolves when it is done. */
+  round(): Promise<void> {
+    return this.rounds.kick();
+  }
+
+  /** The periodic round, skipped while one runs. */
+  tick(): void {
+    this.rounds.kickUnlessBusy();
   }
 
   private async takeConfig(): Promise<boolean> {
@@ -187,13 +188,13 @@ runDaemon<LoadBalancerSet>({
     return {
       async start(set) {
         lb.configure(set);
-        await lb.tick();
-        timer = setInterval(() => void lb.tick(), HEALTH.intervalMs);
+        await lb.round();
+        timer = setInterval(() => lb.tick(), HEALTH.intervalMs);
       },
       // A new config, or SIGHUP (`up` and `apply` waiting for a round of checks): a round at once.
       async reload(set) {
         lb.configure(set);
-        await lb.tick(true);
+        await lb.round();
       },
       stop: () => clearInterval(timer),
     };

@@ -61,7 +61,7 @@ export class NetpolController {
   }
 
   kick(): void {
-    this.loop.kick();
+    void this.loop.kick();
   }
 
   stop(): void {
