@@ -26,8 +26,8 @@
  *   period). A daemon does the same when the process that started it (the
  *   agent) is gone, noticed by the config poll, so a killed agent leaves no
  *   daemon behind. `fatal()`, an uncaught error or an error at start:
- *   `stop()` as far as it gets, then exit 1, for its supervisor (the agent,
- *   or the agent's restart loop) to start it again.
+ *   `stop()` as far as it gets, then exit 1; the agent starts such a daemon
+ *   again, and `up` reports an agent that exits so.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
@@ -53,7 +53,7 @@ export interface DaemonContext<R = void> {
   log: Logger;
   /** Replaces the state file atomically with `{ pid, ...state }`. */
   writeState(state: object): void;
-  /** Logs and exits 1, for the supervisor to restart the process. */
+  /** Logs and exits 1 (the agent restarts a daemon that exits so). */
   fatal(err: Error): never;
   /**
    * Loads the config file as it is now, in turn with the other reloads, and
@@ -91,9 +91,9 @@ export interface DaemonDefinition<C, R = void> {
   /** Who writes the config file, for the error when it is missing. Default: the agent. */
   configWriter?: string;
   /**
-   * Whether being orphaned stops it. A daemon stops (its agent is gone and a
-   * new one starts its own); the agent keeps serving when its restart loop
-   * is gone, as a kubelet does when its service manager restarts.
+   * Whether being orphaned stops it. A daemon stops (its agent is gone, and
+   * the next agent starts its own); the agent keeps serving when its restart
+   * loop is gone, as a kubelet keeps running while systemd restarts.
    */
   stopWhenOrphaned?: boolean;
   /** Files in the run directory whose change also reloads. */
@@ -176,7 +176,7 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
   const fatal = (err: Error, detail = err.message): never => {
     if (!dying) {
       dying = true;
-      log(`${name}: fatal: ${detail}; exiting for its supervisor to start it again`);
+      log(`${name}: fatal: ${detail}; exiting with status 1`);
       // Whatever stop() does synchronously (closing sockets, signalling children) still happens.
       try {
         void Promise.resolve(daemon?.stop()).catch(() => undefined);
