@@ -17,7 +17,7 @@ import { labNamespaces } from '../components/topology/render.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { checkPlannedTests } from './tests.js';
-import { componentsOf, labFiles, labSysctls, netfilterBootstrap, prepareLab, upStages } from '../components/registry.js';
+import { componentsOf, labKernel, netfilterBootstrap, prepareLab } from '../components/registry.js';
 import { mapLimit } from '../util/concurrency.js';
 import { startAgent } from './agent.js';
 import { downLab } from './down.js';
@@ -102,9 +102,9 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   const plan = planLab(spec, existing ? readPlan(spec.name) : undefined);
   checkPlannedTests(plan);
   // Every enabled component's kernel objects, sysctls and files, from the registry's list.
-  const stages = upStages(plan);
-  const sysctls = labSysctls(plan);
-  const files = labFiles(plan).map((f) => f.file);
+  const kernel = labKernel(plan);
+  const { stages, sysctls } = kernel;
+  const files = kernel.files.map((f) => f.file);
   const namespaces = labNamespaces(plan);
   const concurrency = Math.max(2, availableParallelism() * 2);
   const tooManyNeighbours = neighbourTableAdvice(plan.pods.length, plan.nodes.length, neighbourTableLimit(), plan.staticNeighbours);

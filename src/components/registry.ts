@@ -11,7 +11,7 @@ import type { NodePlan, Plan } from '../model/types.js';
 import { mergeBatches, type NetnsBatch, type RenderedFile, type Sysctl } from '../render/batch.js';
 import { cloudRoutesComponent } from './cloud-routes/index.js';
 import { clusterDns } from './cluster-dns/index.js';
-import { UP_STEPS, type Component } from './contract.js';
+import { UP_STEPS, type Component, type KernelGroup } from './contract.js';
 import { hostGwComponent } from './host-gw/index.js';
 import { ingressNginx } from './ingress-nginx/index.js';
 import { ipMasq } from './ip-masq/index.js';
@@ -43,33 +43,42 @@ export function componentsOf(plan: Plan): Component[] {
   return COMPONENTS.filter((c) => c.enabled(plan));
 }
 
-/**
- * The `ip -batch` work of `up`, stage by stage: every enabled component's
- * batches of one step, merged per namespace in registry order (a backend's
- * router and node lines follow the topology's, whose devices they use).
- */
-export function upStages(plan: Plan): NetnsBatch[][] {
-  const groups = componentsOf(plan).flatMap((c) => c.kernel?.(plan) ?? []);
-  return UP_STEPS.map((step) => mergeBatches(...groups.filter((g) => g.step === step).map((g) => [...g.batches!]))).filter((stage) => stage.length > 0);
+/** Every enabled component's kernel groups, in registry order: rendered once per caller, since each render walks the whole plan. */
+function kernelGroups(plan: Plan): KernelGroup[] {
+  return componentsOf(plan).flatMap((c) => c.kernel?.(plan) ?? []);
 }
 
-/** Every sysctl the lab sets, in registry order. */
-export function labSysctls(plan: Plan): Sysctl[] {
-  return componentsOf(plan).flatMap((c) => (c.kernel?.(plan) ?? []).flatMap((k) => k.sysctls ?? []));
+/** What `up` makes of the kernel groups: its `ip -batch` stages, the sysctls and the files. */
+export interface LabKernel {
+  /**
+   * The `ip -batch` work, stage by stage: every enabled component's batches
+   * of one step, merged per namespace in registry order (a backend's router
+   * and node lines follow the topology's, whose devices they use).
+   */
+  stages: NetnsBatch[][];
+  /** Every sysctl the lab sets, in registry order. */
+  sysctls: Sysctl[];
+  /** Every file the lab writes for its namespaces (a pod's resolv.conf and hosts), under the name of what wrote it. */
+  files: { component: string; file: RenderedFile }[];
 }
+
+export function labKernel(plan: Plan): LabKernel {
+  const groups = kernelGroups(plan);
+  return {
+    stages: UP_STEPS.map((step) => mergeBatches(...groups.filter((g) => g.step === step).map((g) => [...g.batches!]))).filter((stage) => stage.length > 0),
+    sysctls: groups.flatMap((k) => k.sysctls ?? []),
+    files: groups.flatMap((k) => (k.files ?? []).map((file) => ({ component: k.label, file }))),
+  };
+}
+
+export const upStages = (plan: Plan): NetnsBatch[][] => labKernel(plan).stages;
+export const labFiles = (plan: Plan): LabKernel['files'] => labKernel(plan).files;
 
 /** Every kernel object of the lab, each under the name of what made it. */
 export function labObjects(plan: Plan): Owned[] {
   // One map across components: a later `link set` (a backend's MTU on cbr0) refines the link an earlier one made.
   const links = new Map<string, LinkObject>();
-  return componentsOf(plan).flatMap((c) =>
-    (c.kernel?.(plan) ?? []).flatMap((k) => [...objectsOf(k.label, k.batches ?? [], links), ...sysctlObjects(k.label, k.sysctls ?? [])]),
-  );
-}
-
-/** Every file the lab writes for its namespaces (a pod's resolv.conf and hosts), each under the name of what wrote it. */
-export function labFiles(plan: Plan): { component: string; file: RenderedFile }[] {
-  return componentsOf(plan).flatMap((c) => (c.kernel?.(plan) ?? []).flatMap((k) => (k.files ?? []).map((file) => ({ component: k.label, file }))));
+  return kernelGroups(plan).flatMap((k) => [...objectsOf(k.label, k.batches ?? [], links), ...sysctlObjects(k.label, k.sysctls ?? [])]);
 }
 
 /** Every component's `prepare`, side by side. */
