@@ -337,8 +337,10 @@ function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeI
   const wasComments = previous.services.reduce((n, sp) => n + sp.endpoints.length, 0) <= LARGE_CLUSTER_ENDPOINTS;
   if (comments !== wasComments || input.clusterCIDR !== previous.clusterCIDR || input.masqueradeBit !== previous.masqueradeBit) return undefined;
   const context = `${input.clusterCIDR}|${comments}|`;
-  const parts = new Map<string, PortPart>();
   const oldList = [...before.parts.values()];
+  const moved = changedInPlace(previous.services, input.services, oldList.length);
+  if (moved) return patchInPlace(before, input, moved, oldList, context, comments, cache);
+  const parts = new Map<string, PortPart>();
   input.services.forEach((sp, i) => {
     // A port equal to the one at the same place last time keeps its part: no key to build, nothing to render.
     const old = oldList[i];
@@ -360,7 +362,11 @@ function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeI
     if (!sameChains(old.filter, part.filter) || !sameChains(old.nat, part.nat)) return undefined;
     changed.push([old, part]);
   }
-  // `before` is the last render of this node and is replaced by this one: its maps are taken over, not copied.
+  return swapOwnChains(before, parts, changed, keep);
+}
+
+/** The chains each changed port owns, swapped into `before`'s nat table: `before` is the last render of this node and is replaced by this one, so its maps are taken over, not copied. */
+function swapOwnChains(before: Render, parts: Map<string, PortPart>, changed: [PortPart, PortPart][], keep: Map<string, PortPart>): Patched {
   const { nat, owned } = before;
   const stale: string[] = [];
   for (const [old, part] of changed) {
@@ -369,11 +375,55 @@ function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeI
     for (const [c, rules] of part.own) nat.set(c, rules);
     owned.set(part.key, part.ownNames);
   }
-  return { render: { filter: before.filter, nat, owned, parts }, changed: changed.map(([, p]) => p.key), stale };
+  return { render: { filter: before.filter, nat, owned, parts }, changed: changed.map(([, p]) => p.key), stale, keep };
+}
+
+/**
+ * The places whose port changed, when every port is where it was last time
+ * (the common case, an endpoint change); undefined when one was added,
+ * removed or moved.
+ */
+function changedInPlace(previous: readonly ProxyServicePort[], now: readonly ProxyServicePort[], rendered: number): number[] | undefined {
+  if (previous.length !== now.length || rendered !== now.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < now.length; i++) {
+    const a = now[i]!;
+    const b = previous[i]!;
+    if (a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol) return undefined;
+    if (!sameServicePort(a, b)) changed.push(i);
+  }
+  return changed;
+}
+
+/**
+ * patchRender when every port is where it was: only the changed places are
+ * rendered and swapped, in the last render's maps and the cache themselves,
+ * so an endpoint change costs the same at 50 or 5,000 services.
+ */
+function patchInPlace(before: Render, input: ProxyNodeInput, places: number[], oldList: PortPart[], context: string, comments: boolean, cache: Map<string, PortPart>): Patched | undefined {
+  const changed: [PortPart, PortPart][] = [];
+  for (const i of places) {
+    const sp = input.services[i]!;
+    const old = oldList[i]!;
+    const cacheKey = context + JSON.stringify(sp);
+    const part = cache.get(cacheKey) ?? renderPort(sp, input.clusterCIDR, comments, cacheKey);
+    // A change that reaches the shared chains (a new ClusterIP, a NodePort) needs the full assembly.
+    if (part.key !== old.key || !sameChains(old.filter, part.filter) || !sameChains(old.nat, part.nat)) return undefined;
+    changed.push([old, part]);
+  }
+  for (const [old, part] of changed) {
+    // Same key: the port keeps its place in the map's order.
+    before.parts.set(part.key, part);
+    cache.delete(old.cacheKey);
+    cache.set(part.cacheKey, part);
+  }
+  return swapOwnChains(before, before.parts, changed, cache);
 }
 
 interface Patched {
   render: Render;
+  /** The parts this render used, for the next one. */
+  keep: Map<string, PortPart>;
   /** Keys of the ports whose own chains changed. */
   changed: string[];
   /** Chains no port owns any more. */
@@ -394,7 +444,7 @@ export function renderIptablesSync(input: ProxyNodeInput, previous?: ProxyNodeIn
   const before = previous && (reuse ? cache.last!.rendered : renderAll(previous, cache.parts, new Map()));
   const patched = reuse && before ? patchRender(before, previous, input, cache.parts, keep) : undefined;
   const next = patched?.render ?? renderAll(input, cache.parts, keep);
-  memo.nodes.set(input.node, { parts: keep, last: { input, rendered: next } });
+  memo.nodes.set(input.node, { parts: patched?.keep ?? keep, last: { input, rendered: next } });
   if (patched) {
     // Nothing shared changed: only the changed ports' chains, and the chains they no longer own.
     const written = patched.changed.flatMap((key) => next.owned.get(key) ?? []);

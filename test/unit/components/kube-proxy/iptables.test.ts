@@ -473,6 +473,37 @@ t.test('a partial sync on top of the previous full sync gives the same chains as
   t.equal(renderIptablesSync(fixture(), undefined, memo), renderIptablesSync(fixture()), 'a sync without previous is a full one, memo or not');
 });
 
+t.test('changes that leave every port in its place, one after another, patched in place: always the same chains as a full sync', async (t) => {
+  // Each step changes the last input (as endpoints come and go on a running node), never adding or removing a port.
+  const steps: [string, Change][] = [
+    ['endpoint replaced', (s) => void (svc(s, 'ns1/svc1').endpoints[2] = ep('10.0.1.6', 80, 'node3'))],
+    ['endpoint added', (s) => void svc(s, 'ns2/svc2').endpoints.push(ep('10.180.2.9', 80, 'node2'))],
+    ['the same port changed again', (s) => void (svc(s, 'ns1/svc1').endpoints[0] = ep('10.0.1.7', 80, 'node1'))],
+    ['two services at once', (s) => {
+      svc(s, 'ns1/svc1').endpoints.pop();
+      svc(s, 'ns3/svc3').endpoints = [ep('10.180.0.7', 80, 'node1')];
+    }],
+    ['all endpoints leave', (s) => void (svc(s, 'ns2/svc2').endpoints = [])],
+    ['they come back', (s) => void (svc(s, 'ns2/svc2').endpoints = [ep('10.180.2.9', 80, 'node2')])],
+    ['affinity turned off', (s) => void delete svc(s, 'ns1/svc1').affinityTimeoutSeconds],
+    ['nothing changed', () => {}],
+  ];
+  const boot = renderIptablesBootstrap();
+  const memo = new IptablesMemo();
+  let last = fixture();
+  const state = applied(boot, renderIptablesSync(last, undefined, memo));
+  for (const [name, step] of steps) {
+    const services = structuredClone(last.services);
+    step(services);
+    const next = { ...last, services };
+    const text = renderIptablesSync(next, last, memo);
+    restore(state, text);
+    t.same(plain(state), plain(applied(boot, renderIptablesSync(next))), name);
+    t.equal(text, renderIptablesSync(next, last), `${name}: the same text as a render with no memo`);
+    last = next;
+  }
+});
+
 t.test('the test restore refuses what iptables refuses', async (t) => {
   t.throws(() => applied('*nat\n:A - [0:0]\n-A A -j B\nCOMMIT\n'), /missing B/);
   t.throws(() => applied('*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-X B\nCOMMIT\n'), /still referenced/);
