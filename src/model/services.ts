@@ -102,6 +102,23 @@ type Uncompared = Exclude<keyof ProxyServicePort, ComparedPortFields> | Exclude<
 const allFieldsCompared: [Uncompared] extends [never] ? true : Uncompared = true;
 void allFieldsCompared;
 
+/**
+ * The places whose port changed, when every port of `now` is where it was in
+ * `before` (the common case, an endpoint change): what a partial sync
+ * renders. Undefined when a port was added, removed or moved.
+ */
+export function portsChangedInPlace(before: readonly ProxyServicePort[], now: readonly ProxyServicePort[]): number[] | undefined {
+  if (before.length !== now.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < now.length; i++) {
+    const a = now[i]!;
+    const b = before[i]!;
+    if (a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol) return undefined;
+    if (!sameServicePort(a, b)) changed.push(i);
+  }
+  return changed;
+}
+
 export function sameServicePorts(a: readonly ProxyServicePort[] | undefined, b: readonly ProxyServicePort[] | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;

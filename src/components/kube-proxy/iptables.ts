@@ -12,7 +12,7 @@
  * result as a full sync, with a fraction of the text.
  */
 import { iptablesComment } from '../../render/netfilter-text.js';
-import { sameServicePort, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
+import { portsChangedInPlace, sameServicePort, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
 import { categorize } from './categorize.js';
 import { extChain, joinHostPort, sepChain, svcChain, svlChain } from './hash.js';
 
@@ -338,7 +338,7 @@ function patchRender(before: Render, previous: ProxyNodeInput, input: ProxyNodeI
   if (comments !== wasComments || input.clusterCIDR !== previous.clusterCIDR || input.masqueradeBit !== previous.masqueradeBit) return undefined;
   const context = `${input.clusterCIDR}|${comments}|`;
   const oldList = [...before.parts.values()];
-  const moved = changedInPlace(previous.services, input.services, oldList.length);
+  const moved = oldList.length === input.services.length ? portsChangedInPlace(previous.services, input.services) : undefined;
   if (moved) return patchInPlace(before, input, moved, oldList, context, comments, cache);
   const parts = new Map<string, PortPart>();
   input.services.forEach((sp, i) => {
@@ -376,23 +376,6 @@ function swapOwnChains(before: Render, parts: Map<string, PortPart>, changed: [P
     owned.set(part.key, part.ownNames);
   }
   return { render: { filter: before.filter, nat, owned, parts }, changed: changed.map(([, p]) => p.key), stale, keep };
-}
-
-/**
- * The places whose port changed, when every port is where it was last time
- * (the common case, an endpoint change); undefined when one was added,
- * removed or moved.
- */
-function changedInPlace(previous: readonly ProxyServicePort[], now: readonly ProxyServicePort[], rendered: number): number[] | undefined {
-  if (previous.length !== now.length || rendered !== now.length) return undefined;
-  const changed: number[] = [];
-  for (let i = 0; i < now.length; i++) {
-    const a = now[i]!;
-    const b = previous[i]!;
-    if (a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol) return undefined;
-    if (!sameServicePort(a, b)) changed.push(i);
-  }
-  return changed;
 }
 
 /**

@@ -18,7 +18,7 @@
  * any more, after everything that pointed at them is gone.
  */
 import { categorize } from './categorize.js';
-import { sameServicePort, sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
+import { portsChangedInPlace, sameServicePorts, servicePortName, type ProxyEndpoint, type ProxyNodeInput, type ProxyServicePort } from '../../model/services.js';
 import { affinitySetName, endpointChainName, servicePortChains, type NameMemo } from './nft-names.js';
 
 export const NFT_FAMILY = 'ip';
@@ -330,14 +330,8 @@ function changedPorts(input: ProxyNodeInput, previous: ProxyNodeInput) {
 function alignedChanges(input: ProxyNodeInput, previous: ProxyNodeInput) {
   const now = input.services;
   const before = previous.services;
-  if (now.length !== before.length) return undefined;
-  const differ: number[] = [];
-  for (let i = 0; i < now.length; i++) {
-    const a = now[i]!;
-    const b = before[i]!;
-    if (a.namespace !== b.namespace || a.service !== b.service || a.portName !== b.portName || a.protocol !== b.protocol) return undefined;
-    if (!sameServicePort(a, b)) differ.push(i);
-  }
+  const differ = portsChangedInPlace(before, now);
+  if (!differ) return undefined;
   if (differ.length === 0) return { now: [], before: [] };
   // Every port of a changed service, picked by its name first (no key to build for the thousands of others).
   const names = new Set(differ.map((i) => now[i]!.service));
