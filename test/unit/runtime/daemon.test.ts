@@ -76,19 +76,17 @@ t.test('reloads: by watch, by request, by SIGHUP; one at a time; then a clean st
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM: exit 0');
   const seen = lines();
-  t.same(seen.filter((l) => !/reloaded \(change\) to three|reloaded \(request\) to three/.test(l)), [
-    'valued: value-daemon.mjs ' + child.pid + ' starting in ' + dir,
+  // The loads, requests and stop in order; "three" was loaded by the watch or by the request, whichever came first.
+  t.same(seen.filter((l) => !/reloaded \((change|request)\) to three/.test(l)), [
     'started with one',
     'requested: {"value":"one","load":1}',
     'reloaded (change) to two',
     'requested: {"value":"two","load":2}',
-    `valued: reload (request) failed, keeping the running config: Unexpected end of JSON input`,
     'request refused: Unexpected end of JSON input',
     'requested: {"value":"three","load":3}',
     'reloaded (SIGHUP) to three',
-    'valued: SIGTERM, stopping',
     'stopped',
-  ].filter((l) => / (started|reloaded|requested|request refused|stopped)/.test(` ${l}`)), 'in this order, each load once');
+  ], 'in this order, each load once');
   t.equal(seen.filter((l) => /to three/.test(l) && !/SIGHUP/.test(l)).length, 1, '"three" was loaded once before SIGHUP (by the watch or the request, whichever came first)');
   t.notOk(existsSync(join(dir, 'valued.config.json')), 'it read the file it was given, not a file of its own');
 });
