@@ -18,7 +18,10 @@ import type { NginxCert } from '../../dist/components/ingress-nginx/nginx-conf.j
 export const NGINX = '/usr/sbin/nginx';
 export const HAVE_NGINX = existsSync(NGINX);
 
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the kernel may give a closed port again, and two listens on one port make nginx route by Host alone. */
+const handedOut = new Set<number>();
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createNetServer();
     s.once('error', reject);
@@ -27,6 +30,16 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** A loopback port nothing listens on, never one this process was given before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export interface Reply {
