@@ -12,6 +12,7 @@ import { writeAtomic } from '../util/files.js';
 import { killAll } from '../kernel/procs.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from '../runtime/log.js';
+import { parentPid } from '../runtime/daemon.js';
 
 export interface DaemonStatus {
   name: string;
@@ -136,6 +137,16 @@ export class DaemonSupervisor {
         this.daemons.delete(name);
       }
     }
+    this.prestart(specs);
+  }
+
+  /**
+   * Starts daemons before their config files exist (`up` lists its plan's
+   * daemons while the kernel objects are built): each boots and waits for
+   * its file, which `apply()` writes once the plan is loaded. `apply()` keeps
+   * a started daemon whose command line is the same.
+   */
+  prestart(specs: DaemonSpec[]): void {
     for (const spec of specs) {
       if (this.daemons.has(spec.name)) continue;
       const d = new Daemon(spec, this.runDir, this.log);
@@ -195,7 +206,8 @@ export async function stopPredecessorDaemons(runDir: string): Promise<string[]> 
     } catch {
       continue;
     }
-    if (args[1]?.endsWith('/main.js') && args[2] === runDir && args[3] === '--name' && args[4]) found.push({ pid: Number(entry), name: args[4] });
+    // This agent's own children (daemons it prestarted) are not a predecessor's.
+    if (args[1]?.endsWith('/main.js') && args[2] === runDir && args[3] === '--name' && args[4] && parentPid(Number(entry)) !== process.pid) found.push({ pid: Number(entry), name: args[4] });
   }
   await killAll(found.map((f) => f.pid), PREDECESSOR_GRACE_MS);
   return found.map((f) => `${f.name} (pid ${f.pid})`);

@@ -12,13 +12,13 @@
  * did); its state file is `<runDir>/agent.json`; it logs to stdout;
  * SIGTERM/SIGINT close everything and exit 0.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { openClientSocket, openListeningSocket } from '../kernel/ffi.js';
 import { createControlServer, listenControl } from './control.js';
 import { runDaemon, type DaemonContext } from '../runtime/daemon.js';
-import { AGENT_NAME, PLAN_FILE, SOCKET_FILE, STATE_FILE } from '../runtime/run-dir.js';
+import { AGENT_NAME, PLAN_FILE, PRESTART_FILE, SOCKET_FILE, STATE_FILE } from '../runtime/run-dir.js';
 import { checkPlanShape, planDigest, targetsFromPlanText, type ContainerTarget } from './plan-targets.js';
 import { type ReloadResult } from './protocol.js';
 import { Supervisor } from './supervisor.js';
@@ -27,7 +27,7 @@ import { DnsPublisher } from './dns-publisher.js';
 import { UpstreamPublisher } from './upstream-publisher.js';
 import { useTlsCertificate } from './http-server.js';
 import { CertStore } from '../components/ingress-nginx/certs.js';
-import type { DaemonSpec } from '../model/daemons.js';
+import { DAEMON_MODULES, type DaemonSpec } from '../model/daemons.js';
 import { labDaemons } from '../components/registry.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
@@ -61,6 +61,29 @@ function parsePlan(text: string, file: string): LoadedPlan {
 /** How often container states are compared for endpoint changes (a killed container leaves its services). */
 const READY_POLL_MS = 250;
 
+/**
+ * The daemons `up` listed for the plan it is building, when the agent starts
+ * before that plan is written; none otherwise. The list only saves time: one
+ * that cannot be read is left aside, and the plan starts the daemons.
+ */
+function prestartList(runDir: string, log: (line: string) => void): DaemonSpec[] {
+  const file = join(runDir, PRESTART_FILE);
+  if (existsSync(join(runDir, PLAN_FILE)) || !existsSync(file)) return [];
+  try {
+    const list = (JSON.parse(readFileSync(file, 'utf8')) as { daemons?: unknown }).daemons;
+    const modules = new Set<string>(DAEMON_MODULES);
+    const ok = (d: unknown): d is DaemonSpec => {
+      const x = d as DaemonSpec;
+      return typeof x?.name === 'string' && typeof x.netns === 'string' && modules.has(x.module) && Array.isArray(x.args) && x.args.every((a) => typeof a === 'string');
+    };
+    if (!Array.isArray(list) || !list.every(ok)) throw new Error('not a list of daemons');
+    return list;
+  } catch (err) {
+    log(`${file}: ${(err as Error).message}; the daemons start with the plan`);
+    return [];
+  }
+}
+
 function unlinkQuietly(file: string): void {
   try {
     unlinkSync(file);
@@ -87,6 +110,12 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
   });
   const sup = new Supervisor({ openSocket: openListeningSocket, log });
   const nodeDaemons = new DaemonSupervisor(runDir, log);
+  // Their Node.js boots while `up` builds the kernel objects; each serves once the plan's load writes its config.
+  const early = prestartList(runDir, log);
+  if (early.length) {
+    log(`starting ${early.length} daemon(s) of the coming plan; each waits for its config: ${early.map((d) => d.name).join(', ')}`);
+    nodeDaemons.prestart(early);
+  }
   const nodes = new NodeLifecycle(() => plan.plan.spec.nodeMonitorGracePeriodSeconds * 1000);
   // A container running a lab program runs once its daemon serves (it has written its state file).
   const isRunning = (key: string) => {

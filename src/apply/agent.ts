@@ -10,12 +10,15 @@
  * new agent stops the daemons its predecessor left and opens every container
  * again; pods keep their namespaces, IPs and pause processes throughout.
  */
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitAgentReady } from '../agent/client.js';
 import { spawnDetached } from '../kernel/procs.js';
 import { labDir, ownerOf } from './state.js';
+import { writeAtomic } from '../util/files.js';
+import { PRESTART_FILE } from '../runtime/run-dir.js';
+import type { DaemonSpec } from '../model/daemons.js';
 
 const AGENT_READY_TIMEOUT_MS = 20_000;
 
@@ -38,14 +41,29 @@ export const AGENT_RESTARTER = [
   'done',
 ].join('\n');
 
-export async function startAgent(lab: string): Promise<number> {
+/**
+ * Starts the agent's restart loop and returns its pid at once. Without
+ * plan.json in the run directory the agent boots and waits for it, so `up`
+ * starts it before the kernel objects are built and writes plan.json after.
+ * `daemons`, the coming plan's, are started meanwhile, each waiting for the
+ * config the plan's load writes.
+ */
+export function spawnAgent(lab: string, daemons: readonly DaemonSpec[] = []): number {
   const dir = labDir(lab);
+  if (daemons.length) writeAtomic(join(dir, PRESTART_FILE), `${JSON.stringify({ daemons }, null, 2)}\n`);
   const log = openSync(join(dir, 'agent.log'), 'a');
   try {
-    const pid = spawnDetached(['sh', '-c', AGENT_RESTARTER, 'kube-netlab-agent-restarter', process.execPath, agentEntry(), dir], { owner: ownerOf(lab), logFd: log });
-    await waitAgentReady(dir, AGENT_READY_TIMEOUT_MS, { pid });
-    return pid;
+    return spawnDetached(['sh', '-c', AGENT_RESTARTER, 'kube-netlab-agent-restarter', process.execPath, agentEntry(), dir], { owner: ownerOf(lab), logFd: log });
   } finally {
     closeSync(log);
   }
 }
+
+/** Until the agent spawned as `pid` serves plan.json: every container running, rules synced. */
+export async function agentReady(lab: string, pid: number): Promise<number> {
+  await waitAgentReady(labDir(lab), AGENT_READY_TIMEOUT_MS, { pid });
+  // Read once, at the agent's start: from now on it only misleads whoever looks into the run directory.
+  rmSync(join(labDir(lab), PRESTART_FILE), { force: true });
+  return pid;
+}
+

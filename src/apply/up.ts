@@ -17,9 +17,9 @@ import { labNamespaces } from '../components/topology/render.js';
 import { applySysctls, createNamespaces, runStage } from '../kernel/netns.js';
 import { iptablesRestore } from '../kernel/netfilter.js';
 import { checkPlannedTests } from './tests.js';
-import { componentsOf, labKernel, netfilterBootstrap, prepareLab } from '../components/registry.js';
+import { componentsOf, labDaemons, labKernel, netfilterBootstrap, prepareLab } from '../components/registry.js';
 import { mapLimit } from '../util/concurrency.js';
-import { startAgent } from './agent.js';
+import { agentReady, spawnAgent } from './agent.js';
 import { downLab } from './down.js';
 import { checkEnvironment, REQUIRED_TOOLS } from './environment.js';
 import { checkHolders, startHoldersInTurns, type HolderTarget } from './holders.js';
@@ -127,6 +127,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
   try {
     log(`creating ${namespaces.length} network namespaces (${plan.nodes.length} nodes, ${plan.pods.length} pods)`);
     await createNamespaces(namespaces);
+    // With the namespaces there, the agent and the plan's daemons boot (a Node.js process each) while the kernel objects are built; they serve once plan.json is written.
+    const agentPid = spawnAgent(spec.name, labDaemons(plan));
     // A pause process needs only its namespace: they start while the kernel objects are built.
     log('starting pause processes while the kernel objects are built');
     pausing = startHoldersInTurns(spec.name, holderTargets(plan), holders);
@@ -139,8 +141,8 @@ export async function upLab(spec: LabSpec, opts: UpOptions = {}): Promise<Plan> 
     writePlan(plan);
     await prepared;
     log('starting containers');
-    // The agent needs the namespaces and plan.json, not the pause processes: it boots while the last of them start.
-    const agent = startAgent(spec.name);
+    // The agent needs the namespaces and plan.json, not the pause processes: it starts the containers while the last of them start.
+    const agent = agentReady(spec.name, agentPid);
     agent.catch(() => {}); // awaited below; a failure before then is the holders' to report
     await pausing;
     writeHolders(spec.name, holders);

@@ -6,13 +6,16 @@
  * `daemons()`, in its folder.
  */
 
+/** The component folders under dist/ that have a daemon's `main.js`. */
+export const DAEMON_MODULES = ['components/udp', 'components/cluster-dns', 'components/load-balancer', 'components/ingress-nginx'] as const;
+
 export interface DaemonSpec {
   /** Unique within the lab, e.g. `overlay-udp/node1`. */
   name: string;
   /** Network namespace the daemon runs in. */
   netns: string;
   /** The component folder under dist/ whose `main.js` is the entry, e.g. `components/udp`. */
-  module: 'components/udp' | 'components/cluster-dns' | 'components/load-balancer' | 'components/ingress-nginx';
+  module: (typeof DAEMON_MODULES)[number];
   /** Arguments after the run directory: `--name <name>` and the daemon's own flags. */
   args: string[];
   /**

@@ -22,6 +22,10 @@
  * - One timestamped log line per event on stdout (the agent sends it to
  *   `<daemon>.log`); the state file `<name>.json`, written atomically, says
  *   it serves (whoever waits for it checks that the pid in it is running).
+ * - A process may start before its config file exists: it says so, and
+ *   starts serving when the watch (or the poll) sees the file. `up` starts
+ *   the agent, and the agent the lab's daemons, while the kernel objects are
+ *   built, so the Node.js boot of each is done by the time its file comes.
  * - SIGTERM or SIGINT: `stop()`, then exit 0 (at the latest after a grace
  *   period). A daemon does the same when the process that started it (the
  *   agent) is gone, noticed by the config poll, so a killed agent leaves no
@@ -140,15 +144,16 @@ function identity(path: string): string {
 }
 
 /**
- * The parent's pid as it is now. Node's `process.ppid` is read once at start
- * and never changes, so being reparented shows only here.
+ * The parent's pid of a process (this one by default) as it is now. Node's
+ * `process.ppid` is read once at start and never changes, so being
+ * reparented shows only here. Undefined when the process is gone.
  */
-export function parentPid(): number {
+export function parentPid(pid: number | 'self' = 'self'): number | undefined {
   try {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
-    return process.ppid;
+    return pid === 'self' ? process.ppid : undefined;
   }
 }
 
@@ -209,7 +214,7 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
     try {
       text = readFileSync(configPath, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read ${configPath}: ${(err as Error).message}; ${def.configWriter ?? 'the agent'} writes it before starting ${name}`);
+      throw new Error(`cannot read ${configPath}: ${(err as Error).message}; ${def.configWriter ?? 'the agent'} writes it`);
     }
     return { config: def.parse(text, configPath), text };
   };
@@ -284,6 +289,8 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
 
   let watcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
+  /** Set while the process waits for its first config file; resolves once the file exists. */
+  let configAppeared: (() => void) | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
@@ -312,6 +319,7 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
     watcher = watch(dirname(configPath), (_event, file) => {
       const why = file === null ? 'change' : watched.get(file.toString());
       if (why === 'data') dataIds.set(file!.toString(), identity(join(runDir, file!.toString())));
+      if (why === 'change') configAppeared?.();
       if (why) reloadQuietly(why);
     });
     watcher.on('error', (err) => log(`${name}: watch of ${dirname(configPath)} failed (${err.message}); polling every ${CONFIG_POLL_MS} ms only`));
@@ -323,6 +331,7 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
   poll = setInterval(() => {
     // Reparented: the agent was killed outright. Its successor starts a daemon of its own.
     if (stopWhenOrphaned && parentPid() !== parent) return stop(`the process that started it (${parent}) is gone`);
+    configAppeared?.();
     reloadQuietly('change');
     for (const [file, id] of dataIds) {
       const now = identity(join(runDir, file));
@@ -335,6 +344,19 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
 
   log(`${name}: ${def.program} ${process.pid} starting in ${runDir}`);
   void (async () => {
+    if (identity(configPath) === '') {
+      log(`${name}: waiting for ${configPath}, which ${def.configWriter ?? 'the agent'} writes`);
+      await new Promise<void>((resolve) => {
+        configAppeared = () => {
+          if (identity(configPath) === '') return;
+          configAppeared = undefined;
+          resolve();
+        };
+        // Written between the check above and the watch's first event.
+        configAppeared();
+      });
+      if (stopping) return;
+    }
     const first = read();
     seen = identity(configPath);
     lastText = first.text;

@@ -7,3 +7,9 @@ export const SOCKET_FILE = 'agent.sock';
 export const AGENT_NAME = 'agent';
 export const STATE_FILE = daemonStateFile({ name: AGENT_NAME });
 export const LOG_FILE = 'agent.log';
+/**
+ * The daemons of the plan `up` is building, written before it starts the
+ * agent: the agent starts them while it waits for plan.json, each waiting
+ * for its config file. `up` removes it once the agent is ready.
+ */
+export const PRESTART_FILE = 'daemons.prestart.json';

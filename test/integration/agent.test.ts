@@ -14,6 +14,8 @@ import { posixSpawnDetached } from '../../dist/kernel/posix-spawn.js';
 import { eventually } from '../helpers/eventually.js';
 import { AgentError, agentKill, agentReload, agentStatus, waitAgentReady, type AgentStatus } from '../../dist/agent/client.js';
 import { planLab } from '../../dist/model/plan.js';
+import { labDaemons } from '../../dist/components/registry.js';
+import type { Plan } from '../../dist/model/types.js';
 import { labSpec } from '../helpers/spec.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -175,12 +177,31 @@ if (process.getuid?.() !== 0) {
     t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
 
     spawnSync('mkdir', ['-p', runDir]);
-    writePlan([web, client]);
+    // As `up` starts it: before plan.json, with the list of the coming plan's daemons.
+    const daemons = labDaemons(planOf([web, client]) as Plan);
+    writeFileSync(join(runDir, 'daemons.prestart.json'), JSON.stringify({ daemons }));
     const log = openSync(join(runDir, 'agent.log'), 'a');
     agent = spawn(process.execPath, [join(out, 'agent/main.js'), runDir], { stdio: ['ignore', log, log], env });
     closeSync(log);
     agentExit = new Promise((resolve) => agent!.once('exit', (code) => resolve(code)));
+    const text = (file: string) => (existsSync(join(runDir, file)) ? readFileSync(join(runDir, file), 'utf8') : '');
+    t.ok(await eventually(() => text('agent.log').includes('agent: waiting for'), { timeout: 15_000, what: 'the agent to wait for plan.json' }), 'the agent waits for plan.json');
+    const early = new Map(daemons.map((d) => [d.name, Number(new RegExp(`daemon ${d.name} started \\(pid (\\d+)\\)`).exec(text('agent.log'))?.[1])]));
+    t.ok([...early.values()].every((pid) => pid > 0), `the plan's daemons were started meanwhile: ${[...early.keys()].join(', ')}`);
+    for (const d of daemons) {
+      const file = `${d.name.replace(/\//g, '-')}.log`;
+      t.ok(await eventually(() => / waiting for /.test(text(file)), { timeout: 15_000, what: `${d.name} to wait for its config` }), `${d.name} waits for its config`);
+    }
+    t.notOk(existsSync(join(runDir, 'agent.json')), 'nothing serves before the plan');
+    writeFileSync(join(runDir, 'plan.json.tmp'), JSON.stringify(planOf([web, client]), null, 2));
+    renameSync(join(runDir, 'plan.json.tmp'), join(runDir, 'plan.json'));
     const ready = await waitAgentReady(runDir, 15_000, { pid: agent.pid });
+    t.same(
+      new Map(ready.daemons.map((d) => [d.name, d.pid])),
+      early,
+      'the plan kept the daemons started before it (the same processes)',
+    );
+    t.same(ready.daemons.map((d) => d.restartCount), daemons.map(() => 0), 'none restarted');
     t.equal(ready.pid, agent.pid);
     t.same(ready.containers.map((c) => `${c.pod}/${c.container} ${c.state} ${c.restartCount}`), ['default/web/http running 0', 'default/web/echo running 0', 'other/client/app running 0']);
     t.match(JSON.parse(readFileSync(join(runDir, 'agent.json'), 'utf8')), { pid: agent.pid, socket: join(runDir, 'agent.sock'), planVersion: ready.planVersion }, 'the state file names the running agent and its plan');

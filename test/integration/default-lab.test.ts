@@ -6,10 +6,11 @@
  * one fault was put in and repaired.
  */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../../dist/model/types.js';
 import { pingOnce } from '../../dist/verify/ping.js';
+import { agentStatus } from '../../dist/agent/client.js';
 import { ROOT, cli, isRoot, labName, tempDir, writeLab } from '../helpers/cli.js';
 
 if (!isRoot) t.skip('integration tests need root (network namespaces)');
@@ -26,6 +27,17 @@ if (isRoot) {
       const file = writeLab(dir, name, text);
       const up = cli(['up', '-f', file, '--name', name]);
       t.equal(up.code, 0, up.stderr);
+
+      // Whether the agent started the plan's daemons before plan.json (it does when it boots first) or with it, each was started once.
+      const runDir = `/run/kube-netlab/${name}`;
+      const agentLog = readFileSync(join(runDir, 'agent.log'), 'utf8');
+      const { daemons } = await agentStatus(runDir);
+      t.ok(daemons.length >= 6, 'three DNS servers, two ingress controllers, the load balancer');
+      for (const d of daemons) {
+        const starts = [...agentLog.matchAll(new RegExp(`daemon ${d.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} started \\(pid (\\d+)\\)`, 'g'))];
+        t.same({ starts: starts.map((m) => Number(m[1])), restarts: d.restartCount, ready: d.ready }, { starts: [d.pid], restarts: 0, ready: true }, `${d.name}: started once, and serves`);
+      }
+      t.notOk(existsSync(join(runDir, 'daemons.prestart.json')), 'the list of daemons is gone once the agent is ready');
       const v = cli(['verify', '--name', name, '--tap']);
       t.equal(v.code, 0, v.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n'));
       for (const p of ['P7', 'P8', 'P9', 'P11', 'P12']) t.match(v.stdout, new RegExp(`^ok \\d+ - ${p} `, 'm'), `${p} checked`);

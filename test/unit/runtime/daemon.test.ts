@@ -117,3 +117,51 @@ t.test('a daemon whose starter is gone stops', async (t) => {
   t.match(log(), /solo: the process that started it \(\d+\) is gone, stopping\n.*stopped\n$/s);
   t.ok(await eventually(() => !existsSync(`/proc/${pid}`) || /^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1')), { timeout: 10_000, what: 'the daemon to exit' }), 'it exited');
 });
+
+t.test('a daemon started before its config file waits for it, then starts once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
+  let child: ChildProcess | undefined;
+  t.teardown(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  let out = '';
+  child = spawn(process.execPath, [FIXTURE, dir, '--name', 'early'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  const logged = (re: RegExp, what: string) => eventually(() => re.test(out), { timeout: 10_000, what });
+
+  t.ok(await logged(/early: waiting for .*early\.config\.json, which the agent writes/, 'the daemon to say it waits'), 'it says what it waits for');
+  t.notOk(existsSync(join(dir, 'early.json')), 'no state file: it does not serve yet');
+  writeFileSync(join(dir, 'early.config.json.tmp'), '{"value":"late"}');
+  renameSync(join(dir, 'early.config.json.tmp'), join(dir, 'early.config.json'));
+  t.ok(await logged(/started with late/, 'the daemon to start'), 'it starts when the file comes');
+  t.match(JSON.parse(readFileSync(join(dir, 'early.json'), 'utf8')), { pid: child.pid, value: 'late' }, 'and serves');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM: exit 0');
+  const lines = out.split('\n').filter((l) => / (waiting for|started|reloaded|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, '').replace(/ for \S+,/, ' for <file>,'));
+  t.same(lines, ['early: waiting for <file>, which the agent writes', 'started with late', 'stopped'], 'waited, started once (the watch seeing the new file is no reload), stopped');
+});
+
+t.test('a daemon told to stop while it waits for its config exits 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
+  let child: ChildProcess | undefined;
+  t.teardown(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  let out = '';
+  child = spawn(process.execPath, [FIXTURE, dir, '--name', 'never'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  t.ok(await eventually(() => /waiting for/.test(out), { timeout: 10_000, what: 'the daemon to wait' }));
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit 0');
+  t.match(out, /never: SIGTERM, stopping\n/);
+  t.notMatch(out, /started with/, 'it never started');
+});

@@ -176,11 +176,14 @@ t.test('the daemon: serves, reports, reloads a new file and on SIGHUP, keeps its
   t.match(d.output(), /SIGTERM, stopping/);
 });
 
-t.test('the daemon refuses to start without usable data: exit 1 with the reason', { skip: loader.length ? false : 'needs the TypeScript loader tap runs under' }, async (t) => {
+t.test('the daemon waits for data that is not there yet, and refuses data it cannot use: exit 1 with the reason', { skip: loader.length ? false : 'needs the TypeScript loader tap runs under' }, async (t) => {
   const dir = t.testdir({ 'bad.json': '{"ttl": "soon"}' });
-  const missing = startDaemon(t, dir, ['--name', 'dns/x', '--data', 'dns.json', '--port', '0', '--address', '127.0.0.1']);
-  t.equal(await missing.exited, 1);
-  t.match(missing.output(), /cannot read .*dns\.json/);
+  // Started before the agent published its records (as `up` starts it): it waits, then reads what comes.
+  const early = startDaemon(t, dir, ['--name', 'dns/x', '--data', 'dns.json', '--port', '0', '--address', '127.0.0.1']);
+  t.ok(await waitFor('the daemon to wait', () => (/dns\/x: waiting for .*dns\.json, which the agent writes/.test(early.output()) ? true : undefined), 15000), 'it says it waits for the file');
+  publish(dir, '{"ttl": "soon"}');
+  t.equal(await early.exited, 1, 'the file that came is not usable: exit 1');
+  t.match(early.output(), /dns\.json is not DNS server data: 'ttl'/);
   const bad = startDaemon(t, dir, ['--name', 'dns/x', '--data', 'bad.json', '--port', '0', '--address', '127.0.0.1']);
   t.equal(await bad.exited, 1);
   t.match(bad.output(), /bad\.json is not DNS server data: 'ttl'/);
