@@ -28,7 +28,10 @@ export interface SyncRow {
   /** Of partialMs, the rendering of the text. */
   partialRenderMs?: number;
   partialRawMs?: number;
-  /** nftables: `nft -f` of one `add rule` into the table at this size, the least a rule change costs. */
+  /**
+   * A fresh tool process adding one rule to the table at this size (nftables: `nft -f` of one `add rule`;
+   * iptables: `iptables-restore --noflush` of a new chain with one rule): the least any rule change costs.
+   */
   addRuleMs?: number;
 }
 
@@ -110,7 +113,7 @@ export async function measureSync(mode: ProxyMode, services: number, withPartial
       rawFull.push(await raw(mode, text));
       if (!withPartial) continue;
       rawPartial.push(await raw(mode, render(mode, next, input)));
-      if (mode === 'nftables') addRule.push(await raw(mode, `add rule ${NFT_FAMILY} ${NFT_TABLE} masquerading counter\n`));
+      addRule.push(await raw(mode, mode === 'nftables' ? `add rule ${NFT_FAMILY} ${NFT_TABLE} masquerading counter\n` : `*nat\n:KUBE-BENCH-ONE-RULE - [0:0]\n-A KUBE-BENCH-ONE-RULE -j RETURN\nCOMMIT\n`));
     }
   } finally {
     await deleteNamespaces([NETNS]);
