@@ -4,6 +4,7 @@
  */
 import type { NodeCondition } from './node-lifecycle.js';
 import { readFileSync, statSync } from 'node:fs';
+import { fileIdentity } from '../util/files.js';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { targetsFromPlanText, planDigest } from './plan-targets.js';
@@ -18,9 +19,10 @@ export type { AgentStatus, ContainerStatus, DaemonStatus, KillResult, ReloadResu
 export { planDigest } from './plan-targets.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
-const POLL_MS = 100;
-/** Readiness is what `up` and `apply` return on, so it is asked for more often than the agent's start. */
-const READY_POLL_MS = 25;
+/** How often a client asks an agent that does not answer yet (it is starting), or one that reports no generation. */
+const POLL_MS = 25;
+/** How long one wait for the agent's next change lasts before the state is looked at anyway. */
+const CHANGE_WAIT_MS = 250;
 
 /** The agent answered with an error, or did not answer. `status` is the HTTP status when it answered. */
 export class AgentError extends Error {
@@ -69,8 +71,14 @@ function call<T>(runDir: string, method: string, path: string, timeoutMs: number
   });
 }
 
-export function agentStatus(runDir: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AgentStatus> {
-  return call<AgentStatus>(runDir, 'GET', '/status', timeoutMs);
+/**
+ * The agent's status. With `after` (a `generation` it reported), the agent
+ * answers once something changed since, or CHANGE_WAIT_MS later: a client
+ * waiting for a state looks at it again at each change, not at each poll.
+ */
+export function agentStatus(runDir: string, timeoutMs = DEFAULT_TIMEOUT_MS, after?: number): Promise<AgentStatus> {
+  if (after === undefined) return call<AgentStatus>(runDir, 'GET', '/status', timeoutMs);
+  return call<AgentStatus>(runDir, 'GET', `/status?after=${after}&wait=${CHANGE_WAIT_MS}`, timeoutMs + CHANGE_WAIT_MS);
 }
 
 /** Kills one container of `pod` (`namespace/name`), or all its containers; they restart after a backoff. */
@@ -129,17 +137,48 @@ function daemonLogTails(runDir: string, status: AgentStatus | undefined): string
 }
 
 /** Daemons of plan.json that the status does not show ready, as lines saying why and where to look. */
+/** plan.json as a waiting client reads it at every change: parsed again only when the file was replaced. */
+interface PlanOnDisk {
+  text: string;
+  plan?: Plan;
+  targets?: ReturnType<typeof targetsFromPlanText>;
+  daemons?: ReturnType<typeof labDaemons>;
+}
+let planMemo: { path: string; id: string; value: PlanOnDisk } | undefined;
+
+/** The text of `<runDir>/plan.json`; undefined when there is none. */
+function planOnDisk(runDir: string): PlanOnDisk | undefined {
+  const path = join(runDir, PLAN_FILE);
+  try {
+    const id = fileIdentity(path);
+    if (planMemo?.path === path && planMemo.id === id) return planMemo.value;
+    const value = { text: readFileSync(path, 'utf8') };
+    planMemo = { path, id, value };
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parsed plan; undefined when there is none or it is not JSON. */
+function parsedPlan(runDir: string): PlanOnDisk & { plan: Plan } | undefined {
+  const p = planOnDisk(runDir);
+  if (!p) return undefined;
+  try {
+    p.plan ??= JSON.parse(p.text) as Plan;
+  } catch {
+    return undefined;
+  }
+  return p as PlanOnDisk & { plan: Plan };
+}
+
 function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
   // An agent of a version without node daemons leaves the field out.
   const daemons = status.daemons ?? [];
-  let plan: Plan;
-  try {
-    plan = JSON.parse(readFileSync(join(runDir, PLAN_FILE), 'utf8')) as Plan;
-  } catch {
-    return daemons.filter((d) => !d.ready).map(describeDaemon);
-  }
+  const p = parsedPlan(runDir);
+  if (!p) return daemons.filter((d) => !d.ready).map(describeDaemon);
   const byName = new Map(daemons.map((d) => [d.name, d]));
-  return labDaemons(plan).flatMap((spec) => {
+  return (p.daemons ??= labDaemons(p.plan)).flatMap((spec) => {
     const d = byName.get(spec.name);
     if (d?.ready) return [];
     return [d ? describeDaemon(d) : `daemon ${spec.name}: not started by the agent`];
@@ -149,12 +188,8 @@ function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
 /** Ingress controllers whose nginx does not serve the endpoints the agent published last. */
 function ingressBehind(runDir: string, status: AgentStatus): string[] {
   if (status.ingressUpstreams === undefined) return [];
-  let plan: Plan;
-  try {
-    plan = JSON.parse(readFileSync(join(runDir, PLAN_FILE), 'utf8')) as Plan;
-  } catch {
-    return [];
-  }
+  const plan = parsedPlan(runDir)?.plan;
+  if (!plan) return [];
   return ingressDaemons(plan).flatMap((spec) => {
     try {
       const state = JSON.parse(readFileSync(join(runDir, daemonStateFile(spec)), 'utf8')) as { upstreams?: string };
@@ -179,14 +214,11 @@ function describe(c: ContainerStatus): string {
  * version; without a readable plan.json, the agent's own non-running containers.
  */
 function notRunning(runDir: string, status: AgentStatus): { missing: ContainerStatus[]; planVersion?: string } {
-  let text: string;
-  try {
-    text = readFileSync(join(runDir, PLAN_FILE), 'utf8');
-  } catch {
-    return { missing: status.containers.filter((c) => c.state !== 'running') };
-  }
+  const p = planOnDisk(runDir);
+  if (!p) return { missing: status.containers.filter((c) => c.state !== 'running') };
+  const text = p.text;
   const byKey = new Map(status.containers.map((c) => [`${c.pod}/${c.container}`, c]));
-  const missing = targetsFromPlanText(text, join(runDir, PLAN_FILE)).flatMap((t): ContainerStatus[] => {
+  const missing = (p.targets ??= targetsFromPlanText(text, join(runDir, PLAN_FILE))).flatMap((t): ContainerStatus[] => {
     const c = byKey.get(t.key);
     if (c?.state === 'running') return [];
     return [c ?? { pod: t.podKey, container: t.container, state: 'waiting', restartCount: 0, lastError: 'not in the plan the agent runs', netns: t.netns, ports: [] }];
@@ -208,11 +240,14 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
   let problem = 'the agent never answered';
   let pending: ContainerStatus[] = [];
   let lastStatus: AgentStatus | undefined;
+  // The generation of the last answer: the next question waits for a change after it.
+  let after: number | undefined;
   for (;;) {
     const pid = options.pid ?? recentPid(runDir, since - 1000);
     try {
-      const status = await agentStatus(runDir, Math.max(200, Math.min(2000, deadline - Date.now())));
+      const status = await agentStatus(runDir, Math.max(200, Math.min(2000, deadline - Date.now())), after);
       lastStatus = status;
+      after = status.generation;
       const { missing, planVersion } = notRunning(runDir, status);
       const daemons = daemonsNotReady(runDir, status);
       pending = missing;
@@ -237,6 +272,8 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
     } catch (err) {
       if (err instanceof AgentError && err.notRunning.length === 0 && err.status === undefined) problem = err.message;
       else throw err;
+      // Not answering (starting, or started again): its next answer starts a count of its own.
+      after = undefined;
     }
     if (pid !== undefined && !alive(pid)) {
       throw new AgentError(`the agent (pid ${pid}) exited before it was ready: ${problem}${logTail(runDir)}`, undefined, pending);
@@ -244,7 +281,7 @@ export async function waitAgentReady(runDir: string, timeoutMs: number, options:
     if (Date.now() >= deadline) {
       throw new AgentError(`the agent of ${runDir} is not ready after ${timeoutMs} ms: ${problem}${logTail(runDir)}${daemonLogTails(runDir, lastStatus)}`, undefined, pending);
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (after === undefined) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
@@ -266,11 +303,13 @@ export function podReadyFrom(status: Pick<AgentStatus, 'containers'> | undefined
  */
 export async function waitPodsReady(runDir: string, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
+  let after: number | undefined;
   for (;;) {
-    const status = await agentStatus(runDir);
+    const status = await agentStatus(runDir, DEFAULT_TIMEOUT_MS, after);
+    after = status.generation;
     const waiting = status.containers.filter((c) => c.state === 'running' && c.ready === false);
     if (waiting.length === 0 && !status.proxy?.pending && ingressBehind(runDir, status).length === 0) return [];
     if (Date.now() >= deadline) return waiting.map((c) => `${c.pod} ${c.container}: ${c.probe ?? 'no probe result yet'}`);
-    await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    if (after === undefined) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -2,7 +2,8 @@
  * The agent's control API: HTTP on a Unix socket in the run directory, so it
  * is reachable only from the host's filesystem (root), never from a network.
  *
- *   GET  /status                                   AgentStatus
+ *   GET  /status[?after=N&wait=MS]                 AgentStatus; with `after`, once its `generation` is above N
+ *                                                  (or MS later, at most 10 s): a client waiting for a state hears of each change
  *   POST /kill?pod=NAMESPACE/NAME[&container=C]    KillResult, 404 if no such pod/container
  *   POST /reload                                   re-read plan.json and reconcile: ReloadResult
  */
@@ -15,6 +16,8 @@ import { NotFoundError } from './supervisor.js';
 
 export interface ControlHandlers {
   status(): AgentStatus;
+  /** Resolves once the status generation is above `after`, or after `waitMs`. */
+  changes?(after: number, waitMs: number): Promise<void>;
   /** Throws NotFoundError for an unknown pod or container. */
   kill(pod: string, container?: string): KillResult;
   /** The node's link went down (`reachable` false) or came back. */
@@ -32,6 +35,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 /** sun_path holds 108 bytes including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 
+/** The longest a `GET /status?after=` waits for a change. */
+const MAX_STATUS_WAIT_MS = 10_000;
+
 const ROUTES: Record<string, string> = { '/status': 'GET', '/kill': 'POST', '/reload': 'POST', '/node': 'POST' };
 
 function route(h: ControlHandlers, req: IncomingMessage, res: ServerResponse): void {
@@ -46,7 +52,20 @@ function route(h: ControlHandlers, req: IncomingMessage, res: ServerResponse): v
     return;
   }
   try {
-    if (url.pathname === '/status') send(res, 200, h.status());
+    if (url.pathname === '/status') {
+      const after = Number(url.searchParams.get('after') ?? NaN);
+      const wait = Number(url.searchParams.get('wait') ?? 1000);
+      if (!h.changes || !Number.isInteger(after) || !Number.isFinite(wait) || wait < 0) send(res, 200, h.status());
+      else {
+        void h.changes(after, Math.min(wait, MAX_STATUS_WAIT_MS)).then(() => {
+          try {
+            send(res, 200, h.status());
+          } catch (err) {
+            failed(req, res, url, err);
+          }
+        });
+      }
+    }
     else if (url.pathname === '/kill') {
       const pod = url.searchParams.get('pod');
       if (!pod) {

@@ -12,10 +12,10 @@
  * did); its state file is `<runDir>/agent.json`; it logs to stdout;
  * SIGTERM/SIGINT close everything and exit 0.
  */
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { openClientSocket, openListeningSocket } from '../kernel/ffi.js';
+import { loadSyscalls, openClientSocket, openListeningSocket } from '../kernel/ffi.js';
 import { createControlServer, listenControl } from './control.js';
 import { runDaemon, type DaemonContext } from '../runtime/daemon.js';
 import { AGENT_NAME, PLAN_FILE, PRESTART_FILE, SOCKET_FILE, STATE_FILE } from '../runtime/run-dir.js';
@@ -27,7 +27,9 @@ import { DnsPublisher } from './dns-publisher.js';
 import { UpstreamPublisher } from './upstream-publisher.js';
 import { useTlsCertificate } from './http-server.js';
 import { CertStore } from '../components/ingress-nginx/certs.js';
-import { DAEMON_MODULES, type DaemonSpec } from '../model/daemons.js';
+import { DAEMON_MODULES, daemonStateFile, type DaemonSpec } from '../model/daemons.js';
+import { ChangeCounter } from './changes.js';
+import { ipNum } from '../util/ip-num-load.js';
 import { labDaemons } from '../components/registry.js';
 import { proxyInputs } from '../model/endpoints.js';
 import type { Plan } from '../model/types.js';
@@ -102,19 +104,38 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
   let plan!: LoadedPlan;
   let readyPoll: NodeJS.Timeout | undefined;
   let control: Server | undefined;
+  /** The state files of the plan's daemons: one written means a daemon serves (or changed what it reports). */
+  let daemonStates = new Set<string>();
+  let stateWatch: FSWatcher | undefined;
 
   // TLS on the test server's ports (an ingress backend-protocol HTTPS or GRPCS): a certificate of the lab CA, made on first use.
   useTlsCertificate(async () => {
     const c = await new CertStore(runDir, plan.plan.lab).generated(['test-server.kube-netlab'], 'kube-netlab test server');
     return { cert: readFileSync(c.certFile, 'utf8'), key: readFileSync(c.keyFile, 'utf8') };
   });
-  const sup = new Supervisor({ openSocket: openListeningSocket, log });
+  // Every change the status reports bumps it: a client waiting for a state hears of it at once (GET /status?after=).
+  const changes = new ChangeCounter();
+  // The supervisor logs every change of a container's state.
+  const sup = new Supervisor({
+    openSocket: openListeningSocket,
+    log: (line) => {
+      log(line);
+      changes.bump();
+    },
+  });
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   // Their Node.js boots while `up` builds the kernel objects; each serves once the plan's load writes its config.
   const early = prestartList(runDir, log);
   if (early.length) {
     log(`starting ${early.length} daemon(s) of the coming plan; each waits for its config: ${early.map((d) => d.name).join(', ')}`);
     nodeDaemons.prestart(early);
+  }
+  // ip-num and koffi are loaded at their first use, which would be the first plan's DNS records and containers: with no plan yet, they load while the agent waits.
+  if (!existsSync(join(runDir, PLAN_FILE))) {
+    setImmediate(() => {
+      ipNum();
+      loadSyscalls();
+    });
   }
   const nodes = new NodeLifecycle(() => plan.plan.spec.nodeMonitorGracePeriodSeconds * 1000);
   // A container running a lab program runs once its daemon serves (it has written its state file).
@@ -124,7 +145,17 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
     if (!pod?.containers.some((c) => c.program)) return true;
     return nodeDaemons.status().some((d) => d.netns === pod.netns && d.ready);
   };
-  const probes = new ProbeScheduler(log, () => kube?.kick(), isRunning, (netns) => openClientSocket(netns, 'TCP'));
+  const kickProxy = () => void kube?.kick().then(() => changes.bump());
+  const kickPolicies = () => void policies?.kick().then(() => changes.bump());
+  const probes = new ProbeScheduler(
+    log,
+    () => {
+      changes.bump();
+      kickProxy();
+    },
+    isRunning,
+    (netns) => openClientSocket(netns, 'TCP'),
+  );
   const healthServers = new HealthCheckServers(log);
   // The same rule `get` and `verify` apply to the agent's status: every container running and ready.
   const podReady = () => podReadyFrom({ containers: containerStatus() });
@@ -165,18 +196,30 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
   };
 
   /** Makes the running lab what `next` says: containers, DNS records, ingress upstreams, daemons, probes, rules. */
-  const load = (next: LoadedPlan): ReloadResult => {
-    const summary = sup.apply(next.targets);
-    // Readiness is read from the new plan: a pod it marks terminating leaves the DNS records and the ingress endpoints in this very publish.
-    plan = next;
-    // The DNS servers read their records at start: the files come before the daemons.
+  /** The daemons' files and the daemons (the DNS servers read their records at start: the files come first). */
+  const publishAndRunDaemons = (next: LoadedPlan) => {
     dns.publish(next.plan, podReady());
     upstreams.publish(next.plan, podReady());
     nodeDaemons.apply(next.daemons);
+    daemonStates = new Set(next.daemons.map((d) => daemonStateFile(d)));
+  };
+
+  const load = (next: LoadedPlan, first = false): ReloadResult => {
+    if (first) {
+      // Nothing runs yet: the daemons (booted meanwhile, waiting for their files) start serving while the containers open.
+      plan = next;
+      publishAndRunDaemons(next);
+    }
+    const summary = sup.apply(next.targets);
+    // Readiness is read from the new plan: a pod it marks terminating leaves the DNS records and the ingress endpoints in this very publish.
+    plan = next;
+    // With the containers open, the records name the pods that are ready now.
+    publishAndRunDaemons(next);
     probes.apply(next.probes);
-    kube?.kick();
-    policies?.kick();
+    kickProxy();
+    kickPolicies();
     ctx.writeState({ socket: socketFile, startedAt, planVersion: next.version });
+    changes.bump();
     return { planVersion: next.version, ...summary };
   };
 
@@ -185,6 +228,7 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       status: () => ({
         pid: process.pid,
         startedAt,
+        generation: changes.value,
         planVersion: plan.version,
         containers: containerStatus(),
         daemons: nodeDaemons.status(),
@@ -195,6 +239,7 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       }),
       kill: (pod, container) => {
         const killed = sup.kill(pod, container);
+        changes.bump();
         // A container that runs a lab program (the cluster DNS, the ingress controller) is that program's process: it dies too.
         const planned = plan.plan.pods.find((p) => p.key === pod);
         if (planned?.containers.some((c) => c.program && killed.some((k) => k.container === c.name))) {
@@ -205,10 +250,12 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       },
       node: (name, reachable) => {
         nodes.setReachable(name, reachable);
+        changes.bump();
         log(`node ${name} ${reachable ? 'reachable again' : `unreachable; NotReady after ${plan.plan.spec.nodeMonitorGracePeriodSeconds} s`}`);
         return nodes.conditions([name])[0]!;
       },
       reload: () => ctx.requestReload(),
+      changes: (after, waitMs) => changes.after(after, waitMs),
     });
 
   /** A container that stops or restarts changes its pod's readiness: restarted ones start their probes over. */
@@ -224,6 +271,7 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       }
       const lost = plan.plan.nodes.filter((n) => nodes.notReady(n.name)).map((n) => n.name).join(',');
       if (lost !== lastLost) {
+        changes.bump();
         log(lost ? `node lifecycle: NotReady: ${lost}; their pods leave every service` : `node lifecycle: every node Ready`);
         lastLost = lost;
       }
@@ -231,7 +279,7 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       const now = plan.plan.pods.filter((p) => ready(p.key)).map((p) => p.key).join(',');
       if (now !== lastReady) {
         lastReady = now;
-        kube?.kick();
+        kickProxy();
         dns.publish(plan.plan, ready);
         upstreams.publish(plan.plan, ready);
       }
@@ -248,8 +296,16 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       log(`agent ${process.pid} starting for ${runDir}, plan ${first.version}, ${first.targets.length} containers`);
       const leftBehind = await stopPredecessorDaemons(runDir);
       if (leftBehind.length) log(`stopped ${leftBehind.length} daemon(s) a previous agent left running: ${leftBehind.join(', ')}`);
-      const result = load(first);
+      const result = load(first, true);
       watchReadiness();
+      try {
+        stateWatch = watch(runDir, (_event, file) => {
+          if (file !== null && daemonStates.has(file.toString())) changes.bump();
+        });
+        stateWatch.on('error', () => undefined);
+      } catch {
+        // Without the watch, a waiting client hears of a daemon serving with the next other change, or its own timeout.
+      }
       const running = sup.status().filter((c) => c.state === 'running').length;
       log(`agent ready: ${running}/${first.targets.length} containers running, control on ${socketFile}`);
       return result;
@@ -262,6 +318,8 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
     /** Closes every socket and removes the files that say the agent is running (only if they are still ours). */
     stop(): void {
       clearInterval(readyPoll);
+      stateWatch?.close();
+      changes.releaseAll();
       probes.stopAll();
       kube?.stop();
       policies?.stop();

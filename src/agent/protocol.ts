@@ -35,6 +35,11 @@ export interface ContainerStatus {
 export interface AgentStatus {
   pid: number;
   startedAt: string;
+  /**
+   * Counts the changes to this status (a container started or stopped, a probe result, a daemon
+   * serving, a sync done): `GET /status?after=<generation>` waits for the next one.
+   */
+  generation?: number;
   /** Digest of the plan.json the agent runs (see `planDigest`), to tell whether a reload took. */
   planVersion: string;
   containers: ContainerStatus[];

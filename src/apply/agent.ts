@@ -18,6 +18,7 @@ import { spawnDetached } from '../kernel/procs.js';
 import { labDir, ownerOf } from './state.js';
 import { writeAtomic } from '../util/files.js';
 import { PRESTART_FILE } from '../runtime/run-dir.js';
+import { BOOT_NICE, BOOT_NICE_ENV, setAutogroupNice } from '../runtime/boot-priority.js';
 import type { DaemonSpec } from '../model/daemons.js';
 
 const AGENT_READY_TIMEOUT_MS = 20_000;
@@ -53,7 +54,12 @@ export function spawnAgent(lab: string, daemons: readonly DaemonSpec[] = []): nu
   if (daemons.length) writeAtomic(join(dir, PRESTART_FILE), `${JSON.stringify({ daemons }, null, 2)}\n`);
   const log = openSync(join(dir, 'agent.log'), 'a');
   try {
-    return spawnDetached(['sh', '-c', AGENT_RESTARTER, 'kube-netlab-agent-restarter', process.execPath, agentEntry(), dir], { owner: ownerOf(lab), logFd: log });
+    // Niced while it boots (and the daemons it starts meanwhile, which inherit it): the kernel objects `up` builds come first.
+    const argv = ['nice', '-n', String(BOOT_NICE), 'sh', '-c', AGENT_RESTARTER, 'kube-netlab-agent-restarter', process.execPath, agentEntry(), dir];
+    const pid = spawnDetached(argv, { owner: ownerOf(lab), logFd: log, env: { [BOOT_NICE_ENV]: '1' } });
+    // Its session is a scheduling group of its own, which the kernel shares the CPU with as with `up`'s: niced too.
+    setAutogroupNice(pid, BOOT_NICE);
+    return pid;
   } finally {
     closeSync(log);
   }

@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
 import { PACKAGE_OF } from '../kernel/exec.js';
 import { EnvironmentError } from '../util/errors.js';
 
-export const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'sleep', 'sh', 'sysctl', 'ping', 'curl'];
+export const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'sleep', 'nice', 'sh', 'sysctl', 'ping', 'curl'];
 
 export function onPath(tool: string): boolean {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {

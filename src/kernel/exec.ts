@@ -52,6 +52,7 @@ export const PACKAGE_OF: Record<string, string> = {
   nsenter: 'util-linux',
   unshare: 'util-linux',
   sleep: 'coreutils',
+  nice: 'coreutils',
   iperf3: 'iperf3',
   socat: 'socat',
   dig: 'dnsutils',

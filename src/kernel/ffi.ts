@@ -112,6 +112,11 @@ export class NamespaceEscapeError extends Error {
 }
 
 /** An errno's name and text, as libuv knows them (`ENOENT`, `no such file or directory`). */
+/** Loads koffi and the calls now: for a process that will need them soon and has nothing else to do meanwhile. */
+export function loadSyscalls(): void {
+  sys();
+}
+
 export function errnoName(errno: number): { code: string; text: string } {
   const entry = getSystemErrorMap().get(-errno);
   return entry ? { code: entry[0], text: entry[1] } : { code: `errno ${errno}`, text: 'unknown error' };

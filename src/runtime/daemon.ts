@@ -38,6 +38,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { daemonConfigFile, daemonStateFile } from '../model/daemons.js';
 import { fileIdentity, writeAtomic } from '../util/files.js';
 import { log, type Logger } from './log.js';
+import { endBootPriority } from './boot-priority.js';
 
 /** The safety net behind the directory watch. */
 export const CONFIG_POLL_MS = 1000;
@@ -357,6 +358,8 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
       });
       if (stopping) return;
     }
+    // Started niced to boot while `up` built the kernel objects: those are done once a config is there.
+    endBootPriority();
     const first = read();
     seen = identity(configPath);
     lastText = first.text;

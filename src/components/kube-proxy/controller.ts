@@ -68,8 +68,9 @@ export class ProxyController {
   }
 
   /** Asks for a sync; returns at once. */
-  kick(): void {
-    void this.loop.kick();
+  /** Asks for a sync; resolves once a round that started after this call has ended. */
+  kick(): Promise<void> {
+    return this.loop.kick();
   }
 
   private render(input: ProxyNodeInput, previous: ProxyNodeInput | undefined): string {

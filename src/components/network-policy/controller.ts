@@ -60,8 +60,9 @@ export class NetpolController {
     return { ...this.state, pending: this.loop.busy || this.state.lastError !== undefined };
   }
 
-  kick(): void {
-    void this.loop.kick();
+  /** Asks for a sync; resolves once a round that started after this call has ended. */
+  kick(): Promise<void> {
+    return this.loop.kick();
   }
 
   stop(): void {

@@ -16,6 +16,7 @@ import { planLab } from '../../../dist/model/plan.js';
 import type { Plan } from '../../../dist/model/types.js';
 import { labSpec, pod } from '../../helpers/spec.js';
 import { NotFoundError } from '../../../dist/agent/supervisor.js';
+import { ChangeCounter } from '../../../dist/agent/changes.js';
 
 /** A whole plan, as `up` writes it: one node, one pod with two containers. */
 function planOf(backend: 'host-gw' | 'udp'): Plan {
@@ -188,4 +189,74 @@ t.test('waitAgentReady stops at once when the agent process is gone', async (t) 
   const err = await waitAgentReady(dir, 10_000, { pid: 2 ** 30 }).catch((e: unknown) => e);
   t.match(err, { message: /the agent \(pid 1073741824\) exited before it was ready: .*\n {2}last lines of .*agent\.log:\n {4}line 1\n {4}cannot start: plan\.json: not valid JSON/s });
   t.notMatch(err, { message: /not ready after/ });
+});
+
+t.test('waitAgentReady asks again at each change of an agent that counts them, not at each poll', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
+  writeFileSync(join(dir, 'plan.json'), planText);
+  const changes = new ChangeCounter();
+  const asked: string[] = [];
+  let containers = withWeb(container('http', 'running'), container('dns', 'waiting'));
+  let held: () => void = () => undefined;
+  const heldNow = new Promise<void>((resolve) => (held = resolve));
+  const server = createControlServer({
+    status: () => ({ pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', generation: changes.value, planVersion: planDigest(planText), containers, daemons: daemonsServing(JSON.parse(planText) as Plan) }),
+    changes: (after, waitMs) => {
+      asked.push(`after ${after}, up to ${waitMs} ms`);
+      held();
+      return changes.after(after, waitMs);
+    },
+    kill: () => ({ killed: [] }),
+    node: () => ({ name: 'node1', ready: true }),
+    reload: () => ({ planVersion: 'v', started: [], stopped: [], unchanged: 0 }),
+  });
+  await listenControl(server, join(dir, 'agent.sock'));
+  t.teardown(() => {
+    changes.releaseAll();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ready = waitAgentReady(dir, 60_000);
+  // The client's second question waits in the agent; the container comes up, which is a change.
+  await heldNow;
+  containers = withWeb(container('http', 'running'), container('dns', 'running'));
+  changes.bump();
+  const status = await ready;
+  t.equal(status.generation, 1, 'answered with the change');
+  t.same(asked, ['after 0, up to 250 ms'], 'one question waited for the change; the first was answered at once');
+});
+
+t.test('GET /status?after= waits for the next change; without after, or with a bad one, it answers at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
+  const changes = new ChangeCounter();
+  let held: () => void = () => undefined;
+  const server = createControlServer({
+    status: () => ({ pid: 1, startedAt: '', generation: changes.value, planVersion: 'v', containers: [], daemons: [] }),
+    changes: (after, waitMs) => {
+      held();
+      return changes.after(after, waitMs);
+    },
+    kill: () => ({ killed: [] }),
+    node: () => ({ name: 'node1', ready: true }),
+    reload: () => ({ planVersion: 'v', started: [], stopped: [], unchanged: 0 }),
+  });
+  await listenControl(server, join(dir, 'agent.sock'));
+  t.teardown(() => {
+    changes.releaseAll();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const sock = join(dir, 'agent.sock');
+  t.match(await raw(sock, 'GET', '/status'), { status: 200, body: { generation: 0 } });
+  t.match(await raw(sock, 'GET', '/status?after=x&wait=60000'), { status: 200, body: { generation: 0 } }, 'an after that is no number is no wait');
+  const order: string[] = [];
+  const heldNow = new Promise<void>((resolve) => (held = resolve));
+  const waited = raw(sock, 'GET', '/status?after=0&wait=60000').then((r) => order.push(`answered with ${(r.body as { generation?: number }).generation}`));
+  await heldNow;
+  order.push('changed');
+  changes.bump();
+  await waited;
+  t.same(order, ['changed', 'answered with 1']);
+  t.match(await raw(sock, 'GET', '/status?after=0&wait=1'), { status: 200, body: { generation: 1 } }, 'already above: at once');
+  t.match(await raw(sock, 'GET', '/status?after=1&wait=1'), { status: 200, body: { generation: 1 } }, 'no change: answered at the deadline, unchanged');
 });
