@@ -296,9 +296,8 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       log(`agent ${process.pid} starting for ${runDir}, plan ${first.version}, ${first.targets.length} containers`);
       const leftBehind = await stopPredecessorDaemons(runDir);
       if (leftBehind.length) log(`stopped ${leftBehind.length} daemon(s) a previous agent left running: ${leftBehind.join(', ')}`);
-      const result = load(first, true);
-      watchReadiness();
       try {
+        // Before the load starts the daemons, so none serves unseen.
         stateWatch = watch(runDir, (_event, file) => {
           if (file !== null && daemonStates.has(file.toString())) changes.bump();
         });
@@ -306,6 +305,8 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
       } catch {
         // Without the watch, a waiting client hears of a daemon serving with the next other change, or its own timeout.
       }
+      const result = load(first, true);
+      watchReadiness();
       const running = sup.status().filter((c) => c.state === 'running').length;
       log(`agent ready: ${running}/${first.targets.length} containers running, control on ${socketFile}`);
       return result;

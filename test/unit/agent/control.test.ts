@@ -191,19 +191,22 @@ t.test('waitAgentReady stops at once when the agent process is gone', async (t) 
   t.notMatch(err, { message: /not ready after/ });
 });
 
-t.test('waitAgentReady asks again at each change of an agent that counts them, not at each poll', async (t) => {
+/**
+ * An agent that counts its changes, on a socket in a new directory (with
+ * `plan` as its plan.json): `status` gives its status at a generation, and
+ * each `GET /status?after=` is recorded and `held` resolves when one waits.
+ */
+async function countingAgent(t: Test, status: (generation: number) => AgentStatus, plan?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
-  writeFileSync(join(dir, 'plan.json'), planText);
+  if (plan !== undefined) writeFileSync(join(dir, 'plan.json'), plan);
   const changes = new ChangeCounter();
   const asked: string[] = [];
-  let containers = withWeb(container('http', 'running'), container('dns', 'waiting'));
-  let held: () => void = () => undefined;
-  const heldNow = new Promise<void>((resolve) => (held = resolve));
+  let hold: () => void = () => undefined;
   const server = createControlServer({
-    status: () => ({ pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', generation: changes.value, planVersion: planDigest(planText), containers, daemons: daemonsServing(JSON.parse(planText) as Plan) }),
+    status: () => status(changes.value),
     changes: (after, waitMs) => {
       asked.push(`after ${after}, up to ${waitMs} ms`);
-      held();
+      hold();
       return changes.after(after, waitMs);
     },
     kill: () => ({ killed: [] }),
@@ -216,45 +219,40 @@ t.test('waitAgentReady asks again at each change of an agent that counts them, n
     server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const ready = waitAgentReady(dir, 60_000);
+  /** Resolves when the next `GET /status?after=` waits in the agent. */
+  const held = () => new Promise<void>((resolve) => (hold = resolve));
+  return { dir, changes, asked, held };
+}
+
+t.test('waitAgentReady asks again at each change of an agent that counts them, not at each poll', async (t) => {
+  let containers = withWeb(container('http', 'running'), container('dns', 'waiting'));
+  const agent = await countingAgent(
+    t,
+    (generation) => ({ pid: 4242, startedAt: '2026-01-01T00:00:00.000Z', generation, planVersion: planDigest(planText), containers, daemons: daemonsServing(JSON.parse(planText) as Plan) }),
+    planText,
+  );
+  const heldNow = agent.held();
+  const ready = waitAgentReady(agent.dir, 60_000);
   // The client's second question waits in the agent; the container comes up, which is a change.
   await heldNow;
   containers = withWeb(container('http', 'running'), container('dns', 'running'));
-  changes.bump();
+  agent.changes.bump();
   const status = await ready;
   t.equal(status.generation, 1, 'answered with the change');
-  t.same(asked, ['after 0, up to 250 ms'], 'one question waited for the change; the first was answered at once');
+  t.same(agent.asked, ['after 0, up to 250 ms'], 'one question waited for the change; the first was answered at once');
 });
 
 t.test('GET /status?after= waits for the next change; without after, or with a bad one, it answers at once', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-ctl-'));
-  const changes = new ChangeCounter();
-  let held: () => void = () => undefined;
-  const server = createControlServer({
-    status: () => ({ pid: 1, startedAt: '', generation: changes.value, planVersion: 'v', containers: [], daemons: [] }),
-    changes: (after, waitMs) => {
-      held();
-      return changes.after(after, waitMs);
-    },
-    kill: () => ({ killed: [] }),
-    node: () => ({ name: 'node1', ready: true }),
-    reload: () => ({ planVersion: 'v', started: [], stopped: [], unchanged: 0 }),
-  });
-  await listenControl(server, join(dir, 'agent.sock'));
-  t.teardown(() => {
-    changes.releaseAll();
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const sock = join(dir, 'agent.sock');
+  const agent = await countingAgent(t, (generation) => ({ pid: 1, startedAt: '', generation, planVersion: 'v', containers: [], daemons: [] }));
+  const sock = join(agent.dir, 'agent.sock');
   t.match(await raw(sock, 'GET', '/status'), { status: 200, body: { generation: 0 } });
   t.match(await raw(sock, 'GET', '/status?after=x&wait=60000'), { status: 200, body: { generation: 0 } }, 'an after that is no number is no wait');
   const order: string[] = [];
-  const heldNow = new Promise<void>((resolve) => (held = resolve));
+  const heldNow = agent.held();
   const waited = raw(sock, 'GET', '/status?after=0&wait=60000').then((r) => order.push(`answered with ${(r.body as { generation?: number }).generation}`));
   await heldNow;
   order.push('changed');
-  changes.bump();
+  agent.changes.bump();
   await waited;
   t.same(order, ['changed', 'answered with 1']);
   t.match(await raw(sock, 'GET', '/status?after=0&wait=1'), { status: 200, body: { generation: 1 } }, 'already above: at once');

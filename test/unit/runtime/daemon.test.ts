@@ -5,8 +5,8 @@
  * the load of the file as it is), and a clean stop. Driven through a small
  * daemon in test/fixtures/runtime; every wait is for a log line.
  */
-import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,35 @@ import { parseDaemonArgs } from '../../../dist/runtime/daemon.js';
 import { eventually } from '../../helpers/eventually.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/runtime/value-daemon.mjs', import.meta.url));
+
+/**
+ * The fixture daemon on a run directory of its own (`prepare` fills it
+ * first), killed and removed at the end of the test; its stdout and stderr
+ * are collected.
+ */
+function startFixture(t: Test, args: string[], env: Record<string, string> = {}, prepare: (dir: string) => void = () => undefined) {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
+  prepare(dir);
+  const childEnv = { ...process.env, ...env };
+  delete childEnv.NODE_OPTIONS;
+  const child = spawn(process.execPath, [FIXTURE, dir, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const logged = (re: RegExp, what: string) => eventually(() => re.test(out), { timeout: 10_000, what });
+  return { dir, child, output: () => out, exited, logged };
+}
+
+/** Replaces a file by rename, as the agent writes configs. */
+function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
 
 t.test('the command line: a daemon takes --name, a process with a fixed name does not', async (t) => {
   const daemon = { program: 'components/x/main.js', flags: { port: 'N' } };
@@ -28,27 +57,10 @@ t.test('the command line: a daemon takes --name, a process with a fixed name doe
 });
 
 t.test('reloads: by watch, by request, by SIGHUP; one at a time; then a clean stop', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
-  let child: ChildProcess | undefined;
-  t.teardown(() => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const config = join(dir, 'values.json');
-  const replace = (text: string) => {
-    writeFileSync(`${config}.tmp`, text);
-    renameSync(`${config}.tmp`, config);
-  };
-  replace('{"value":"one"}');
-  let out = '';
-  const env = { ...process.env, FIXED_NAME: 'valued', CONFIG_FILE: 'values.json' };
-  delete env.NODE_OPTIONS;
-  child = spawn(process.execPath, [FIXTURE, dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-  const logged = (re: RegExp, what: string) => eventually(() => re.test(out), { timeout: 10_000, what });
-  const lines = () => out.split('\n').filter((l) => / (started|reloaded|requested|request refused|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, ''));
+  const d = startFixture(t, [], { FIXED_NAME: 'valued', CONFIG_FILE: 'values.json' }, (dir) => replaceFile(join(dir, 'values.json'), '{"value":"one"}'));
+  const { dir, child, exited, logged } = d;
+  const replace = (text: string) => replaceFile(join(dir, 'values.json'), text);
+  const lines = () => d.output().split('\n').filter((l) => / (started|reloaded|requested|request refused|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, ''));
 
   t.ok(await logged(/started with one/, 'the daemon to start'), 'started');
   t.match(JSON.parse(readFileSync(join(dir, 'valued.json'), 'utf8')), { pid: child.pid, value: 'one' }, 'its state file, named after it, holds its pid');
@@ -119,49 +131,23 @@ t.test('a daemon whose starter is gone stops', async (t) => {
 });
 
 t.test('a daemon started before its config file waits for it, then starts once', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
-  let child: ChildProcess | undefined;
-  t.teardown(() => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  let out = '';
-  child = spawn(process.execPath, [FIXTURE, dir, '--name', 'early'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-  const logged = (re: RegExp, what: string) => eventually(() => re.test(out), { timeout: 10_000, what });
-
+  const { dir, child, output, exited, logged } = startFixture(t, ['--name', 'early']);
   t.ok(await logged(/early: waiting for .*early\.config\.json, which the agent writes/, 'the daemon to say it waits'), 'it says what it waits for');
   t.notOk(existsSync(join(dir, 'early.json')), 'no state file: it does not serve yet');
-  writeFileSync(join(dir, 'early.config.json.tmp'), '{"value":"late"}');
-  renameSync(join(dir, 'early.config.json.tmp'), join(dir, 'early.config.json'));
+  replaceFile(join(dir, 'early.config.json'), '{"value":"late"}');
   t.ok(await logged(/started with late/, 'the daemon to start'), 'it starts when the file comes');
   t.match(JSON.parse(readFileSync(join(dir, 'early.json'), 'utf8')), { pid: child.pid, value: 'late' }, 'and serves');
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM: exit 0');
-  const lines = out.split('\n').filter((l) => / (waiting for|started|reloaded|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, '').replace(/ for \S+,/, ' for <file>,'));
+  const lines = output().split('\n').filter((l) => / (waiting for|started|reloaded|stopped)/.test(l)).map((l) => l.replace(/^\S+ /, '').replace(/ for \S+,/, ' for <file>,'));
   t.same(lines, ['early: waiting for <file>, which the agent writes', 'started with late', 'stopped'], 'waited, started once (the watch seeing the new file is no reload), stopped');
 });
 
 t.test('a daemon told to stop while it waits for its config exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-netlab-runtime-'));
-  let child: ChildProcess | undefined;
-  t.teardown(() => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  let out = '';
-  child = spawn(process.execPath, [FIXTURE, dir, '--name', 'never'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-  t.ok(await eventually(() => /waiting for/.test(out), { timeout: 10_000, what: 'the daemon to wait' }));
+  const { child, output, exited, logged } = startFixture(t, ['--name', 'never']);
+  t.ok(await logged(/waiting for/, 'the daemon to wait'));
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit 0');
-  t.match(out, /never: SIGTERM, stopping\n/);
-  t.notMatch(out, /started with/, 'it never started');
+  t.match(output(), /never: SIGTERM, stopping\n/);
+  t.notMatch(output(), /started with/, 'it never started');
 });
