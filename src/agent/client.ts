@@ -136,10 +136,10 @@ function daemonLogTails(runDir: string, status: AgentStatus | undefined): string
     .join('');
 }
 
-/** Daemons of plan.json that the status does not show ready, as lines saying why and where to look. */
 /** plan.json as a waiting client reads it at every change: parsed again only when the file was replaced. */
 interface PlanOnDisk {
   text: string;
+  digest?: string;
   plan?: Plan;
   targets?: ReturnType<typeof targetsFromPlanText>;
   daemons?: ReturnType<typeof labDaemons>;
@@ -172,6 +172,7 @@ function parsedPlan(runDir: string): PlanOnDisk & { plan: Plan } | undefined {
   return p as PlanOnDisk & { plan: Plan };
 }
 
+/** Daemons of plan.json that the status does not show ready, as lines saying why and where to look. */
 function daemonsNotReady(runDir: string, status: AgentStatus): string[] {
   // An agent of a version without node daemons leaves the field out.
   const daemons = status.daemons ?? [];
@@ -223,7 +224,7 @@ function notRunning(runDir: string, status: AgentStatus): { missing: ContainerSt
     if (c?.state === 'running') return [];
     return [c ?? { pod: t.podKey, container: t.container, state: 'waiting', restartCount: 0, lastError: 'not in the plan the agent runs', netns: t.netns, ports: [] }];
   });
-  return { missing, planVersion: planDigest(text) };
+  return { missing, planVersion: (p.digest ??= planDigest(text)) };
 }
 
 /**

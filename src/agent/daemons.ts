@@ -13,6 +13,7 @@ import { killAll } from '../kernel/procs.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from '../runtime/log.js';
 import { parentPid } from '../runtime/daemon.js';
+import { renice } from '../runtime/boot-priority.js';
 
 export interface DaemonStatus {
   name: string;
@@ -153,6 +154,11 @@ export class DaemonSupervisor {
       this.daemons.set(spec.name, d);
       d.start();
     }
+  }
+
+  /** Every daemon started niced before the plan (still booting, maybe) to normal priority: the plan is here. */
+  endBootPriority(): void {
+    for (const d of this.daemons.values()) if (d.child?.pid) renice(d.child.pid);
   }
 
   /** The config file, replaced by rename when its text changes (a reader never sees half of it). */

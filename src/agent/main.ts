@@ -195,7 +195,6 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
     });
   };
 
-  /** Makes the running lab what `next` says: containers, DNS records, ingress upstreams, daemons, probes, rules. */
   /** The daemons' files and the daemons (the DNS servers read their records at start: the files come first). */
   const publishAndRunDaemons = (next: LoadedPlan) => {
     dns.publish(next.plan, podReady());
@@ -204,10 +203,13 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
     daemonStates = new Set(next.daemons.map((d) => daemonStateFile(d)));
   };
 
+  /** Makes the running lab what `next` says: containers, DNS records, ingress upstreams, daemons, probes, rules. */
   const load = (next: LoadedPlan, first = false): ReloadResult => {
     if (first) {
       // Nothing runs yet: the daemons (booted meanwhile, waiting for their files) start serving while the containers open.
       plan = next;
+      // Started niced before the plan: the kernel objects are done, and one still booting must not finish behind everything else.
+      nodeDaemons.endBootPriority();
       publishAndRunDaemons(next);
     }
     const summary = sup.apply(next.targets);

@@ -26,12 +26,20 @@ export const BOOT_NICE = 10;
 export function endBootPriority(): void {
   if (process.env[BOOT_NICE_ENV] !== '1') return;
   if (autogroupNice('self') > 0) setAutogroupNice('self', 0);
-  if (getPriority() <= 0) return;
+  if (getPriority() > 0) renice(process.pid);
+}
+
+/**
+ * Every thread of process `pid` to nice 0: the agent does it for the
+ * daemons it started niced, which may still be booting when the plan comes
+ * and would otherwise finish at low priority, behind everything else.
+ */
+export function renice(pid: number): void {
   let threads: string[];
   try {
-    threads = readdirSync('/proc/self/task');
+    threads = readdirSync(`/proc/${pid}/task`);
   } catch {
-    threads = [String(process.pid)];
+    return; // Gone.
   }
   for (const tid of threads) {
     try {
