@@ -12,7 +12,7 @@ import { writeAtomic } from '../util/files.js';
 import { killAll } from '../kernel/procs.js';
 import { nextBackoff } from './backoff.js';
 import type { Logger } from '../runtime/log.js';
-import { parentPid } from '../runtime/daemon.js';
+import { parentPid, STARTER_ENV } from '../runtime/daemon.js';
 import { renice } from '../runtime/boot-priority.js';
 
 export interface DaemonStatus {
@@ -54,7 +54,7 @@ class Daemon {
       this.child = spawn(
         'nsenter',
         [`--net=/run/netns/${this.spec.netns}`, '--', process.execPath, entryOf(this.spec), this.runDir, ...this.spec.args],
-        { stdio: ['ignore', logFd, logFd], env: process.env },
+        { stdio: ['ignore', logFd, logFd], env: { ...process.env, [STARTER_ENV]: String(process.pid) } },
       );
     } finally {
       closeSync(logFd);

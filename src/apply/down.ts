@@ -22,11 +22,16 @@ export async function downLab(lab: string): Promise<DownResult> {
   const prefix = labPrefix(lab);
   const namespaces = listNamespaces().filter((n) => n.startsWith(prefix));
   // Processes first: a namespace with a process left in it survives `netns del`.
-  const pids = [
-    ...(markedProcesses((o) => o === ownerOf(lab)).get(ownerOf(lab)) ?? []),
-    ...processesInNamespaces(namespaces.map(netnsPath)),
-  ];
+  const found = () => [...(markedProcesses((o) => o === ownerOf(lab)).get(ownerOf(lab)) ?? []), ...processesInNamespaces(namespaces.map(netnsPath))];
+  const pids = found();
   await killAll(pids);
+  // What started while the first ones were stopped (an agent starting its daemons as it was told to stop) goes too.
+  for (let pass = 0; pass < 3; pass++) {
+    const late = found().filter((p) => !pids.includes(p));
+    if (!late.length) break;
+    pids.push(...late);
+    await killAll(late);
+  }
   await deleteNamespaces(namespaces);
   removeEtcEntries(prefix);
   removeLabDir(lab);

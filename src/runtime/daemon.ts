@@ -144,6 +144,9 @@ function identity(path: string): string {
   }
 }
 
+/** Set by the agent in the environment of each daemon it starts: its own pid. */
+export const STARTER_ENV = 'KUBE_NETLAB_STARTER';
+
 /**
  * The parent's pid of a process (this one by default) as it is now. Node's
  * `process.ppid` is read once at start and never changes, so being
@@ -327,7 +330,9 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
   } catch (err) {
     log(`${name}: cannot watch ${dirname(configPath)} (${(err as Error).message}); polling every ${CONFIG_POLL_MS} ms only`);
   }
-  const parent = parentPid();
+  // The agent names itself to the daemons it starts: one that was orphaned before it got here (its agent
+  // killed while it booted) sees a parent that is not its starter from the first poll on.
+  const parent = Number(process.env[STARTER_ENV]) || parentPid();
   const stopWhenOrphaned = def.stopWhenOrphaned ?? true;
   poll = setInterval(() => {
     // Reparented: the agent was killed outright. Its successor starts a daemon of its own.

@@ -151,3 +151,12 @@ t.test('a daemon told to stop while it waits for its config exits 0', async (t) 
   t.match(output(), /never: SIGTERM, stopping\n/);
   t.notMatch(output(), /started with/, 'it never started');
 });
+
+t.test('a daemon whose starter is not its parent when it gets going (orphaned while it booted) stops', async (t) => {
+  // The starter named in the environment is not this test process, its real parent: as if the agent that started it died first.
+  const notTheParent = process.ppid;
+  const { output, exited, logged } = startFixture(t, ['--name', 'late'], { KUBE_NETLAB_STARTER: String(notTheParent) });
+  t.ok(await logged(/waiting for/, 'the daemon to wait for its config'));
+  t.equal(await exited, 0, 'it stops by itself, exit 0');
+  t.match(output(), new RegExp(`late: the process that started it \\(${notTheParent}\\) is gone, stopping\\n`));
+});
