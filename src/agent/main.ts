@@ -125,21 +125,19 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
   });
   const nodeDaemons = new DaemonSupervisor(runDir, log);
   // Their Node.js boots while `up` builds the kernel objects; each serves once the plan's load writes its config.
-  // Once the runtime has its SIGTERM handler (after create()): a `down` meanwhile must find the agent stopping its daemons, not killed without a word.
-  let stopped = false;
-  setImmediate(() => {
-    if (stopped) return;
-    const early = prestartList(runDir, log);
-    if (early.length) {
-      log(`starting ${early.length} daemon(s) of the coming plan; each waits for its config: ${early.map((d) => d.name).join(', ')}`);
-      nodeDaemons.prestart(early);
-    }
-    // ip-num and koffi are loaded at their first use, which would be the first plan's DNS records and containers: with no plan yet, they load while the agent waits.
-    if (!existsSync(join(runDir, PLAN_FILE))) {
+  // The runtime stops them with the agent, whenever a SIGTERM comes: its handler is in place before create().
+  const early = prestartList(runDir, log);
+  if (early.length) {
+    log(`starting ${early.length} daemon(s) of the coming plan; each waits for its config: ${early.map((d) => d.name).join(', ')}`);
+    nodeDaemons.prestart(early);
+  }
+  // ip-num and koffi are loaded at their first use, which would be the first plan's DNS records and containers: with no plan yet, they load while the agent waits.
+  if (!existsSync(join(runDir, PLAN_FILE))) {
+    setImmediate(() => {
       ipNum();
       loadSyscalls();
-    }
-  });
+    });
+  }
   const nodes = new NodeLifecycle(() => plan.plan.spec.nodeMonitorGracePeriodSeconds * 1000);
   // A container running a lab program runs once its daemon serves (it has written its state file).
   const isRunning = (key: string) => {
@@ -323,7 +321,6 @@ function createAgent(ctx: DaemonContext<ReloadResult>) {
     },
     /** Closes every socket and removes the files that say the agent is running (only if they are still ours). */
     stop(): void {
-      stopped = true;
       clearInterval(readyPoll);
       stateWatch?.close();
       changes.releaseAll();

@@ -223,6 +223,28 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
     return { config: def.parse(text, configPath), text };
   };
 
+  let watcher: FSWatcher | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${name}: ${signal}, stopping`);
+    watcher?.close();
+    clearInterval(poll);
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+    void Promise.resolve()
+      // Also half-way through start(): what it opened so far is closed.
+      .then(() => daemon?.stop())
+      .then(
+        () => process.exit(0),
+        () => process.exit(0),
+      );
+  };
+  // Before create(): until Node.js has a handler, SIGTERM kills the process outright, and whatever create() started
+  // (the agent's daemons) would be left without the stop() that ends it.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
   try {
     daemon = def.create(ctx);
   } catch (err) {
@@ -291,27 +313,8 @@ export function runDaemon<C, R = void>(def: DaemonDefinition<C, R>, argv: readon
   const reloadQuietly = (why: ReloadReason): void => void reload(why).catch(() => undefined);
   requestReload = async () => (await reload('request')) as R;
 
-  let watcher: FSWatcher | undefined;
-  let poll: NodeJS.Timeout | undefined;
   /** Set while the process waits for its first config file; resolves once the file exists. */
   let configAppeared: (() => void) | undefined;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${name}: ${signal}, stopping`);
-    watcher?.close();
-    clearInterval(poll);
-    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
-    void Promise.resolve()
-      // Also half-way through start(): what it opened so far is closed.
-      .then(() => running.stop())
-      .then(
-        () => process.exit(0),
-        () => process.exit(0),
-      );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => reloadQuietly('SIGHUP'));
   process.on('uncaughtException', (err) => fatal(err, err.stack ?? err.message));
   process.on('unhandledRejection', (err) => fatal(err instanceof Error ? err : new Error(String(err)), err instanceof Error ? (err.stack ?? err.message) : String(err)));

@@ -160,3 +160,12 @@ t.test('a daemon whose starter is not its parent when it gets going (orphaned wh
   t.equal(await exited, 0, 'it stops by itself, exit 0');
   t.match(output(), new RegExp(`late: the process that started it \\(${notTheParent}\\) is gone, stopping\\n`));
 });
+
+t.test('a SIGTERM that comes while create() runs goes through stop()', async (t) => {
+  const { child, output, exited, logged } = startFixture(t, ['--name', 'busy']);
+  t.ok(await logged(/create: /, 'create() to run'));
+  t.match(output(), /create: SIGTERM goes to stop\(\)/, 'the handler is in place before create(): what it starts is stopped with the process');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.match(output(), /busy: SIGTERM, stopping\n.*stopped\n/s);
+});
